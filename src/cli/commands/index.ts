@@ -1,0 +1,7 @@
+import type { Command } from "commander";
+import { registerVersion } from "./version.ts";
+
+/** Every CLI command registers itself here; one file per command under commands/. */
+export function registerCommands(program: Command): void {
+  registerVersion(program);
+}
