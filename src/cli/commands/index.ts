@@ -1,7 +1,9 @@
 import type { Command } from "commander";
+import { registerImagetools } from "./imagetools.ts";
 import { registerVersion } from "./version.ts";
 
 /** Every CLI command registers itself here; one file per command under commands/. */
 export function registerCommands(program: Command): void {
   registerVersion(program);
+  registerImagetools(program);
 }

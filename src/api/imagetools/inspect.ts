@@ -1,0 +1,24 @@
+import type { Descriptor } from "../../oci/descriptor.ts";
+import type { ImageIndex, ImageManifest } from "../../oci/manifest.ts";
+import { formatReference, parseReference } from "../../registry/reference.ts";
+import type { RegistryClients } from "../../registry/registry-clients.ts";
+import { resolveReference } from "../../registry/resolve.ts";
+
+/** What `imagetools inspect` reports: the reference's root and, for an index, each entry. */
+export interface InspectResult {
+  name: string;
+  descriptor: Descriptor;
+  /** The bytes exactly as the registry served them (`--raw`). */
+  raw: Buffer;
+  index?: ImageIndex;
+  manifest?: ImageManifest;
+}
+
+export async function inspectImage(clients: RegistryClients, reference: string): Promise<InspectResult> {
+  const ref = parseReference(reference);
+  const resolved = await resolveReference(clients, ref);
+  const result: InspectResult = { name: formatReference(ref), descriptor: resolved.descriptor, raw: resolved.bytes };
+  if (resolved.manifest.kind === "index") result.index = resolved.manifest.index;
+  else result.manifest = resolved.manifest.manifest;
+  return result;
+}

@@ -1,0 +1,43 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { type ContentStore, distributionSourceLabelPrefix } from "../content/index.ts";
+import type { Descriptor } from "../oci/descriptor.ts";
+import { DigestMismatchError } from "../oci/digest.ts";
+import type { RepositoryClient } from "./repository-client.ts";
+import { isRetryableNetworkError } from "./transport.ts";
+
+/**
+ * Downloads a blob into the store, verified against its descriptor (digest and size) as it streams; nothing
+ * enters the store unless it matches. A connection cut mid-body restarts the download; a digest mismatch
+ * does not (the registry served wrong bytes: retrying would mask tampering).
+ */
+export async function pullBlob(repo: RepositoryClient, store: ContentStore, descriptor: Descriptor): Promise<"present" | "fetched"> {
+  if (await store.has(descriptor.digest)) return "present";
+  const where = `${repo.transport.registry}/${repo.repository}@${descriptor.digest}`;
+  const labels = { [`${distributionSourceLabelPrefix}${repo.transport.registry}`]: repo.repository };
+  for (let attempt = 1; ; attempt++) {
+    const writer = await store.openWriter({ digest: descriptor.digest, size: descriptor.size }, { where, labels });
+    try {
+      const { body } = await repo.openBlob(descriptor.digest);
+      for await (const chunk of body) await writer.write(chunk as Uint8Array);
+      await writer.commit();
+      return "fetched";
+    } catch (e) {
+      await writer.abort();
+      if (e instanceof DigestMismatchError || !isRetryableNetworkError(e) || attempt >= repo.transport.maxAttempts) throw e;
+      await sleep(repo.transport.backoffMs(attempt));
+    }
+  }
+}
+
+/** Uploads a stored blob (HEAD first; mounted from `mountFrom` on the same registry when possible). */
+export async function pushStoredBlob(
+  repo: RepositoryClient,
+  store: ContentStore,
+  descriptor: Descriptor,
+): Promise<"exists" | "mounted" | "uploaded"> {
+  const labels = await store.labels(descriptor.digest);
+  const mountFrom = labels[`${distributionSourceLabelPrefix}${repo.transport.registry}`];
+  const path = store.path(descriptor.digest);
+  const { createReadStream } = await import("node:fs");
+  return repo.pushBlob(descriptor.digest, { size: descriptor.size, open: () => createReadStream(path) }, mountFrom ? { mountFrom } : {});
+}
