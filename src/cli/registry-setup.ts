@@ -8,7 +8,10 @@ export interface RegistryCliOptions {
 
 /** Registry clients configured from flags and environment, with --debug HTTP logging (secrets removed). */
 export function registryClientsFor(opts: RegistryCliOptions, debug: boolean): RegistryClients {
-  const fromEnv = (process.env.POLYARCH_INSECURE_REGISTRIES ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  const fromEnv = (process.env.POLYARCH_INSECURE_REGISTRIES ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   return new RegistryClients({
     insecureRegistries: [...fromEnv, ...(opts.insecureRegistry ?? [])],
     ...(debug ? { log: (line: string) => process.stderr.write(`debug: ${redactSecrets(line)}\n`) } : {}),

@@ -10,12 +10,19 @@ import { isRetryableNetworkError } from "./transport.ts";
  * enters the store unless it matches. A connection cut mid-body restarts the download; a digest mismatch
  * does not (the registry served wrong bytes: retrying would mask tampering).
  */
-export async function pullBlob(repo: RepositoryClient, store: ContentStore, descriptor: Descriptor): Promise<"present" | "fetched"> {
+export async function pullBlob(
+  repo: RepositoryClient,
+  store: ContentStore,
+  descriptor: Descriptor,
+): Promise<"present" | "fetched"> {
   if (await store.has(descriptor.digest)) return "present";
   const where = `${repo.transport.registry}/${repo.repository}@${descriptor.digest}`;
   const labels = { [`${distributionSourceLabelPrefix}${repo.transport.registry}`]: repo.repository };
   for (let attempt = 1; ; attempt++) {
-    const writer = await store.openWriter({ digest: descriptor.digest, size: descriptor.size }, { where, labels });
+    const writer = await store.openWriter(
+      { digest: descriptor.digest, size: descriptor.size },
+      { where, labels },
+    );
     try {
       const { body } = await repo.openBlob(descriptor.digest);
       for await (const chunk of body) await writer.write(chunk as Uint8Array);
@@ -23,7 +30,12 @@ export async function pullBlob(repo: RepositoryClient, store: ContentStore, desc
       return "fetched";
     } catch (e) {
       await writer.abort();
-      if (e instanceof DigestMismatchError || !isRetryableNetworkError(e) || attempt >= repo.transport.maxAttempts) throw e;
+      if (
+        e instanceof DigestMismatchError ||
+        !isRetryableNetworkError(e) ||
+        attempt >= repo.transport.maxAttempts
+      )
+        throw e;
       await sleep(repo.transport.backoffMs(attempt));
     }
   }
@@ -39,5 +51,9 @@ export async function pushStoredBlob(
   const mountFrom = labels[`${distributionSourceLabelPrefix}${repo.transport.registry}`];
   const path = store.path(descriptor.digest);
   const { createReadStream } = await import("node:fs");
-  return repo.pushBlob(descriptor.digest, { size: descriptor.size, open: () => createReadStream(path) }, mountFrom ? { mountFrom } : {});
+  return repo.pushBlob(
+    descriptor.digest,
+    { size: descriptor.size, open: () => createReadStream(path) },
+    mountFrom ? { mountFrom } : {},
+  );
 }

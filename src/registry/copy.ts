@@ -27,13 +27,22 @@ export async function copyManifestTree(
   const fetched = await fetchByDescriptor(clients, source, descriptor);
   const targetRepo = clients.repository(target);
   if (fetched.manifest.kind === "index") {
-    for (const child of fetched.manifest.index.manifests) await copyManifestTree(clients, store, source, child, target, progress);
+    for (const child of fetched.manifest.index.manifests)
+      await copyManifestTree(clients, store, source, child, target, progress);
   } else {
     const m = fetched.manifest.manifest;
     const limit = pLimit(clients.options.concurrency ?? 4);
-    await Promise.all([m.config, ...m.layers].map((b) => limit(() => copyBlob(clients, store, source, b, target).then((o) => progress.onBlob?.(b, o)))));
+    await Promise.all(
+      [m.config, ...m.layers].map((b) =>
+        limit(() => copyBlob(clients, store, source, b, target).then((o) => progress.onBlob?.(b, o))),
+      ),
+    );
   }
-  await targetRepo.putManifest(descriptor.digest, fetched.bytes, descriptor.mediaType || fetched.descriptor.mediaType);
+  await targetRepo.putManifest(
+    descriptor.digest,
+    fetched.bytes,
+    descriptor.mediaType || fetched.descriptor.mediaType,
+  );
 }
 
 async function copyBlob(

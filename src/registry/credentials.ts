@@ -20,7 +20,10 @@ export interface CredentialSource {
 }
 
 interface DockerConfigFile {
-  auths?: Record<string, { auth?: string; username?: string; password?: string; identitytoken?: string; registrytoken?: string }>;
+  auths?: Record<
+    string,
+    { auth?: string; username?: string; password?: string; identitytoken?: string; registrytoken?: string }
+  >;
   credHelpers?: Record<string, string>;
   credsStore?: string;
 }
@@ -33,9 +36,21 @@ export function dockerConfigDir(env: NodeJS.ProcessEnv = process.env): string {
 /** The keys Docker's config may use for a registry (Docker Hub is stored under its legacy v1 URL). */
 function configKeys(registry: string): string[] {
   if (registry === dockerHubRegistry) {
-    return ["https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io", "https://registry-1.docker.io"];
+    return [
+      "https://index.docker.io/v1/",
+      "index.docker.io",
+      "docker.io",
+      "registry-1.docker.io",
+      "https://registry-1.docker.io",
+    ];
   }
-  return [registry, `https://${registry}`, `http://${registry}`, `https://${registry}/v1/`, `https://${registry}/v2/`];
+  return [
+    registry,
+    `https://${registry}`,
+    `http://${registry}`,
+    `https://${registry}/v1/`,
+    `https://${registry}/v2/`,
+  ];
 }
 
 /**
@@ -64,7 +79,9 @@ export class DockerConfigCredentials implements CredentialSource {
       try {
         return JSON.parse(text) as DockerConfigFile;
       } catch (e) {
-        throw new UserError(`${file} is not valid JSON: ${(e as Error).message}`, { hint: "fix or remove the file, or point DOCKER_CONFIG at another directory" });
+        throw new UserError(`${file} is not valid JSON: ${(e as Error).message}`, {
+          hint: "fix or remove the file, or point DOCKER_CONFIG at another directory",
+        });
       }
     })();
     return this.#config;
@@ -95,7 +112,11 @@ export class DockerConfigCredentials implements CredentialSource {
       if (entry.auth) {
         const decoded = Buffer.from(entry.auth, "base64").toString("utf8");
         const colon = decoded.indexOf(":");
-        if (colon < 0) throw new UserError(`the saved credentials for ${registry} in ${join(this.#dir, "config.json")} are malformed`, { hint: `log in again to ${registry}` });
+        if (colon < 0)
+          throw new UserError(
+            `the saved credentials for ${registry} in ${join(this.#dir, "config.json")} are malformed`,
+            { hint: `log in again to ${registry}` },
+          );
         creds.username = decoded.slice(0, colon);
         creds.password = decoded.slice(colon + 1);
       }
@@ -110,7 +131,11 @@ export class DockerConfigCredentials implements CredentialSource {
 }
 
 /** Runs `docker-credential-NAME get` with the server URL on stdin, as the credential helper protocol says. */
-async function runCredentialHelper(name: string, serverUrl: string, registry: string): Promise<Credentials | undefined> {
+async function runCredentialHelper(
+  name: string,
+  serverUrl: string,
+  registry: string,
+): Promise<Credentials | undefined> {
   const program = `docker-credential-${name}`;
   const out = await new Promise<{ code: number | null; stdout: string; error?: Error }>((resolve) => {
     const child = spawn(program, ["get"], { stdio: ["pipe", "pipe", "pipe"] });
@@ -124,14 +149,19 @@ async function runCredentialHelper(name: string, serverUrl: string, registry: st
     child.stdin.end(serverUrl);
   });
   if (out.error) {
-    throw new UserError(`credential helper ${program} for ${registry} could not be run (${(out.error as NodeJS.ErrnoException).code ?? out.error.message})`, {
-      hint: `install ${program} on PATH, or remove it from credHelpers/credsStore in ${join(dockerConfigDir(), "config.json")}`,
-    });
+    throw new UserError(
+      `credential helper ${program} for ${registry} could not be run (${(out.error as NodeJS.ErrnoException).code ?? out.error.message})`,
+      {
+        hint: `install ${program} on PATH, or remove it from credHelpers/credsStore in ${join(dockerConfigDir(), "config.json")}`,
+      },
+    );
   }
   // Helpers answer "credentials not found" on stdout with a non-zero exit: that just means anonymous.
   if (out.code !== 0) {
     if (/credentials not found/i.test(out.stdout)) return undefined;
-    throw new UserError(`credential helper ${program} failed for ${registry} (exit ${out.code})`, { hint: `run \`echo ${serverUrl} | ${program} get\` to see why` });
+    throw new UserError(`credential helper ${program} failed for ${registry} (exit ${out.code})`, {
+      hint: `run \`echo ${serverUrl} | ${program} get\` to see why`,
+    });
   }
   let parsed: { Username?: string; Secret?: string };
   try {

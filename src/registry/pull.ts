@@ -43,7 +43,9 @@ export async function pullImage(
   const where = formatReference(ref);
   const resolved = await resolveReference(clients, ref);
   const repo = clients.repository(ref);
-  await store.write({ digest: resolved.descriptor.digest, size: resolved.descriptor.size }, resolved.bytes, { where });
+  await store.write({ digest: resolved.descriptor.digest, size: resolved.descriptor.size }, resolved.bytes, {
+    where,
+  });
   const limit = pLimit(clients.options.concurrency ?? 4);
 
   const images = await Promise.all(
@@ -53,7 +55,8 @@ export async function pullImage(
       if (resolved.manifest.kind === "index") {
         const entry = selectPlatformEntry(resolved.manifest.index.manifests, platform, where);
         const fetched = await fetchByDescriptor(clients, ref, entry);
-        if (fetched.manifest.kind !== "manifest") throw new UserError(`${where}: nested indexes are not supported (entry ${entry.digest})`);
+        if (fetched.manifest.kind !== "manifest")
+          throw new UserError(`${where}: nested indexes are not supported (entry ${entry.digest})`);
         await store.write({ digest: entry.digest, size: entry.size }, fetched.bytes, { where });
         manifestDescriptor = entry;
         manifest = fetched.manifest.manifest;
@@ -61,15 +64,27 @@ export async function pullImage(
         manifestDescriptor = resolved.descriptor;
         manifest = resolved.manifest.manifest;
       }
-      await limit(() => pullBlob(repo, store, manifest.config)).then((o) => options.onBlob?.(manifest.config, o));
+      await limit(() => pullBlob(repo, store, manifest.config)).then((o) =>
+        options.onBlob?.(manifest.config, o),
+      );
       const config = parseImageConfig(await store.readBytes(manifest.config.digest), `${where} config`);
       const actual = configPlatform(config);
       if (platformMatchRank(platform, actual) < 0) {
-        throw new UserError(`${where} is a single-platform image for ${formatPlatform(actual)}, not ${formatPlatform(platform)}`, {
-          hint: `it has: ${formatPlatform(actual)}; build for that platform, or use an image with an index that includes ${formatPlatform(platform)}`,
-        });
+        throw new UserError(
+          `${where} is a single-platform image for ${formatPlatform(actual)}, not ${formatPlatform(platform)}`,
+          {
+            hint: `it has: ${formatPlatform(actual)}; build for that platform, or use an image with an index that includes ${formatPlatform(platform)}`,
+          },
+        );
       }
-      return { ref, platform, root: resolved.descriptor, manifestDescriptor, manifest, config } satisfies PulledImage;
+      return {
+        ref,
+        platform,
+        root: resolved.descriptor,
+        manifestDescriptor,
+        manifest,
+        config,
+      } satisfies PulledImage;
     }),
   );
 
@@ -80,7 +95,8 @@ export async function pullImage(
       [...layers.values()].map((layer) =>
         limit(async () => {
           if (layer.urls?.length && /foreign|nondistributable/.test(layer.mediaType)) return;
-          options.onBlob?.(layer, await pullBlob(repo, store, layer));
+          const outcome = await pullBlob(repo, store, layer);
+          options.onBlob?.(layer, outcome);
         }),
       ),
     );

@@ -34,14 +34,18 @@ export async function pushImage(
   const repo = clients.repository(target);
   const where = formatReference(target);
   if (target.digest && target.digest !== root.digest) {
-    throw new UserError(`cannot push ${where}: the reference names digest ${target.digest} but the image is ${root.digest}`);
+    throw new UserError(
+      `cannot push ${where}: the reference names digest ${target.digest} but the image is ${root.digest}`,
+    );
   }
   const manifests: Descriptor[] = []; // children before parents
   const blobs = new Map<Digest, Descriptor>();
 
   const visit = async (d: Descriptor): Promise<void> => {
     if (!(await store.has(d.digest))) {
-      throw new UserError(`cannot push ${where}: ${d.mediaType} ${d.digest} is not in the local store`, { hint: "build or pull the image again" });
+      throw new UserError(`cannot push ${where}: ${d.mediaType} ${d.digest} is not in the local store`, {
+        hint: "build or pull the image again",
+      });
     }
     const parsed = parseAnyManifest(await store.readBytes(d.digest), d.mediaType, `${where} ${d.digest}`);
     if (parsed.kind === "index") {
@@ -60,7 +64,9 @@ export async function pushImage(
     [...blobs.values()].map((b) =>
       limit(async () => {
         if (!(await store.has(b.digest))) {
-          throw new UserError(`cannot push ${where}: blob ${b.digest} is not in the local store`, { hint: "pull or build the image again" });
+          throw new UserError(`cannot push ${where}: blob ${b.digest} is not in the local store`, {
+            hint: "pull or build the image again",
+          });
         }
         const outcome = await pushStoredBlob(repo, store, b);
         counts[outcome]++;

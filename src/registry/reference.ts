@@ -47,7 +47,11 @@ export function parseReference(text: string): ImageReference {
   if (input === "") throw refError(text, "it is empty");
   if (/\s/.test(input)) throw refError(text, "it contains whitespace");
   if (input.includes("://")) {
-    throw refError(text, "it contains a URL scheme", "drop the scheme: write localhost:5000/app:1, not http://localhost:5000/app:1");
+    throw refError(
+      text,
+      "it contains a URL scheme",
+      "drop the scheme: write localhost:5000/app:1, not http://localhost:5000/app:1",
+    );
   }
 
   let rest = input;
@@ -55,7 +59,12 @@ export function parseReference(text: string): ImageReference {
   const at = rest.indexOf("@");
   if (at >= 0) {
     const d = rest.slice(at + 1);
-    if (!isDigest(d)) throw refError(text, `"${d}" is not a valid digest`, "a digest is sha256: followed by 64 lowercase hex characters");
+    if (!isDigest(d))
+      throw refError(
+        text,
+        `"${d}" is not a valid digest`,
+        "a digest is sha256: followed by 64 lowercase hex characters",
+      );
     digest = d;
     rest = rest.slice(0, at);
   }
@@ -66,7 +75,12 @@ export function parseReference(text: string): ImageReference {
   if (lastColon > lastSlash) {
     tag = rest.slice(lastColon + 1);
     rest = rest.slice(0, lastColon);
-    if (!tagPattern.test(tag)) throw refError(text, `"${tag}" is not a valid tag`, "a tag has up to 128 letters, digits, '_', '.' and '-', and does not start with '.' or '-'");
+    if (!tagPattern.test(tag))
+      throw refError(
+        text,
+        `"${tag}" is not a valid tag`,
+        "a tag has up to 128 letters, digits, '_', '.' and '-', and does not start with '.' or '-'",
+      );
   }
 
   const parts = rest.split("/");
@@ -83,7 +97,8 @@ export function parseReference(text: string): ImageReference {
   }
   if (registry === dockerHubRegistry && parts.length === 1) parts.unshift("library");
   const repository = parts.join("/");
-  if (registry.length + 1 + repository.length > 255) throw refError(text, "the name is longer than 255 characters");
+  if (registry.length + 1 + repository.length > 255)
+    throw refError(text, "the name is longer than 255 characters");
 
   const ref: ImageReference = { registry, repository };
   if (tag !== undefined) ref.tag = tag;
@@ -124,5 +139,7 @@ export function withDigest(ref: ImageReference, digest: Digest): ImageReference 
 /** True for hosts Docker lets you reach over plain HTTP without configuration. */
 export function isLoopbackRegistry(registry: string): boolean {
   const host = registry.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
-  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host) || host.endsWith(".localhost");
+  return (
+    host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host) || host.endsWith(".localhost")
+  );
 }

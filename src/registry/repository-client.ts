@@ -1,9 +1,14 @@
 import type { Readable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import { UserError } from "../errors/user-error.ts";
 import { type Digest, DigestMismatchError, digestOf, isDigest } from "../oci/digest.ts";
 import { manifestAccept } from "../oci/media-types.ts";
-import { setTimeout as sleep } from "node:timers/promises";
-import { RegistryHttpError, RegistryNetworkError, type RegistryTransport, type TransportResponse } from "./transport.ts";
+import {
+  RegistryHttpError,
+  RegistryNetworkError,
+  type RegistryTransport,
+  type TransportResponse,
+} from "./transport.ts";
 
 /** Manifest bytes exactly as the registry served them, with what it said about them. */
 export interface FetchedManifest {
@@ -61,14 +66,21 @@ export class RepositoryClient {
     const bytes = Buffer.from(await res.body.arrayBuffer());
     const mediaType = headerString(res, "content-type")?.split(";")[0]?.trim() ?? "";
     const announced = headerString(res, "docker-content-digest");
-    const expected = isDigest(reference) ? reference : announced && isDigest(announced) ? announced : undefined;
+    const expected = isDigest(reference)
+      ? reference
+      : announced && isDigest(announced)
+        ? announced
+        : undefined;
     const actual = digestOf(bytes, expected?.startsWith("sha512:") ? "sha512" : "sha256");
-    if (expected && expected !== actual) throw new DigestMismatchError(expected, actual, this.#where(`manifest ${reference}`));
+    if (expected && expected !== actual)
+      throw new DigestMismatchError(expected, actual, this.#where(`manifest ${reference}`));
     return { bytes, mediaType, digest: expected ?? actual };
   }
 
   /** HEAD a manifest: its digest and type without the body, or undefined when absent. */
-  async headManifest(reference: string): Promise<{ digest: Digest | undefined; mediaType: string; size: number } | undefined> {
+  async headManifest(
+    reference: string,
+  ): Promise<{ digest: Digest | undefined; mediaType: string; size: number } | undefined> {
     const res = await this.transport.send({
       method: "HEAD",
       path: `/v2/${this.repository}/manifests/${reference}`,
@@ -98,24 +110,38 @@ export class RepositoryClient {
     await res.body.dump();
     const announced = headerString(res, "docker-content-digest");
     if (announced && isDigest(announced) && announced !== digest) {
-      throw new UserError(this.#where(`registry stored manifest ${reference} under ${announced}, expected ${digest}`));
+      throw new UserError(
+        this.#where(`registry stored manifest ${reference} under ${announced}, expected ${digest}`),
+      );
     }
     return digest;
   }
 
   /** True when the repository has the blob (HEAD), so an upload can be skipped. */
   async hasBlob(digest: Digest, scopes: readonly string[] = [this.pullScope]): Promise<boolean> {
-    const res = await this.transport.send({ method: "HEAD", path: `/v2/${this.repository}/blobs/${digest}`, scopes, expect: [404] });
+    const res = await this.transport.send({
+      method: "HEAD",
+      path: `/v2/${this.repository}/blobs/${digest}`,
+      scopes,
+      expect: [404],
+    });
     await res.body.dump();
     return res.status === 200;
   }
 
   /** Opens a blob's byte stream (after redirects). The caller verifies the digest as it consumes it. */
   async openBlob(digest: Digest): Promise<{ body: TransportResponse["body"]; size: number | undefined }> {
-    const res = await this.transport.send({ method: "GET", path: `/v2/${this.repository}/blobs/${digest}`, scopes: [this.pullScope], expect: [404] });
+    const res = await this.transport.send({
+      method: "GET",
+      path: `/v2/${this.repository}/blobs/${digest}`,
+      scopes: [this.pullScope],
+      expect: [404],
+    });
     if (res.status === 404) {
       await res.body.dump();
-      throw new UserError(this.#where(`blob ${digest} is missing`), { hint: "the image is incomplete in the registry; push it again" });
+      throw new UserError(this.#where(`blob ${digest} is missing`), {
+        hint: "the image is incomplete in the registry; push it again",
+      });
     }
     const length = headerString(res, "content-length");
     return { body: res.body, size: length === undefined ? undefined : Number(length) };
@@ -137,7 +163,12 @@ export class RepositoryClient {
     const location = headerString(res, "location");
     if (res.status === 202 && location) {
       await this.transport
-        .send({ method: "DELETE", path: this.#absolute(location, res), scopes: [this.pushScope], expect: [404, 405, 400] })
+        .send({
+          method: "DELETE",
+          path: this.#absolute(location, res),
+          scopes: [this.pushScope],
+          expect: [404, 405, 400],
+        })
         .then((r) => r.body.dump())
         .catch(() => undefined);
     }
@@ -149,13 +180,24 @@ export class RepositoryClient {
    * default; PATCH chunks when a chunk size is set and the blob is larger. A failed upload restarts from a
    * fresh session, re-opening the source, so a cut connection costs one blob, not the push.
    */
-  async pushBlob(digest: Digest, source: BlobSource, options: { mountFrom?: string } = {}): Promise<"exists" | "mounted" | "uploaded"> {
+  async pushBlob(
+    digest: Digest,
+    source: BlobSource,
+    options: { mountFrom?: string } = {},
+  ): Promise<"exists" | "mounted" | "uploaded"> {
     if (await this.hasBlob(digest, [this.pushScope])) return "exists";
-    if (options.mountFrom && options.mountFrom !== this.repository && (await this.mountBlob(digest, options.mountFrom))) return "mounted";
+    if (
+      options.mountFrom &&
+      options.mountFrom !== this.repository &&
+      (await this.mountBlob(digest, options.mountFrom))
+    )
+      return "mounted";
     const chunked = this.#chunkSize !== undefined && source.size > this.#chunkSize;
     for (let attempt = 1; ; attempt++) {
       try {
-        await (chunked ? this.#uploadChunked(digest, source, this.#chunkSize!) : this.#uploadMonolithic(digest, source));
+        await (chunked
+          ? this.#uploadChunked(digest, source, this.#chunkSize!)
+          : this.#uploadMonolithic(digest, source));
         return "uploaded";
       } catch (e) {
         if (!isRestartableUploadFailure(e) || attempt >= this.transport.maxAttempts) throw e;
@@ -165,10 +207,15 @@ export class RepositoryClient {
   }
 
   async #startUpload(): Promise<string> {
-    const res = await this.transport.send({ method: "POST", path: `/v2/${this.repository}/blobs/uploads/`, scopes: [this.pushScope] });
+    const res = await this.transport.send({
+      method: "POST",
+      path: `/v2/${this.repository}/blobs/uploads/`,
+      scopes: [this.pushScope],
+    });
     await res.body.dump();
     const location = headerString(res, "location");
-    if (res.status !== 202 || !location) throw new UserError(this.#where(`registry did not start an upload (HTTP ${res.status})`));
+    if (res.status !== 202 || !location)
+      throw new UserError(this.#where(`registry did not start an upload (HTTP ${res.status})`));
     return this.#absolute(location, res);
   }
 
@@ -203,7 +250,11 @@ export class RepositoryClient {
       const res = await this.transport.send({
         method: "PATCH",
         path: location,
-        headers: { "content-type": "application/octet-stream", "content-length": String(data.length), "content-range": `${offset}-${end}` },
+        headers: {
+          "content-type": "application/octet-stream",
+          "content-length": String(data.length),
+          "content-range": `${offset}-${end}`,
+        },
         body: () => data,
         scopes: [this.pushScope],
         retryNetworkErrors: false,
@@ -227,7 +278,13 @@ export class RepositoryClient {
     if (pendingSize) await flush(Buffer.concat(pending));
     const url = new URL(location);
     url.searchParams.set("digest", digest);
-    const res = await this.transport.send({ method: "PUT", path: url.toString(), headers: { "content-length": "0" }, scopes: [this.pushScope], expect: [400] });
+    const res = await this.transport.send({
+      method: "PUT",
+      path: url.toString(),
+      headers: { "content-length": "0" },
+      scopes: [this.pushScope],
+      expect: [400],
+    });
     await this.#finishUpload(res, digest);
   }
 
@@ -235,19 +292,32 @@ export class RepositoryClient {
     if (res.status === 400) {
       const text = await res.body.text();
       if (/DIGEST_INVALID/.test(text)) {
-        throw new UserError(this.#where(`the registry rejected blob ${digest}: its bytes do not match the digest`), {
-          hint: "the local copy of this blob is corrupt; remove it from the store and build or pull again",
-        });
+        throw new UserError(
+          this.#where(`the registry rejected blob ${digest}: its bytes do not match the digest`),
+          {
+            hint: "the local copy of this blob is corrupt; remove it from the store and build or pull again",
+          },
+        );
       }
-      throw new RegistryHttpError(400, this.#where(`upload of ${digest} failed: ${text.slice(0, 200)}`), undefined);
+      throw new RegistryHttpError(
+        400,
+        this.#where(`upload of ${digest} failed: ${text.slice(0, 200)}`),
+        undefined,
+      );
     }
     await res.body.dump();
-    if (res.status !== 201) throw new UserError(this.#where(`upload of ${digest} ended with HTTP ${res.status}, expected 201`));
+    if (res.status !== 201)
+      throw new UserError(this.#where(`upload of ${digest} ended with HTTP ${res.status}, expected 201`));
   }
 
   /** Lists tags (used by imagetools and tests). */
   async listTags(): Promise<string[]> {
-    const res = await this.transport.send({ method: "GET", path: `/v2/${this.repository}/tags/list`, scopes: [this.pullScope], expect: [404] });
+    const res = await this.transport.send({
+      method: "GET",
+      path: `/v2/${this.repository}/tags/list`,
+      scopes: [this.pullScope],
+      expect: [404],
+    });
     if (res.status === 404) {
       await res.body.dump();
       return [];
@@ -260,7 +330,8 @@ export class RepositoryClient {
 /** A cut connection, or a session the registry lost track of after one: worth a fresh upload session. */
 function isRestartableUploadFailure(e: unknown): boolean {
   if (e instanceof RegistryNetworkError) return true;
-  if (e instanceof RegistryHttpError) return e.status === 416 || e.code === "BLOB_UPLOAD_INVALID" || e.code === "BLOB_UPLOAD_UNKNOWN";
+  if (e instanceof RegistryHttpError)
+    return e.status === 416 || e.code === "BLOB_UPLOAD_INVALID" || e.code === "BLOB_UPLOAD_UNKNOWN";
   return false;
 }
 

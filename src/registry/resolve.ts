@@ -13,22 +13,36 @@ export interface ResolvedReference {
   manifest: AnyManifest;
 }
 
-export async function resolveReference(clients: RegistryClients, ref: ImageReference): Promise<ResolvedReference> {
+export async function resolveReference(
+  clients: RegistryClients,
+  ref: ImageReference,
+): Promise<ResolvedReference> {
   const repo = clients.repository(ref);
   const fetched = await repo.getManifest(manifestIdentifier(ref));
   const where = formatReference(ref);
   const manifest = parseAnyManifest(fetched.bytes, fetched.mediaType, where);
   const mediaType = manifest.kind === "index" ? manifest.index.mediaType : manifest.manifest.mediaType;
-  return { ref, descriptor: { mediaType, digest: fetched.digest, size: fetched.bytes.length }, bytes: fetched.bytes, manifest };
+  return {
+    ref,
+    descriptor: { mediaType, digest: fetched.digest, size: fetched.bytes.length },
+    bytes: fetched.bytes,
+    manifest,
+  };
 }
 
 /** Fetches a manifest named by a descriptor (an index entry), verifying it against the descriptor. */
-export async function fetchByDescriptor(clients: RegistryClients, ref: ImageReference, descriptor: Descriptor): Promise<ResolvedReference> {
+export async function fetchByDescriptor(
+  clients: RegistryClients,
+  ref: ImageReference,
+  descriptor: Descriptor,
+): Promise<ResolvedReference> {
   const repo = clients.repository(ref);
   const fetched = await repo.getManifest(descriptor.digest);
   const where = `${formatReference({ ...ref, digest: descriptor.digest })}`;
   if (fetched.bytes.length !== descriptor.size) {
-    throw new UserError(`${where}: manifest is ${fetched.bytes.length} bytes, its index says ${descriptor.size}`);
+    throw new UserError(
+      `${where}: manifest is ${fetched.bytes.length} bytes, its index says ${descriptor.size}`,
+    );
   }
   const manifest = parseAnyManifest(fetched.bytes, descriptor.mediaType || fetched.mediaType, where);
   return { ref, descriptor: { ...descriptor, digest: fetched.digest }, bytes: fetched.bytes, manifest };
@@ -36,14 +50,20 @@ export async function fetchByDescriptor(clients: RegistryClients, ref: ImageRefe
 
 /** Entries of an index that describe runnable images (attestation manifests use platform unknown/unknown). */
 export function imageEntries(manifests: readonly Descriptor[]): Descriptor[] {
-  return manifests.filter((d) => d.platform && d.platform.os !== "unknown" && d.platform.architecture !== "unknown");
+  return manifests.filter(
+    (d) => d.platform && d.platform.os !== "unknown" && d.platform.architecture !== "unknown",
+  );
 }
 
 /**
  * Picks the manifest for `platform` from an index with the project's one platform matcher. When none fits,
  * the error lists what the index has, so the user can pick one.
  */
-export function selectPlatformEntry(index: readonly Descriptor[], platform: Platform, where: string): Descriptor {
+export function selectPlatformEntry(
+  index: readonly Descriptor[],
+  platform: Platform,
+  where: string,
+): Descriptor {
   const hit = selectForPlatform(imageEntries(index), platform, (d) => d.platform);
   if (hit) return hit;
   const available = imageEntries(index).map((d) => formatPlatform(d.platform!));

@@ -1,12 +1,12 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import { rootCertificates } from "node:tls";
 import { setTimeout as sleep } from "node:timers/promises";
+import { rootCertificates } from "node:tls";
 import { Agent, type Dispatcher, request } from "undici";
 import { UserError } from "../errors/user-error.ts";
 import { type AuthChallenge, parseAuthChallenges } from "./auth-challenge.ts";
-import { type Credentials, type CredentialSource, DockerConfigCredentials } from "./credentials.ts";
+import { type CredentialSource, type Credentials, DockerConfigCredentials } from "./credentials.ts";
 import { apiHost, isLoopbackRegistry } from "./reference.ts";
 import { defaultCertsDir, type RegistryOptions } from "./registry-options.ts";
 
@@ -87,6 +87,11 @@ export function isRetryableNetworkError(e: unknown): boolean {
   return e instanceof Error && /other side closed|socket hang up|terminated|aborted/i.test(e.message);
 }
 
+function isCertificateError(e: unknown): boolean {
+  const code = errorCode(e) ?? "";
+  return /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT/.test(code);
+}
+
 function retryAfterMs(header: string | string[] | undefined): number | undefined {
   const v = Array.isArray(header) ? header[0] : header;
   if (!v) return undefined;
@@ -131,7 +136,13 @@ export class RegistryTransport {
     });
   }
 
-  #tlsOptions(): { ca?: string[]; cert?: string; key?: string; rejectUnauthorized?: boolean; servername?: string } {
+  #tlsOptions(): {
+    ca?: string[];
+    cert?: string;
+    key?: string;
+    rejectUnauthorized?: boolean;
+    servername?: string;
+  } {
     const dir = join(this.#options.certsDir ?? defaultCertsDir(), this.registry);
     const out: { ca?: string[]; cert?: string; key?: string; rejectUnauthorized?: boolean } = {};
     let files: string[] = [];
@@ -172,7 +183,11 @@ export class RegistryTransport {
     for (const origin of candidates) {
       for (let attempt = 1; ; attempt++) {
         try {
-          const res = await request(`${origin}/v2/`, { method: "GET", dispatcher: this.#dispatcher, headers: this.#baseHeaders() });
+          const res = await request(`${origin}/v2/`, {
+            method: "GET",
+            dispatcher: this.#dispatcher,
+            headers: this.#baseHeaders(),
+          });
           await res.body.dump();
           this.#log(`GET ${origin}/v2/ -> ${res.statusCode}`);
           if (res.statusCode === 401) this.#noteChallenge(res.headers["www-authenticate"]);
@@ -184,7 +199,11 @@ export class RegistryTransport {
         } catch (e) {
           lastError = e;
           this.#log(`GET ${origin}/v2/ -> ${errorCode(e) ?? (e as Error).message}`);
-          if (isRetryableNetworkError(e) && attempt < Math.min(3, this.#maxAttempts())) {
+          // The server speaks TLS but we do not trust it: falling back to plain HTTP would only hide that.
+          if (isCertificateError(e)) throw this.#unreachable(e, httpAllowed);
+          // With a plain-HTTP fallback, a failed TLS handshake usually means the server speaks HTTP: move on.
+          const hasFallback = origin !== candidates[candidates.length - 1];
+          if (!hasFallback && isRetryableNetworkError(e) && attempt < Math.min(3, this.#maxAttempts())) {
             await sleep(this.#backoff(attempt, undefined));
             continue;
           }
@@ -202,7 +221,7 @@ export class RegistryTransport {
         ? "the host name does not resolve"
         : code === "ECONNREFUSED"
           ? "connection refused"
-          : code?.startsWith("ERR_TLS") || code?.includes("CERT") || code === "DEPTH_ZERO_SELF_SIGNED_CERT" || code === "SELF_SIGNED_CERT_IN_CHAIN"
+          : isCertificateError(e)
             ? `its TLS certificate is not trusted (${code})`
             : (code ?? (e as Error | undefined)?.message ?? "unknown error");
     const hint = why.includes("TLS")
@@ -240,7 +259,10 @@ export class RegistryTransport {
 
   #noteChallenge(header: string | string[] | undefined): void {
     const challenges = parseAuthChallenges(header);
-    this.#challenge = challenges.find((c) => c.scheme === "bearer") ?? challenges.find((c) => c.scheme === "basic") ?? this.#challenge;
+    this.#challenge =
+      challenges.find((c) => c.scheme === "bearer") ??
+      challenges.find((c) => c.scheme === "basic") ??
+      this.#challenge;
   }
 
   #creds(): Promise<Credentials | undefined> {
@@ -264,7 +286,9 @@ export class RegistryTransport {
     if (!force && cached && cached.expiresAt > Date.now() + 5_000) return `Bearer ${cached.value}`;
     let pending = this.#tokenRequests.get(key);
     if (!pending || force) {
-      pending = this.#fetchToken(challenge, [...new Set(scopes)].sort(), creds).finally(() => this.#tokenRequests.delete(key));
+      pending = this.#fetchToken(challenge, [...new Set(scopes)].sort(), creds).finally(() =>
+        this.#tokenRequests.delete(key),
+      );
       this.#tokenRequests.set(key, pending);
     }
     const token = await pending;
@@ -273,16 +297,25 @@ export class RegistryTransport {
   }
 
   /** Token endpoint exchange (Docker token spec): GET with basic auth, or the OAuth2 POST for refresh tokens. */
-  async #fetchToken(challenge: AuthChallenge, scopes: string[], creds: Credentials | undefined): Promise<Token> {
+  async #fetchToken(
+    challenge: AuthChallenge,
+    scopes: string[],
+    creds: Credentials | undefined,
+  ): Promise<Token> {
     const realm = challenge.params.realm;
-    if (!realm) throw new UserError(`registry ${this.registry} asked for a bearer token but named no token server`);
+    if (!realm)
+      throw new UserError(`registry ${this.registry} asked for a bearer token but named no token server`);
     const url = new URL(realm);
     const service = challenge.params.service;
     let res: Dispatcher.ResponseData;
     for (let attempt = 1; ; attempt++) {
       try {
         if (creds?.identityToken) {
-          const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: creds.identityToken, client_id: "polyarch" });
+          const form = new URLSearchParams({
+            grant_type: "refresh_token",
+            refresh_token: creds.identityToken,
+            client_id: "polyarch",
+          });
           if (service) form.set("service", service);
           if (scopes.length) form.set("scope", scopes.join(" "));
           res = await request(url, {
@@ -306,9 +339,14 @@ export class RegistryTransport {
           await sleep(this.#backoff(attempt, undefined));
           continue;
         }
-        throw new UserError(`cannot reach the token server of ${this.registry} (${url.origin}): ${errorCode(e) ?? (e as Error).message}`, { cause: e });
+        throw new UserError(
+          `cannot reach the token server of ${this.registry} (${url.origin}): ${errorCode(e) ?? (e as Error).message}`,
+          { cause: e },
+        );
       }
-      this.#log(`${creds?.identityToken ? "POST" : "GET"} ${url.origin}${url.pathname} (token) -> ${res.statusCode}`);
+      this.#log(
+        `${creds?.identityToken ? "POST" : "GET"} ${url.origin}${url.pathname} (token) -> ${res.statusCode}`,
+      );
       if (retryableStatuses.has(res.statusCode) && attempt < this.#maxAttempts()) {
         await res.body.dump();
         await sleep(this.#backoff(attempt, res.headers["retry-after"]));
@@ -318,21 +356,34 @@ export class RegistryTransport {
     }
     if (res.statusCode === 401 || res.statusCode === 403) {
       await res.body.dump();
-      throw new UserError(`authentication to ${this.registry} failed: the token server rejected ${creds ? "the credentials" : "anonymous access"}`, {
-        hint: creds ? `check the username and password saved for ${this.registry} (docker login ${this.registry})` : `log in first: docker login ${this.registry}`,
-      });
+      throw new UserError(
+        `authentication to ${this.registry} failed: the token server rejected ${creds ? "the credentials" : "anonymous access"}`,
+        {
+          hint: creds
+            ? `check the username and password saved for ${this.registry} (docker login ${this.registry})`
+            : `log in first: docker login ${this.registry}`,
+        },
+      );
     }
     if (res.statusCode >= 300) {
       await res.body.dump();
       throw new UserError(`the token server of ${this.registry} answered HTTP ${res.statusCode}`);
     }
-    const body = (await res.body.json()) as { token?: string; access_token?: string; expires_in?: number; issued_at?: string };
+    const body = (await res.body.json()) as {
+      token?: string;
+      access_token?: string;
+      expires_in?: number;
+      issued_at?: string;
+    };
     const value = body.token ?? body.access_token;
     if (!value) throw new UserError(`the token server of ${this.registry} returned no token`);
     // The token spec's default lifetime is 60 seconds when expires_in is absent.
     const issued = body.issued_at ? Date.parse(body.issued_at) : Date.now();
     const lifetime = (body.expires_in && body.expires_in > 0 ? body.expires_in : 60) * 1000;
-    return { value, expiresAt: (Number.isNaN(issued) ? Date.now() : Math.min(issued, Date.now())) + lifetime };
+    return {
+      value,
+      expiresAt: (Number.isNaN(issued) ? Date.now() : Math.min(issued, Date.now())) + lifetime,
+    };
   }
 
   /**
@@ -341,7 +392,8 @@ export class RegistryTransport {
    */
   async send(req: TransportRequest): Promise<TransportResponse> {
     const origin = await this.origin();
-    let url = req.path.startsWith("http://") || req.path.startsWith("https://") ? req.path : `${origin}${req.path}`;
+    let url =
+      req.path.startsWith("http://") || req.path.startsWith("https://") ? req.path : `${origin}${req.path}`;
     let method = req.method;
     let scopes = [...req.scopes];
     let reauthenticated = false;
@@ -387,7 +439,12 @@ export class RegistryTransport {
       if ([301, 302, 303, 307, 308].includes(status) && !(req.expect ?? []).includes(status)) {
         await res.body.dump();
         const location = res.headers.location;
-        if (typeof location !== "string" || ++redirects > 5) throw new RegistryHttpError(status, `${this.registry}: too many or broken redirects for ${method} ${redactUrl(url)}`, undefined);
+        if (typeof location !== "string" || ++redirects > 5)
+          throw new RegistryHttpError(
+            status,
+            `${this.registry}: too many or broken redirects for ${method} ${redactUrl(url)}`,
+            undefined,
+          );
         url = new URL(location, url).toString();
         if (status === 303) {
           method = "GET";
@@ -409,10 +466,13 @@ export class RegistryTransport {
 
   #networkError(e: unknown, method: string, url: string): UserError {
     const code = errorCode(e);
-    return new RegistryNetworkError(`${this.registry}: ${method} ${redactUrl(url)} failed: ${code ?? (e as Error).message}`, {
-      hint: "the registry or the network dropped the connection repeatedly; try again later",
-      cause: e,
-    });
+    return new RegistryNetworkError(
+      `${this.registry}: ${method} ${redactUrl(url)} failed: ${code ?? (e as Error).message}`,
+      {
+        hint: "the registry or the network dropped the connection repeatedly; try again later",
+        cause: e,
+      },
+    );
   }
 
   async #httpError(res: Dispatcher.ResponseData, method: string, url: string): Promise<RegistryHttpError> {
@@ -437,9 +497,22 @@ export class RegistryTransport {
     const what = `${this.registry}: ${method} ${path} answered HTTP ${status}${detail ? ` (${detail})` : ""}`;
     if (status === 401) {
       const creds = await this.#creds();
-      return new RegistryHttpError(status, `authentication to ${this.registry} failed${detail ? ` (${detail})` : ""}`, code, creds ? `check the credentials saved for ${this.registry} (docker login ${this.registry})` : `log in first: docker login ${this.registry}`);
+      return new RegistryHttpError(
+        status,
+        `authentication to ${this.registry} failed${detail ? ` (${detail})` : ""}`,
+        code,
+        creds
+          ? `check the credentials saved for ${this.registry} (docker login ${this.registry})`
+          : `log in first: docker login ${this.registry}`,
+      );
     }
-    if (status === 403) return new RegistryHttpError(status, `access denied by ${this.registry}${detail ? ` (${detail})` : ""}`, code, "check that your account may read (or push to) this repository");
+    if (status === 403)
+      return new RegistryHttpError(
+        status,
+        `access denied by ${this.registry}${detail ? ` (${detail})` : ""}`,
+        code,
+        "check that your account may read (or push to) this repository",
+      );
     return new RegistryHttpError(status, what, code);
   }
 }

@@ -44,11 +44,19 @@ interface Entry {
  * Entries' manifests and blobs are copied (mounted within a registry) into each target repository first; the
  * index is written last, so a tag never names an index whose parts are missing.
  */
-export async function createIndex(clients: RegistryClients, store: ContentStore, options: CreateIndexOptions): Promise<CreateIndexResult> {
-  if (options.targets.length === 0) throw new UserError("imagetools create needs at least one target", { hint: "add -t REGISTRY/REPO:TAG" });
+export async function createIndex(
+  clients: RegistryClients,
+  store: ContentStore,
+  options: CreateIndexOptions,
+): Promise<CreateIndexResult> {
+  if (options.targets.length === 0)
+    throw new UserError("imagetools create needs at least one target", { hint: "add -t REGISTRY/REPO:TAG" });
   const targets = options.targets.map(parseReference);
   const sources = options.sources.map(parseReference);
-  if (sources.length === 0 && !options.append) throw new UserError("imagetools create needs at least one source image", { hint: "name the images to combine after the options" });
+  if (sources.length === 0 && !options.append)
+    throw new UserError("imagetools create needs at least one source image", {
+      hint: "name the images to combine after the options",
+    });
   const step = options.onStep ?? (() => {});
 
   const entries: Entry[] = [];
@@ -58,7 +66,14 @@ export async function createIndex(clients: RegistryClients, store: ContentStore,
   const add = (e: Entry) => {
     if (entries.some((x) => x.descriptor.digest === e.descriptor.digest)) return;
     // A new image for a platform the index already serves replaces the old one, so a pull stays unambiguous.
-    const clash = e.descriptor.platform && entries.findIndex((x) => x.descriptor.platform && isRealPlatform(x.descriptor.platform) && samePlatform(x.descriptor.platform, e.descriptor.platform!));
+    const clash =
+      e.descriptor.platform &&
+      entries.findIndex(
+        (x) =>
+          x.descriptor.platform &&
+          isRealPlatform(x.descriptor.platform) &&
+          samePlatform(x.descriptor.platform, e.descriptor.platform!),
+      );
     if (clash !== undefined && clash >= 0) {
       replaced.push({ descriptor: entries[clash]!.descriptor, by: e.source });
       entries.splice(clash, 1);
@@ -81,7 +96,15 @@ export async function createIndex(clients: RegistryClients, store: ContentStore,
     const resolved = await resolveReference(clients, source);
     const got = await entriesOf(clients, store, resolved, source, options.platforms);
     if (got.length === 0) {
-      throw new UserError(`${formatReference(source)} has no image for ${options.platforms!.map(formatPlatform).join(", ")}`);
+      const has = (await entriesOf(clients, store, resolved, source, undefined)).flatMap((e) =>
+        e.descriptor.platform ? [formatPlatform(e.descriptor.platform)] : [],
+      );
+      throw new UserError(
+        `${formatReference(source)} has no image for ${options.platforms!.map(formatPlatform).join(", ")}`,
+        {
+          hint: `it has: ${has.join(", ") || "no platform-specific images"}; pick from those with --platform`,
+        },
+      );
     }
     for (const e of got) {
       noteType(e.descriptor.mediaType);
@@ -97,7 +120,8 @@ export async function createIndex(clients: RegistryClients, store: ContentStore,
   const mediaType = sawDocker && !sawOci ? MediaType.dockerManifestList : MediaType.ociIndex;
   const index: ImageIndex = { schemaVersion: 2, mediaType, manifests: entries.map((e) => e.descriptor) };
   if (options.annotations && Object.keys(options.annotations).length) {
-    if (mediaType === MediaType.dockerManifestList) throw new UserError("annotations need an OCI index, but every source is a Docker manifest");
+    if (mediaType === MediaType.dockerManifestList)
+      throw new UserError("annotations need an OCI index, but every source is a Docker manifest");
     index.annotations = options.annotations;
   }
   const bytes = serializeIndex(index);
@@ -107,8 +131,15 @@ export async function createIndex(clients: RegistryClients, store: ContentStore,
 
   for (const target of targets) {
     for (const e of entries) {
-      if (e.source.registry === target.registry && e.source.repository === target.repository && (await clients.repository(target).headManifest(e.descriptor.digest))) continue;
-      step(`copying ${e.descriptor.digest} from ${formatReference(e.source)} to ${target.registry}/${target.repository}`);
+      if (
+        e.source.registry === target.registry &&
+        e.source.repository === target.repository &&
+        (await clients.repository(target).headManifest(e.descriptor.digest))
+      )
+        continue;
+      step(
+        `copying ${e.descriptor.digest} from ${formatReference(e.source)} to ${target.registry}/${target.repository}`,
+      );
       await copyManifestTree(clients, store, e.source, e.descriptor, target);
     }
   }
@@ -136,15 +167,26 @@ async function entriesOf(
   source: ImageReference,
   platforms: readonly Platform[] | undefined,
 ): Promise<Entry[]> {
-  const wanted = (p: Platform | undefined) => !platforms?.length || (p !== undefined && platforms.some((w) => platformMatchRank(w, p) === 0));
+  const wanted = (p: Platform | undefined) =>
+    !platforms?.length || (p !== undefined && platforms.some((w) => platformMatchRank(w, p) === 0));
   if (resolved.manifest.kind === "index") {
-    return resolved.manifest.index.manifests.filter((d) => wanted(d.platform)).map((d) => ({ descriptor: d, source: { ...source, digest: d.digest } }));
+    return resolved.manifest.index.manifests
+      .filter((d) => wanted(d.platform))
+      .map((d) => ({ descriptor: d, source: { ...source, digest: d.digest } }));
   }
   // A single image: its platform comes from its config.
   const m = resolved.manifest.manifest;
   await pullBlob(clients.repository(source), store, m.config);
-  const config = parseImageConfig(await store.readBytes(m.config.digest), `${formatReference(source)} config`);
+  const config = parseImageConfig(
+    await store.readBytes(m.config.digest),
+    `${formatReference(source)} config`,
+  );
   const platform = configPlatform(config);
   if (!wanted(platform)) return [];
-  return [{ descriptor: { ...resolved.descriptor, platform }, source: { ...source, digest: resolved.descriptor.digest } }];
+  return [
+    {
+      descriptor: { ...resolved.descriptor, platform },
+      source: { ...source, digest: resolved.descriptor.digest },
+    },
+  ];
 }

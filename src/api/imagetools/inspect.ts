@@ -17,7 +17,11 @@ export interface InspectResult {
 export async function inspectImage(clients: RegistryClients, reference: string): Promise<InspectResult> {
   const ref = parseReference(reference);
   const resolved = await resolveReference(clients, ref);
-  const result: InspectResult = { name: formatReference(ref), descriptor: resolved.descriptor, raw: resolved.bytes };
+  const result: InspectResult = {
+    name: formatReference(ref),
+    descriptor: resolved.descriptor,
+    raw: resolved.bytes,
+  };
   if (resolved.manifest.kind === "index") result.index = resolved.manifest.index;
   else result.manifest = resolved.manifest.manifest;
   return result;

@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { digestOf } from "../../../src/oci/digest.ts";
-import { parseAnyManifest, parseIndex, serializeIndex, serializeManifest } from "../../../src/oci/manifest.ts";
+import {
+  parseAnyManifest,
+  parseIndex,
+  serializeIndex,
+  serializeManifest,
+} from "../../../src/oci/manifest.ts";
 import { MediaType } from "../../../src/oci/media-types.ts";
 
 const d = (s: string) => digestOf(s);
@@ -26,7 +31,14 @@ test("index entries keep normalised platforms", () => {
   const idx = {
     schemaVersion: 2 as const,
     mediaType: MediaType.dockerManifestList,
-    manifests: [{ mediaType: MediaType.dockerManifest, digest: d("x"), size: 3, platform: { os: "linux", architecture: "aarch64" } }],
+    manifests: [
+      {
+        mediaType: MediaType.dockerManifest,
+        digest: d("x"),
+        size: 3,
+        platform: { os: "linux", architecture: "aarch64" },
+      },
+    ],
   };
   const parsed = parseIndex(serializeIndex(idx), "t");
   assert.equal(parsed.mediaType, MediaType.dockerManifestList);
@@ -34,10 +46,21 @@ test("index entries keep normalised platforms", () => {
 });
 
 test("unknown and legacy media types are refused with a clear error", () => {
-  assert.throws(() => parseAnyManifest('{"schemaVersion":2,"mediaType":"application/x-foo"}', undefined, "reg/app:1"), /reg\/app:1: unknown manifest media type "application\/x-foo"/);
+  assert.throws(
+    () => parseAnyManifest('{"schemaVersion":2,"mediaType":"application/x-foo"}', undefined, "reg/app:1"),
+    /reg\/app:1: unknown manifest media type "application\/x-foo"/,
+  );
   assert.throws(() => parseAnyManifest('{"schemaVersion":1,"name":"x"}', undefined, "old"), /schema 1/);
   assert.throws(() => parseAnyManifest("not json", undefined, "bad"), /bad: not valid JSON/);
-  assert.throws(() => parseAnyManifest('{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}', undefined, "m"), /m config: descriptor has no mediaType/);
+  assert.throws(
+    () =>
+      parseAnyManifest(
+        '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}',
+        undefined,
+        "m",
+      ),
+    /m config: descriptor has no mediaType/,
+  );
 });
 
 test("a document without mediaType is classified by its shape", () => {

@@ -35,12 +35,20 @@ test("normalises the names containerd treats as one platform", () => {
 
 test("rejects malformed platforms with a hint", () => {
   for (const bad of ["", "linux//amd64", "linux/amd64/v8/x", "linux/am d64", "linux/$ARCH"]) {
-    assert.throws(() => parsePlatform(bad), (e: Error & { hint?: string }) => /invalid platform/.test(e.message) && /linux\/amd64/.test(e.hint ?? ""), bad);
+    assert.throws(
+      () => parsePlatform(bad),
+      (e: Error & { hint?: string }) =>
+        /invalid platform/.test(e.message) && /linux\/amd64/.test(e.hint ?? ""),
+      bad,
+    );
   }
 });
 
 test("platform lists keep order and drop duplicates after normalisation", () => {
-  assert.deepEqual(parsePlatformList("linux/amd64,linux/aarch64, linux/arm64/v8,linux/arm").map(formatPlatform), ["linux/amd64", "linux/arm64", "linux/arm/v7"]);
+  assert.deepEqual(
+    parsePlatformList("linux/amd64,linux/aarch64, linux/arm64/v8,linux/arm").map(formatPlatform),
+    ["linux/amd64", "linux/arm64", "linux/arm/v7"],
+  );
 });
 
 test("one matcher: exact first, then older variants that still run", () => {
@@ -50,12 +58,19 @@ test("one matcher: exact first, then older variants that still run", () => {
   assert.equal(platformMatchRank(parsePlatform("linux/arm/v6"), v7), -1);
   assert.equal(platformMatchRank(parsePlatform("linux/arm64"), parsePlatform("linux/arm64/v8")), 0);
   assert.equal(platformMatchRank(parsePlatform("linux/amd64"), parsePlatform("linux/arm64")), -1);
-  assert.ok(compatiblePlatforms(parsePlatform("linux/amd64/v3")).some((p) => samePlatform(p, parsePlatform("linux/amd64"))));
+  assert.ok(
+    compatiblePlatforms(parsePlatform("linux/amd64/v3")).some((p) =>
+      samePlatform(p, parsePlatform("linux/amd64")),
+    ),
+  );
 
   const entries = [{ p: "linux/arm/v6" }, { p: "linux/arm/v7" }, { p: "linux/amd64" }];
   assert.equal(selectForPlatform(entries, v7, (e) => parsePlatform(e.p))?.p, "linux/arm/v7");
   assert.equal(selectForPlatform(entries.slice(0, 1), v7, (e) => parsePlatform(e.p))?.p, "linux/arm/v6");
-  assert.equal(selectForPlatform(entries, parsePlatform("linux/riscv64"), (e) => parsePlatform(e.p)), undefined);
+  assert.equal(
+    selectForPlatform(entries, parsePlatform("linux/riscv64"), (e) => parsePlatform(e.p)),
+    undefined,
+  );
 });
 
 test("output directory names follow buildx", () => {

@@ -31,20 +31,32 @@ test("inline auths: base64 user:password, and Docker Hub's legacy key", async ()
 test("credHelpers beat credsStore which beats auths; helpers speak the docker-credential protocol", async () => {
   const bin = await mkdtemp(join(tmpdir(), "polyarch-bin-"));
   // Real helper programs on PATH, as Docker runs them: server URL on stdin, JSON on stdout.
-  await writeFile(join(bin, "docker-credential-perhost"), '#!/bin/sh\nread url\necho "{\\"ServerURL\\":\\"$url\\",\\"Username\\":\\"helper-user\\",\\"Secret\\":\\"helper-secret-$url\\"}"\n');
-  await writeFile(join(bin, "docker-credential-store"), '#!/bin/sh\nread url\nif [ "$url" = "stored.example" ]; then echo \'{"Username":"<token>","Secret":"refresh-tok"}\'; else echo "credentials not found in native keychain"; exit 1; fi\n');
+  await writeFile(
+    join(bin, "docker-credential-perhost"),
+    '#!/bin/sh\nread url\necho "{\\"ServerURL\\":\\"$url\\",\\"Username\\":\\"helper-user\\",\\"Secret\\":\\"helper-secret-$url\\"}"\n',
+  );
+  await writeFile(
+    join(bin, "docker-credential-store"),
+    '#!/bin/sh\nread url\nif [ "$url" = "stored.example" ]; then echo \'{"Username":"<token>","Secret":"refresh-tok"}\'; else echo "credentials not found in native keychain"; exit 1; fi\n',
+  );
   await chmod(join(bin, "docker-credential-perhost"), 0o755);
   await chmod(join(bin, "docker-credential-store"), 0o755);
   const dir = await configDir({
     credHelpers: { "helped.example": "perhost" },
     credsStore: "store",
-    auths: { "helped.example": { auth: Buffer.from("x:y").toString("base64") }, "plain.example": { auth: Buffer.from("p:q").toString("base64") } },
+    auths: {
+      "helped.example": { auth: Buffer.from("x:y").toString("base64") },
+      "plain.example": { auth: Buffer.from("p:q").toString("base64") },
+    },
   });
   const oldPath = process.env.PATH;
   process.env.PATH = `${bin}:${oldPath}`;
   try {
     const c = new DockerConfigCredentials(dir);
-    assert.deepEqual(await c.get("helped.example"), { username: "helper-user", password: "helper-secret-helped.example" });
+    assert.deepEqual(await c.get("helped.example"), {
+      username: "helper-user",
+      password: "helper-secret-helped.example",
+    });
     assert.deepEqual(await c.get("stored.example"), { identityToken: "refresh-tok" });
     assert.deepEqual(await c.get("plain.example"), { username: "p", password: "q" });
   } finally {
@@ -57,7 +69,10 @@ test("credHelpers beat credsStore which beats auths; helpers speak the docker-cr
 test("a missing helper program is a clear error", async () => {
   const dir = await configDir({ credHelpers: { "reg.example": "does-not-exist" } });
   try {
-    await assert.rejects(new DockerConfigCredentials(dir).get("reg.example"), /docker-credential-does-not-exist .* could not be run/);
+    await assert.rejects(
+      new DockerConfigCredentials(dir).get("reg.example"),
+      /docker-credential-does-not-exist .* could not be run/,
+    );
   } finally {
     await rm(dir, { recursive: true });
   }

@@ -28,17 +28,29 @@ test("tag and digest together, and digest alone (no implicit latest)", () => {
 });
 
 test("malformed references are one-line errors with a hint", () => {
-  const bad = ["", "upper/Case", "http://reg/app", "app:", "app:-bad", "a//b", "app@sha256:abc", "reg.example/App:1", "app name"];
+  const bad = [
+    "",
+    "upper/Case",
+    "http://reg/app",
+    "app:",
+    "app:-bad",
+    "a//b",
+    "app@sha256:abc",
+    "reg.example/App:1",
+    "app name",
+  ];
   for (const b of bad) {
     assert.throws(
       () => parseReference(b),
-      (e: Error & { hint?: string }) => e.message.startsWith("invalid image reference") && !e.message.includes("\n") && Boolean(e.hint),
+      (e: Error & { hint?: string }) =>
+        e.message.startsWith("invalid image reference") && !e.message.includes("\n") && Boolean(e.hint),
       JSON.stringify(b),
     );
   }
 });
 
 test("loopback registries are recognised", () => {
-  for (const h of ["localhost:5000", "127.0.0.1:1234", "[::1]:5000", "registry.localhost"]) assert.ok(isLoopbackRegistry(h), h);
+  for (const h of ["localhost:5000", "127.0.0.1:1234", "[::1]:5000", "registry.localhost"])
+    assert.ok(isLoopbackRegistry(h), h);
   for (const h of ["reg.example:5000", "10.0.0.1:5000", "docker.io"]) assert.ok(!isLoopbackRegistry(h), h);
 });
