@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { type ContentStore, distributionSourceLabelPrefix } from "../content/index.ts";
+import { type BlobWriter, type ContentStore, distributionSourceLabelPrefix } from "../content/index.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { DigestMismatchError } from "../oci/digest.ts";
 import type { RepositoryClient } from "./repository-client.ts";
@@ -25,7 +25,7 @@ export async function pullBlob(
     );
     try {
       const { body } = await repo.openBlob(descriptor.digest);
-      for await (const chunk of body) await writer.write(chunk as Uint8Array);
+      await writeBatched(body, writer);
       await writer.commit();
       return "fetched";
     } catch (e) {
@@ -39,6 +39,30 @@ export async function pullBlob(
       await sleep(repo.transport.backoffMs(attempt));
     }
   }
+}
+
+const batchBytes = 1 << 20;
+
+/**
+ * Network chunks are small (tens of KB); writing each one and waiting for it stalls the download. Chunks are
+ * gathered into ~1 MiB vectored writes, with one write in flight while the next batch arrives.
+ */
+async function writeBatched(body: AsyncIterable<Uint8Array>, writer: BlobWriter): Promise<void> {
+  let inFlight: Promise<void> = Promise.resolve();
+  let batch: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    batch.push(chunk);
+    size += chunk.byteLength;
+    if (size >= batchBytes) {
+      await inFlight;
+      inFlight = writer.writev(batch);
+      batch = [];
+      size = 0;
+    }
+  }
+  await inFlight;
+  if (size) await writer.writev(batch);
 }
 
 /** Uploads a stored blob (HEAD first; mounted from `mountFrom` on the same registry when possible). */

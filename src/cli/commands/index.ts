@@ -1,4 +1,6 @@
 import type { Command } from "commander";
+import { registerBinfmt } from "./binfmt.ts";
+import { registerBuild } from "./build.ts";
 import { registerImagetools } from "./imagetools.ts";
 import { registerVersion } from "./version.ts";
 
@@ -6,4 +8,6 @@ import { registerVersion } from "./version.ts";
 export function registerCommands(program: Command): void {
   registerVersion(program);
   registerImagetools(program);
+  registerBinfmt(program);
+  registerBuild(program);
 }

@@ -1,0 +1,15 @@
+export { BlobNotFoundError, SizeMismatchError } from "./errors.ts";
+export { LocalContentStore, openContentStore } from "./local-store.ts";
+export { defaultContentRoot, defaultStateDir } from "./paths.ts";
+export type {
+  BlobInfo,
+  BlobSource,
+  BlobWriter,
+  ContentStore,
+  ExpectedBlob,
+  GcOptions,
+  GcResult,
+  StoreRef,
+  WriteOptions,
+} from "./types.ts";
+export { distributionSourceLabelPrefix, gcRefLabelPrefix } from "./types.ts";

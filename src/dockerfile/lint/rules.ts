@@ -1,0 +1,93 @@
+/**
+ * The build checks polyarch runs, named as BuildKit names them so that `# check=skip=NAME` directives and
+ * CI filters written for `docker build --check` keep working. Each links to Docker's page for the rule.
+ */
+export interface LintRule {
+  name: string;
+  description: string;
+  url: string;
+}
+
+function rule(name: string, description: string, slug: string): LintRule {
+  return { name, description, url: `https://docs.docker.com/go/dockerfile/rule/${slug}/` };
+}
+
+export const rules = {
+  StageNameCasing: rule("StageNameCasing", "Stage names should be lowercase", "stage-name-casing"),
+  FromAsCasing: rule(
+    "FromAsCasing",
+    "The 'as' keyword should match the case of the 'from' keyword",
+    "from-as-casing",
+  ),
+  NoEmptyContinuation: rule(
+    "NoEmptyContinuation",
+    "Empty continuation lines will become errors in a future release",
+    "no-empty-continuation",
+  ),
+  ConsistentInstructionCasing: rule(
+    "ConsistentInstructionCasing",
+    "All commands within the Dockerfile should use the same casing (either upper or lower)",
+    "consistent-instruction-casing",
+  ),
+  DuplicateStageName: rule("DuplicateStageName", "Stage names should be unique", "duplicate-stage-name"),
+  ReservedStageName: rule(
+    "ReservedStageName",
+    "Reserved words should not be used as stage names",
+    "reserved-stage-name",
+  ),
+  JSONArgsRecommended: rule(
+    "JSONArgsRecommended",
+    "JSON arguments recommended for ENTRYPOINT/CMD to prevent unintended behavior related to OS signals",
+    "json-args-recommended",
+  ),
+  MaintainerDeprecated: rule(
+    "MaintainerDeprecated",
+    "The MAINTAINER instruction is deprecated, use a label instead to define an image author",
+    "maintainer-deprecated",
+  ),
+  UndefinedArgInFrom: rule(
+    "UndefinedArgInFrom",
+    "FROM command must use declared ARGs",
+    "undefined-arg-in-from",
+  ),
+  WorkdirRelativePath: rule(
+    "WorkdirRelativePath",
+    "Relative workdir without an absolute workdir declared within the build can have unexpected results if the base image changes",
+    "workdir-relative-path",
+  ),
+  UndefinedVar: rule("UndefinedVar", "Variables should be defined before their use", "undefined-var"),
+  MultipleInstructionsDisallowed: rule(
+    "MultipleInstructionsDisallowed",
+    "Multiple instructions of the same type should not be used in the same stage",
+    "multiple-instructions-disallowed",
+  ),
+  LegacyKeyValueFormat: rule(
+    "LegacyKeyValueFormat",
+    "Legacy key/value format with whitespace separator should not be used",
+    "legacy-key-value-format",
+  ),
+  RedundantTargetPlatform: rule(
+    "RedundantTargetPlatform",
+    "Setting platform to predefined $TARGETPLATFORM in FROM is redundant as this is the default behavior",
+    "redundant-target-platform",
+  ),
+  SecretsUsedInArgOrEnv: rule(
+    "SecretsUsedInArgOrEnv",
+    "Sensitive data should not be used in the ARG or ENV commands",
+    "secrets-used-in-arg-or-env",
+  ),
+  InvalidDefaultArgInFrom: rule(
+    "InvalidDefaultArgInFrom",
+    "Default value for global ARG results in an empty or invalid base image name",
+    "invalid-default-arg-in-from",
+  ),
+  FromPlatformFlagConstDisallowed: rule(
+    "FromPlatformFlagConstDisallowed",
+    "FROM --platform flag should not use a constant value",
+    "from-platform-flag-const-disallowed",
+  ),
+} as const satisfies Record<string, LintRule>;
+
+export type RuleName = keyof typeof rules;
+
+export const ruleNames = Object.keys(rules) as RuleName[];

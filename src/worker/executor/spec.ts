@@ -1,0 +1,188 @@
+import { defaultPath, type ExecMount, type NetworkMode } from "./exec-request.ts";
+import type { RuntimeDevice, RuntimeMount, RuntimeSpec } from "./runtime-spec.ts";
+import type { ResolvedUser } from "./user.ts";
+
+/** Docker's default capability set: enough for package managers (chown, setuid, mknod) and no more. */
+export const defaultCapabilities = [
+  "CAP_CHOWN",
+  "CAP_DAC_OVERRIDE",
+  "CAP_FSETID",
+  "CAP_FOWNER",
+  "CAP_MKNOD",
+  "CAP_NET_RAW",
+  "CAP_SETGID",
+  "CAP_SETUID",
+  "CAP_SETFCAP",
+  "CAP_SETPCAP",
+  "CAP_NET_BIND_SERVICE",
+  "CAP_SYS_CHROOT",
+  "CAP_KILL",
+  "CAP_AUDIT_WRITE",
+];
+
+/** Kernel interfaces hidden from the container (Docker's defaults), so a build cannot read host secrets. */
+export const maskedPaths = [
+  "/proc/asound",
+  "/proc/acpi",
+  "/proc/kcore",
+  "/proc/keys",
+  "/proc/latency_stats",
+  "/proc/timer_list",
+  "/proc/timer_stats",
+  "/proc/sched_debug",
+  "/proc/scsi",
+  "/sys/firmware",
+  "/sys/devices/virtual/powercap",
+];
+
+export const readonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+/** BuildKit's RLIMIT_NOFILE; callers lower it to the host's hard limit when they cannot raise theirs. */
+export const defaultNofile = 1024 * 1024;
+
+function device(path: string, major: number, minor: number): RuntimeDevice {
+  return { path, type: "c", major, minor, fileMode: 0o666, uid: 0, gid: 0 };
+}
+
+const defaultDevices = [
+  device("/dev/null", 1, 3),
+  device("/dev/zero", 1, 5),
+  device("/dev/full", 1, 7),
+  device("/dev/random", 1, 8),
+  device("/dev/urandom", 1, 9),
+  device("/dev/tty", 5, 0),
+];
+
+export interface SpecInput {
+  /** Absolute host path of the prepared root filesystem. */
+  rootfs: string;
+  args: string[];
+  env: string[];
+  cwd: string;
+  user: ResolvedUser;
+  network: NetworkMode;
+  hostname: string;
+  readonlyRootfs: boolean;
+  mounts: ExecMount[];
+  /** Host paths of the generated files bind-mounted over /etc/hosts and /etc/resolv.conf. */
+  hostsFile: string;
+  resolvConfFile: string;
+  cgroupsPath?: string;
+  /** RLIMIT_NOFILE soft and hard; default defaultNofile. */
+  nofile?: number;
+}
+
+/** PATH defaults when absent, HOME comes from the user's passwd entry when absent; a repeated key keeps its last value. */
+export function processEnv(env: readonly string[], home: string): string[] {
+  const byKey = new Map<string, string>();
+  for (const kv of env) {
+    const eq = kv.indexOf("=");
+    const key = eq < 0 ? kv : kv.slice(0, eq);
+    byKey.delete(key);
+    byKey.set(key, eq < 0 ? `${kv}=` : kv);
+  }
+  const out = [...byKey.values()];
+  if (!byKey.has("PATH")) out.unshift(`PATH=${defaultPath}`);
+  if (!byKey.has("HOME")) out.push(`HOME=${home}`);
+  return out;
+}
+
+function extraMount(m: ExecMount): RuntimeMount {
+  switch (m.type) {
+    case "bind":
+      return {
+        destination: m.destination,
+        type: "bind",
+        source: m.source,
+        options: ["rbind", m.readonly ? "ro" : "rw"],
+      };
+    case "cache":
+      return { destination: m.destination, type: "bind", source: m.source, options: ["rbind", "rw"] };
+    case "tmpfs": {
+      const options = ["nosuid", "nodev", "mode=1777"];
+      if (m.sizeBytes !== undefined) options.push(`size=${m.sizeBytes}`);
+      return { destination: m.destination, type: "tmpfs", source: "tmpfs", options };
+    }
+  }
+}
+
+/** Builds the config.json for one RUN step. Pure: every input comes in, nothing is read from disk. */
+export function buildRuntimeSpec(input: SpecInput): RuntimeSpec {
+  const namespaces = [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }];
+  if (input.network === "none") namespaces.push({ type: "network" });
+
+  const mounts: RuntimeMount[] = [
+    { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
+    {
+      destination: "/dev",
+      type: "tmpfs",
+      source: "tmpfs",
+      options: ["nosuid", "strictatime", "mode=755", "size=65536k"],
+    },
+    {
+      destination: "/dev/pts",
+      type: "devpts",
+      source: "devpts",
+      options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
+    },
+    {
+      destination: "/dev/shm",
+      type: "tmpfs",
+      source: "shm",
+      options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+    },
+    { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
+    { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
+    { destination: "/etc/hosts", type: "bind", source: input.hostsFile, options: ["rbind", "rw"] },
+    { destination: "/etc/resolv.conf", type: "bind", source: input.resolvConfFile, options: ["rbind", "rw"] },
+    ...input.mounts.map(extraMount),
+  ];
+
+  const user: RuntimeSpec["process"]["user"] = { uid: input.user.uid, gid: input.user.gid };
+  if (input.user.additionalGids.length > 0) user.additionalGids = [...input.user.additionalGids];
+
+  const spec: RuntimeSpec = {
+    ociVersion: "1.0.2",
+    process: {
+      terminal: false,
+      user,
+      args: [...input.args],
+      env: processEnv(input.env, input.user.home),
+      cwd: input.cwd,
+      capabilities: {
+        bounding: [...defaultCapabilities],
+        effective: [...defaultCapabilities],
+        permitted: [...defaultCapabilities],
+      },
+      rlimits: [
+        { type: "RLIMIT_NOFILE", soft: input.nofile ?? defaultNofile, hard: input.nofile ?? defaultNofile },
+      ],
+      noNewPrivileges: false,
+    },
+    root: { path: input.rootfs, readonly: input.readonlyRootfs },
+    hostname: input.hostname,
+    mounts,
+    linux: {
+      namespaces,
+      devices: defaultDevices.map((d) => ({ ...d })),
+      resources: {
+        devices: [
+          { allow: false, access: "rwm" },
+          ...defaultDevices.map((d) => ({
+            allow: true,
+            type: "c" as const,
+            major: d.major,
+            minor: d.minor,
+            access: "rwm",
+          })),
+          { allow: true, type: "c", major: 5, minor: 2, access: "rwm" },
+          { allow: true, type: "c", major: 136, access: "rwm" },
+        ],
+      },
+      maskedPaths: [...maskedPaths],
+      readonlyPaths: [...readonlyPaths],
+    },
+  };
+  if (input.cgroupsPath !== undefined) spec.linux.cgroupsPath = input.cgroupsPath;
+  return spec;
+}

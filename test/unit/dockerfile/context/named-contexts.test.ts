@@ -1,0 +1,75 @@
+import assert from "node:assert/strict";
+import { mkdir, mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import {
+  normalizeContextName,
+  parseNamedContexts,
+} from "../../../../src/dockerfile/context/named-contexts.ts";
+import { isUserError } from "../../../../src/errors/user-error.ts";
+
+describe("--build-context", () => {
+  let root: string;
+  before(async () => {
+    root = await realpath(await mkdtemp(join(tmpdir(), "polyarch-named-")));
+    await mkdir(join(root, "shared"));
+    await writeFile(join(root, "file.txt"), "x");
+  });
+  after(() => rm(root, { recursive: true, force: true }));
+
+  test("a directory becomes a local context with an absolute path", async () => {
+    assert.deepEqual(await parseNamedContexts(["src=shared"], root), [
+      { name: "src", kind: "local", path: join(root, "shared") },
+    ]);
+  });
+
+  test("docker-image:// becomes an image context", async () => {
+    assert.deepEqual(await parseNamedContexts(["alpine=docker-image://busybox:1.36"], root), [
+      { name: "alpine", kind: "image", ref: "busybox:1.36" },
+    ]);
+  });
+
+  test("names are normalised like buildx: docker.io/library and :latest are dropped, tags kept", () => {
+    assert.equal(normalizeContextName("alpine"), "alpine");
+    assert.equal(normalizeContextName("docker.io/library/alpine:latest"), "alpine");
+    assert.equal(normalizeContextName("index.docker.io/library/alpine"), "alpine");
+    assert.equal(normalizeContextName("alpine:3.20"), "alpine:3.20");
+    assert.equal(normalizeContextName("docker.io/myorg/app"), "myorg/app");
+    assert.equal(normalizeContextName("localhost:5000/app:latest"), "localhost:5000/app");
+  });
+
+  test("a later value for the same name replaces the earlier one", async () => {
+    const out = await parseNamedContexts(
+      ["base=docker-image://a", "docker.io/library/base=docker-image://b"],
+      root,
+    );
+    assert.deepEqual(out, [{ name: "base", kind: "image", ref: "b" }]);
+  });
+
+  async function errorOf(values: string[]): Promise<string> {
+    try {
+      await parseNamedContexts(values, root);
+    } catch (e) {
+      assert.ok(isUserError(e));
+      return e.message;
+    }
+    assert.fail("expected an error");
+  }
+
+  test("bad values are clear errors", async () => {
+    assert.match(await errorOf(["novalue"]), /expected NAME=VALUE/);
+    assert.match(await errorOf(["=shared"]), /expected NAME=VALUE/);
+    assert.match(await errorOf(["Upper=shared"]), /invalid --build-context name "Upper"/);
+    assert.match(await errorOf(["x=missing-dir"]), /does not exist/);
+    assert.match(await errorOf(["x=file.txt"]), /is not a directory/);
+    assert.match(
+      await errorOf(["x=oci-layout://./layout"]),
+      /oci-layout:\/\/ contexts are not supported yet/,
+    );
+    assert.match(await errorOf(["x=https://example.com/src.tar.gz"]), /remote .* not supported yet/);
+    assert.match(await errorOf(["x=target:other"]), /target: contexts/);
+    assert.match(await errorOf(["x=docker-image://UPPER"]), /not an image reference/);
+    assert.match(await errorOf(["x="]), /has no value/);
+  });
+});
