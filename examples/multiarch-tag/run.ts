@@ -17,10 +17,15 @@ import { startRegistry } from "../../test/harness/registry.ts";
 
 const run = promisify(execFile);
 const repo = new URL("../../", import.meta.url).pathname;
-const polyarch = (...args: string[]) => run(process.execPath, [join(repo, "bin/polyarch.mjs"), ...args], { encoding: "utf8" });
+const polyarch = (...args: string[]) =>
+  run(process.execPath, [join(repo, "bin/polyarch.mjs"), ...args], { encoding: "utf8" });
 
 const platforms: Platform[] = ["linux/amd64", "linux/arm64", "linux/arm/v7"].map(parsePlatform);
-const expectedMachine: Record<string, string> = { "linux/amd64": "x86_64", "linux/arm64": "aarch64", "linux/arm/v7": "armv7l" };
+const expectedMachine: Record<string, string> = {
+  "linux/amd64": "x86_64",
+  "linux/arm64": "aarch64",
+  "linux/arm/v7": "armv7l",
+};
 
 function say(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -30,18 +35,36 @@ async function runImage(ref: string, platform: Platform, work: string): Promise<
   const arch = platform.architecture;
   const layout = join(work, `layout-${arch}${platform.variant ?? ""}`);
   const bundle = join(work, `bundle-${arch}${platform.variant ?? ""}`);
-  const overrides = ["--override-os", platform.os, "--override-arch", arch, ...(platform.variant ? ["--override-variant", platform.variant] : [])];
-  await run("skopeo", ["copy", "--quiet", ...overrides, "--src-tls-verify=false", `docker://${ref}`, `oci:${layout}:img`]);
+  const overrides = [
+    "--override-os",
+    platform.os,
+    "--override-arch",
+    arch,
+    ...(platform.variant ? ["--override-variant", platform.variant] : []),
+  ];
+  await run("skopeo", [
+    "copy",
+    "--quiet",
+    ...overrides,
+    "--src-tls-verify=false",
+    `docker://${ref}`,
+    `oci:${layout}:img`,
+  ]);
   await run("umoci", ["unpack", "--image", `${layout}:img`, bundle]);
   // umoci writes a runtime spec with a terminal and the image's Cmd; run uname -m without a tty instead.
   const configPath = join(bundle, "config.json");
-  const config = JSON.parse(await readFile(configPath, "utf8")) as { process: { terminal: boolean; args: string[] } };
+  const config = JSON.parse(await readFile(configPath, "utf8")) as {
+    process: { terminal: boolean; args: string[] };
+  };
   config.process.terminal = false;
   config.process.args = ["uname", "-m"];
   await writeFile(configPath, JSON.stringify(config));
   const id = `polyarch-example-${process.pid}-${arch}${platform.variant ?? ""}`;
   // A watchdog: QEMU 7.2 can hang when an emulated PID 1 dies of a signal.
-  const { stdout } = await run("runc", ["run", "--bundle", bundle, id], { encoding: "utf8", timeout: 60_000 });
+  const { stdout } = await run("runc", ["run", "--bundle", bundle, id], {
+    encoding: "utf8",
+    timeout: 60_000,
+  });
   return stdout.trim();
 }
 
@@ -55,14 +78,20 @@ async function main(): Promise<void> {
     const sources: string[] = [];
     for (const p of platforms) {
       const tag = `app:${formatPlatform(p).replaceAll("/", "-")}`;
-      const pushed = await pushSinglePlatformImage(reg, tag, p, { extraFile: { path: "/app/built-for", content: `${formatPlatform(p)}\n` } });
+      const pushed = await pushSinglePlatformImage(reg, tag, p, {
+        extraFile: { path: "/app/built-for", content: `${formatPlatform(p)}\n` },
+      });
       sources.push(pushed.ref);
       say(`pushed single-platform image ${pushed.ref} (${formatPlatform(p)})`);
     }
 
     const target = reg.ref("app:1");
     say(`\n$ polyarch imagetools create -t ${target} ${sources.join(" ")}`);
-    const created = await run(process.execPath, [join(repo, "bin/polyarch.mjs"), "imagetools", "create", "-t", target, ...sources], { encoding: "utf8", env });
+    const created = await run(
+      process.execPath,
+      [join(repo, "bin/polyarch.mjs"), "imagetools", "create", "-t", target, ...sources],
+      { encoding: "utf8", env },
+    );
     process.stdout.write(created.stdout);
 
     say(`\n$ polyarch imagetools inspect ${target}`);
@@ -74,7 +103,9 @@ async function main(): Promise<void> {
       const machine = await runImage(target, p, work);
       const ok = machine === expectedMachine[formatPlatform(p)];
       if (!ok) failures++;
-      say(`  ${formatPlatform(p).padEnd(13)} uname -m: ${machine.padEnd(8)} ${ok ? "ok" : `expected ${expectedMachine[formatPlatform(p)]}`}`);
+      say(
+        `  ${formatPlatform(p).padEnd(13)} uname -m: ${machine.padEnd(8)} ${ok ? "ok" : `expected ${expectedMachine[formatPlatform(p)]}`}`,
+      );
     }
 
     const dockerfileDir = join(repo, "examples/multiarch-tag");
@@ -87,7 +118,9 @@ async function main(): Promise<void> {
       process.exitCode = 1;
       say(`\n${failures} platform(s) did not run as expected`);
     } else {
-      say("\nexample complete: one multi-platform tag, verified on linux/amd64, linux/arm64 and linux/arm/v7");
+      say(
+        "\nexample complete: one multi-platform tag, verified on linux/amd64, linux/arm64 and linux/arm/v7",
+      );
     }
   } finally {
     await reg.stop();
