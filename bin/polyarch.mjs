@@ -1,5 +1,14 @@
 #!/usr/bin/env node
-// Compile cache makes repeated starts of the bundled CLI cheap (Node >= 22.1).
+// `--version` is answered without loading the CLI at all; everything else loads the bundled CLI, whose
+// commands import their heavy parts only when they run. The compile cache makes repeated starts cheap.
+import { readFileSync } from "node:fs";
 import module from "node:module";
-module.enableCompileCache?.();
-await import("../dist/polyarch.mjs");
+
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === "--version" || args[0] === "-v")) {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+  process.stdout.write(`${pkg.version}\n`);
+} else {
+  module.enableCompileCache?.();
+  await import("../dist/polyarch.mjs");
+}

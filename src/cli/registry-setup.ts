@@ -18,8 +18,4 @@ export function registryClientsFor(opts: RegistryCliOptions, debug: boolean): Re
   });
 }
 
-export function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
-
 export { openContentStore };

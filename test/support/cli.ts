@@ -1,3 +1,4 @@
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,10 +7,27 @@ import { type RunResult, run, runOk } from "../harness/exec.ts";
 const repoRoot = new URL("../../", import.meta.url).pathname;
 let bundled: Promise<unknown> | undefined;
 
-/** Bundles the CLI once per test process, so tests run the artifact users run, built from this tree. */
+/**
+ * Tests run the artifact users run. `npm test` bundles first; a test run on its own re-bundles only when a
+ * source file is newer than the bundle (re-bundling under other running tests would swap files under them).
+ */
 function ensureBundle(): Promise<unknown> {
-  bundled ??= runOk(process.execPath, [join(repoRoot, "scripts/bundle.mjs")], { cwd: repoRoot });
+  bundled ??= (async () => {
+    const bundle = join(repoRoot, "dist/polyarch.mjs");
+    const built = existsSync(bundle) ? statSync(bundle).mtimeMs : 0;
+    if (newestMtime(join(repoRoot, "src")) > built)
+      await runOk(process.execPath, [join(repoRoot, "scripts/bundle.mjs")], { cwd: repoRoot });
+  })();
   return bundled;
+}
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
 }
 
 /** Runs `polyarch ARGS` as a user would, with its own state directory unless the env names one. */
