@@ -16,8 +16,9 @@ import { type PlanNamedContext, planBuild } from "../../dockerfile/plan/index.ts
 import { UserError } from "../../errors/user-error.ts";
 import { formatGraph } from "../../graph/index.ts";
 import { formatPlatform, hostPlatform, type Platform, parsePlatformList } from "../../oci/platform.ts";
+import type { ImageBuildFlags } from "./build-image.ts";
 
-export interface BuildFlags {
+export interface BuildFlags extends ImageBuildFlags {
   file?: string;
   target?: string;
   buildArg?: string[];
@@ -58,9 +59,8 @@ export async function runBuild(context: string, flags: BuildFlags): Promise<numb
     ),
   );
   if (call.name === "build" && !flags.printGraph) {
-    throw new UserError("building images is not available yet in this version of polyarch", {
-      hint: "inspect the Dockerfile with --call outline, --call targets or --check; image builds come with the build engine",
-    });
+    const { buildImage } = await import("./build-image.ts");
+    return buildImage(context, flags, platforms, buildArgs, namedContexts, process.argv.includes("--debug"));
   }
 
   const inputs = await resolveBuildInputs({

@@ -7,7 +7,7 @@ export function registerBuild(program: Command): void {
   program
     .command("build")
     .description(
-      "build an image from a Dockerfile; for now only inspects it: --call outline|targets|check (or --check)",
+      "build an image for one or more platforms from a Dockerfile (or inspect it: --call outline|targets|check)",
     )
     .argument("[CONTEXT]", "build context directory, or - to read the Dockerfile from stdin", ".")
     .option(
@@ -23,6 +23,33 @@ export function registerBuild(program: Command): void {
     )
     .option("--platform <OS/ARCH[/VARIANT],…>", "target platforms, comma-separated or repeated", collect, [])
     .option("--build-context <NAME=PATH|docker-image://REF>", "an additional named context", collect, [])
+    .option("-t, --tag <REF>", "name the image (repeatable); with --push, push it there", collect, [])
+    .option(
+      "-o, --output <SPEC>",
+      "where the result goes: type=oci|docker|local|tar|image|registry,dest=…|name=… (repeatable)",
+      collect,
+      [],
+    )
+    .option("--push", "push the image to its -t names (shorthand for --output=type=registry)")
+    .option("--load", "not available: polyarch has no daemon (use -o type=docker,dest=image.tar)")
+    .option("--iidfile <FILE>", "write the image (or index) digest to FILE")
+    .option("--metadata-file <FILE>", "write build metadata (digest, descriptor, names) as JSON to FILE")
+    .option("--no-cache", "run every step, ignoring the build cache")
+    .option("--no-cache-filter <STAGE>", "ignore the cache for this stage's steps (repeatable)", collect, [])
+    .option("--pull", "check the registry for newer base images instead of using resolved ones")
+    .option(
+      "--secret <id=NAME,src=FILE|env=VAR>",
+      "a secret RUN --mount=type=secret can read (repeatable)",
+      collect,
+      [],
+    )
+    .option("--label <KEY=VALUE>", "add a label to the image (repeatable)", collect, [])
+    .option(
+      "--insecure-registry <HOST>",
+      "allow plain HTTP or an untrusted certificate for this registry",
+      collect,
+      [],
+    )
     .option("--call <FUNCTION>", 'what to run: "outline", "targets" or "check" (add ",format=json" for JSON)')
     .option("--check", "shorthand for --call=check")
     .option("--format <FORMAT>", "output format of --call: text (default) or json")
