@@ -53,7 +53,11 @@ export function registerBuild(program: Command): void {
     .option("--call <FUNCTION>", 'what to run: "outline", "targets" or "check" (add ",format=json" for JSON)')
     .option("--check", "shorthand for --call=check")
     .option("--format <FORMAT>", "output format of --call: text (default) or json")
-    .option("--progress <MODE>", `progress output: ${progressModes.join(", ")}`, "auto")
+    .option(
+      "--progress <MODE>",
+      `progress output: ${progressModes.join(", ")} (default: $BUILDKIT_PROGRESS or auto)`,
+      process.env.BUILDKIT_PROGRESS || "auto",
+    )
     .addOption(new Option("--print-graph", "print the planned build graph and exit").hideHelp())
     .action(async (context: string, flags: BuildFlags) => {
       // Loaded on use: `polyarch --version` and other commands never pay for the frontend and engine.
