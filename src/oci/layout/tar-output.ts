@@ -14,6 +14,8 @@ import { blobRelativePath, blobsDirName, indexFileName, layoutFileBytes, layoutF
 export interface TarOptions {
   /** Modification time of every entry; fixed so the same layout gives the same tar bytes. Default: epoch 0. */
   mtime?: Date;
+  /** Files written after index.json at the archive's root, e.g. a docker archive's manifest.json. */
+  extraFiles?: { name: string; bytes: Uint8Array }[];
 }
 
 /**
@@ -56,6 +58,9 @@ export function layoutTarStream(
       }
     }
     pack.entry({ ...common, name: indexFileName, type: "file", mode: 0o644 }, serializeIndex(index));
+    for (const extra of options.extraFiles ?? []) {
+      pack.entry({ ...common, name: extra.name, type: "file", mode: 0o644 }, Buffer.from(extra.bytes));
+    }
     pack.entry({ ...common, name: layoutFileName, type: "file", mode: 0o644 }, layoutFileBytes());
     pack.finalize();
   };

@@ -1,0 +1,93 @@
+/**
+ * type=image / type=registry / -t … --push. With push, each name gets the root pushed (blobs, then the
+ * platform manifests, then the root under the tag: pushImage keeps that order, so a tag never points at
+ * something incomplete). Without a daemon there is nothing to "load" into: the image is kept in polyarch's
+ * content store under each name (a gc root), which is what `type=image` without push gives the user.
+ */
+import type { ContentStore } from "../../content/index.ts";
+import type { Descriptor } from "../../oci/descriptor.ts";
+import { pushImage } from "../../registry/push.ts";
+import { formatReference, type ImageReference, parseReference } from "../../registry/reference.ts";
+import { RegistryClients } from "../../registry/registry-clients.ts";
+import type { ImageOutput } from "../output-spec.ts";
+
+export interface ImageOutputContext {
+  store: ContentStore;
+  registry?: RegistryClients;
+  progress: (name: string) => (detail?: string) => void;
+}
+
+export interface ImageOutputResult {
+  type: "image";
+  names: string[];
+  pushed: string[];
+  stored: string[];
+  note?: string;
+}
+
+export async function exportImage(
+  output: ImageOutput,
+  root: Descriptor,
+  ctx: ImageOutputContext,
+): Promise<ImageOutputResult> {
+  const refs = output.image.names.map(parseReference);
+  const names = refs.map(formatReference);
+  if (output.image.nameCanonical) {
+    for (const ref of refs) names.push(`${ref.registry}/${ref.repository}@${root.digest}`);
+  }
+  if (refs.length === 0 && output.danglingPrefix) names.push(`${output.danglingPrefix}@${root.digest}`);
+
+  const result: ImageOutputResult = { type: "image", names, pushed: [], stored: [] };
+  if (output.store) {
+    for (const name of names) {
+      const done = ctx.progress(`naming to ${name}`);
+      await ctx.store.setRef(name, root);
+      result.stored.push(name);
+      done();
+    }
+  }
+  if (output.push) {
+    result.pushed = await push(output, root, refs, ctx);
+  } else if (result.stored.length > 0) {
+    result.note =
+      "kept in polyarch's content store (no daemon to load into); push it with --push or -o type=registry, or export it with -o type=oci|docker,dest=FILE";
+  } else {
+    result.note =
+      "the image is only in polyarch's content store, unnamed; add -t NAME to keep it under a name";
+  }
+  return result;
+}
+
+async function push(
+  output: ImageOutput,
+  root: Descriptor,
+  refs: ImageReference[],
+  ctx: ImageOutputContext,
+): Promise<string[]> {
+  const owned = !ctx.registry || output.insecure;
+  const insecureHosts = output.insecure ? refs.map((r) => r.registry) : [];
+  const base = ctx.registry?.options ?? {};
+  const clients = owned
+    ? new RegistryClients({
+        ...base,
+        insecureRegistries: [...(base.insecureRegistries ?? []), ...insecureHosts],
+      })
+    : ctx.registry!;
+  const pushed: string[] = [];
+  try {
+    for (const ref of refs) {
+      const target: ImageReference = output.pushByDigest
+        ? { registry: ref.registry, repository: ref.repository, digest: root.digest }
+        : { ...ref, digest: undefined };
+      if (target.digest === undefined) delete target.digest;
+      const shown = formatReference(target);
+      const done = ctx.progress(`pushing ${shown}`);
+      await pushImage(clients, ctx.store, root, target);
+      done();
+      pushed.push(shown);
+    }
+  } finally {
+    if (owned) await clients.close();
+  }
+  return pushed;
+}

@@ -1,0 +1,103 @@
+/**
+ * type=oci (an OCI image layout, as a tar or a directory) and type=docker (the same tar plus the
+ * manifest.json that `docker load` reads, as BuildKit's docker exporter writes it through containerd's
+ * archive writer). Blobs are copied from the store by path, never buffered.
+ */
+
+import type { Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { ContentStore } from "../../content/index.ts";
+import { UserError } from "../../errors/user-error.ts";
+import type { Descriptor } from "../../oci/descriptor.ts";
+import { blobRelativePath, OciLayoutWriter } from "../../oci/layout/index.ts";
+import { formatPlatform } from "../../oci/platform.ts";
+import { formatReference, parseReference } from "../../registry/reference.ts";
+import type { Assembly } from "../assemble.ts";
+import type { LayoutOutput } from "../output-spec.ts";
+import { epochDate, formatCreated } from "../timestamps.ts";
+
+export interface LayoutOutputContext {
+  store: ContentStore;
+  stdout: Writable;
+  /** SOURCE_DATE_EPOCH of this output, for the index.json entry's created annotation. */
+  epoch?: number;
+  now: Date;
+  progress: (name: string) => (detail?: string) => void;
+}
+
+export interface LayoutOutputResult {
+  type: "oci" | "docker";
+  dest: string;
+  tar: boolean;
+  names: string[];
+}
+
+const createdAnnotation = "org.opencontainers.image.created";
+
+export async function exportLayout(
+  output: LayoutOutput,
+  assembly: Assembly,
+  ctx: LayoutOutputContext,
+): Promise<LayoutOutputResult> {
+  if (output.type === "docker" && assembly.index) {
+    throw new UserError(
+      `-o type=docker holds one image, and this build has ${assembly.images.length} platforms (${assembly.images.map((i) => formatPlatform(i.platform)).join(", ")})`,
+      {
+        hint: "use -o type=oci,dest=out.tar for a multi-platform archive, or build one --platform for docker",
+      },
+    );
+  }
+  const writer = new OciLayoutWriter();
+  const add = (d: Descriptor) => writer.addBlobFile(d, ctx.store.path(d.digest));
+  for (const image of assembly.images) {
+    add(image.config);
+    for (const layer of image.layers) add(layer);
+    add(image.manifest);
+  }
+  if (assembly.index) add(assembly.index);
+
+  const created = formatCreated(ctx.epoch === undefined ? ctx.now : epochDate(ctx.epoch));
+  const entry: Descriptor = {
+    ...assembly.root,
+    annotations: { ...assembly.root.annotations, [createdAnnotation]: created },
+  };
+  const names = output.image.names.map((n) => formatReference(parseReference(n)));
+  if (names.length === 0) writer.addIndexEntry(entry);
+  for (const name of names) writer.addIndexEntry(entry, { imageName: name });
+
+  const extraFiles = output.type === "docker" ? [dockerManifestJson(assembly, names)] : [];
+  const done = ctx.progress(output.tar ? "sending tarball" : `writing OCI layout ${output.dest}`);
+  if (!output.tar) await writer.writeDirectory(output.dest);
+  else if (output.dest === "-") await pipeline(writer.tarStream({ extraFiles }), ctx.stdout, { end: false });
+  else await writer.writeTar(output.dest, { extraFiles });
+  done();
+  return { type: output.type, dest: output.dest, tar: output.tar, names };
+}
+
+/** manifest.json of a docker archive: config and layer paths inside the tar, and the tags in Docker's short form. */
+function dockerManifestJson(
+  assembly: Assembly,
+  names: readonly string[],
+): { name: string; bytes: Uint8Array } {
+  const image = assembly.images[0]!;
+  const repoTags = names.flatMap((n) => {
+    const ref = parseReference(n);
+    return ref.tag ? [`${familiarName(ref.registry, ref.repository)}:${ref.tag}`] : [];
+  });
+  const doc = [
+    {
+      Config: blobRelativePath(image.config.digest),
+      RepoTags: repoTags,
+      Layers: image.layers.map((l) => blobRelativePath(l.digest)),
+    },
+  ];
+  return { name: "manifest.json", bytes: Buffer.from(JSON.stringify(doc), "utf8") };
+}
+
+/** `docker.io/library/app` → `app`, `docker.io/me/app` → `me/app`, others unchanged (Docker's familiar names). */
+function familiarName(registry: string, repository: string): string {
+  if (registry !== "docker.io") return `${registry}/${repository}`;
+  return repository.startsWith("library/") && repository.split("/").length === 2
+    ? repository.slice("library/".length)
+    : repository;
+}
