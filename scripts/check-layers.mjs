@@ -11,7 +11,8 @@ const allowed = {
   progress: [],
   graph: ["oci"],
   dockerfile: ["graph", "oci"],
-  worker: ["oci", "content"],
+  // The worker runs graph ops (a remote worker receives the graph); it knows nothing of Dockerfiles.
+  worker: ["oci", "content", "graph"],
   exporter: ["oci", "content", "registry"],
   solver: ["graph", "worker", "content", "oci", "progress", "exporter", "registry"],
   api: ["dockerfile", "graph", "solver", "worker", "exporter", "oci", "content", "registry", "progress"],
