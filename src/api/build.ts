@@ -1,0 +1,286 @@
+/**
+ * `build()`: the library entry of an image build. It ties the parts together — the frontend reads the
+ * Dockerfile and plans one graph for every platform (resolving base images through the store, or the
+ * registry when needed), the solver runs what the cache does not have, and the exporter writes the
+ * outputs — and reports progress through the given sink, ending with a `build.done` event.
+ *
+ * The caller owns the sink (and closes it). An AbortSignal stops the build: running steps are killed,
+ * snapshots unmounted, and whatever finished stays in the cache for the next build.
+ */
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { openContentStore } from "../content/local-store.ts";
+import { defaultStateDir } from "../content/paths.ts";
+import { resolveBuildInputs } from "../dockerfile/context/build-inputs.ts";
+import { loadIgnoreRules } from "../dockerfile/context/ignore-rules.ts";
+import type { NamedContext } from "../dockerfile/context/named-contexts.ts";
+import { parseDockerfile } from "../dockerfile/parse/index.ts";
+import { planBuild } from "../dockerfile/plan/plan-build.ts";
+import type { ImageMetadataResolver, PlanNamedContext } from "../dockerfile/plan/types.ts";
+import { type ErrorLocation, UserError } from "../errors/user-error.ts";
+import type { OutputSpec } from "../exporter/output-spec.ts";
+import type { Descriptor } from "../oci/descriptor.ts";
+import { formatPlatform, hostPlatform, type Platform } from "../oci/platform.ts";
+import type { ProgressSink } from "../progress/events.ts";
+import type { RegistryOptions } from "../registry/registry-options.ts";
+import { ImageResolver } from "../solver/image-resolver.ts";
+import type { Solver } from "../solver/solver.ts";
+import { builtImage } from "./build/built-image.ts";
+import { localContextProvider } from "./build/local-contexts.ts";
+import { secretProvider } from "./build/secrets.ts";
+
+export type { NamedContext } from "../dockerfile/context/named-contexts.ts";
+
+export interface BuildOptions {
+  /** The context directory; "-" means no context (the Dockerfile then comes from dockerfileText). */
+  context: string;
+  /** Path of the Dockerfile, relative to the working directory; default <context>/Dockerfile. */
+  dockerfile?: string;
+  /** The Dockerfile's text (for `-f -`, stdin). */
+  dockerfileText?: string;
+  /** Default: this machine's platform. */
+  platforms?: Platform[];
+  target?: string;
+  buildArgs?: Record<string, string>;
+  labels?: Record<string, string>;
+  namedContexts?: NamedContext[];
+  /** `--secret id=x,src=path` (file) or `env=VAR`. */
+  secrets?: Record<string, { file?: string; env?: string }>;
+  noCache?: boolean;
+  noCacheFilter?: string[];
+  /** Ask the registry for base images even when a resolution is stored. */
+  pull?: boolean;
+  outputs: OutputSpec[];
+  progress: ProgressSink;
+  /** Default: defaultStateDir() ($POLYARCH_ROOT, XDG, ~/.local/share/polyarch). */
+  stateRoot?: string;
+  registry?: RegistryOptions;
+  /** SOURCE_DATE_EPOCH (seconds): created times of the config and history; see the exporter. */
+  sourceDateEpoch?: number;
+  signal?: AbortSignal;
+  /** Watchdog for each RUN step, in ms (emulated steps can hang on old QEMU). Default: none. */
+  execTimeoutMs?: number;
+  /** RUN steps at once; default twice the cores. */
+  execConcurrency?: number;
+  /** Where binfmt_misc is read (tests point it at an empty directory). */
+  binfmtDir?: string;
+  /** "auto" (default): overlay where it works, else copies. */
+  snapshotter?: "auto" | "overlay" | "copy";
+  /** Working directory that relative paths are read from; default process.cwd(). */
+  cwd?: string;
+  /** Where `dest=-` outputs write; default process.stdout. */
+  stdout?: import("node:stream").Writable;
+  /** Make an index even for one platform. */
+  multiPlatform?: boolean;
+}
+
+export interface BuildResult {
+  descriptor: Descriptor;
+  metadata: Record<string, unknown>;
+}
+
+export async function build(options: BuildOptions): Promise<BuildResult> {
+  const started = Date.now();
+  const stateRoot = options.stateRoot ?? defaultStateDir();
+  const progress = options.progress;
+  const emit = (event: Parameters<ProgressSink["emit"]>[0]) => {
+    try {
+      progress.emit(event);
+    } catch {
+      // A sink must not throw; the build goes on without its display.
+    }
+  };
+  let solver: Solver | undefined;
+  let failure: unknown;
+  let lines: readonly string[] = [];
+  const resolver = new ImageResolver({
+    store: await openContentStore(join(stateRoot, "content")),
+    ...(options.registry ? { registry: options.registry } : {}),
+    ...(options.pull ? { pull: true } : {}),
+  });
+  try {
+    options.signal?.throwIfAborted();
+    const inputs = await resolveBuildInputs({
+      context: options.context,
+      ...(options.dockerfileText !== undefined
+        ? { file: "-", readStdin: async () => options.dockerfileText! }
+        : options.dockerfile !== undefined
+          ? { file: options.dockerfile }
+          : {}),
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+    });
+    const ast = parseDockerfile(inputs.dockerfile.text, { file: inputs.dockerfile.displayName });
+    lines = ast.lines;
+    const named = options.namedContexts ?? [];
+    const planContexts = await Promise.all(
+      named.map(
+        async (c): Promise<PlanNamedContext> =>
+          c.kind === "image"
+            ? c
+            : { name: c.name, kind: "local", excludePatterns: (await loadIgnoreRules(c.path)).patterns },
+      ),
+    );
+    const buildArgs = options.buildArgs ?? {};
+    const plan = await planBuild(ast, {
+      platforms: options.platforms?.length ? options.platforms : [hostPlatform()],
+      buildPlatform: hostPlatform(),
+      ...(options.target ? { target: options.target } : {}),
+      buildArgs,
+      ...(options.labels ? { labels: options.labels } : {}),
+      namedContexts: planContexts,
+      contextExcludePatterns: inputs.ignore.patterns,
+      resolver: metadataProgress(resolver, emit),
+    });
+    emit({
+      type: "build.start",
+      platforms: plan.platforms.map((p) => formatPlatform(p.platform)),
+      at: Date.now(),
+    });
+
+    const { Solver } = await import("../solver/solver.ts");
+    solver = new Solver({
+      stateRoot,
+      store: resolverStore(resolver),
+      progress,
+      images: resolver,
+      localContexts: localContextProvider(inputs.contextDir, named),
+      secrets: secretProvider(options.secrets),
+      ...(options.noCache ? { noCache: true } : {}),
+      ...(options.noCacheFilter ? { noCacheFilter: options.noCacheFilter } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.execTimeoutMs !== undefined ? { execTimeoutMs: options.execTimeoutMs } : {}),
+      ...(options.execConcurrency !== undefined ? { execConcurrency: options.execConcurrency } : {}),
+      ...(options.binfmtDir !== undefined ? { binfmtDir: options.binfmtDir } : {}),
+      ...(options.snapshotter !== undefined ? { snapshotter: options.snapshotter } : {}),
+    });
+    const solved = await solver.solve({
+      graph: plan.graph,
+      platforms: plan.platforms,
+      proxyEnv: plan.proxyEnv,
+    });
+
+    const images = await Promise.all(
+      plan.platforms.map(async (p, i) => {
+        const base = p.baseImage?.digest
+          ? await resolver.image(p.baseImage.ref, p.baseImage.digest, p.platform)
+          : undefined;
+        return builtImage(
+          p,
+          solved.platforms[i]!,
+          // Without a base image (scratch) every history entry is this build's.
+          base
+            ? { historyLength: base.config.history?.length ?? 0, created: base.config.created }
+            : { historyLength: 0, created: undefined },
+        );
+      }),
+    );
+
+    options.signal?.throwIfAborted();
+    const epoch = options.sourceDateEpoch ?? epochFromBuildArgs(buildArgs);
+    const { exportImages } = await import("../exporter/export.ts");
+    const registryClients = options.registry
+      ? new (await import("../registry/registry-clients.ts")).RegistryClients(options.registry)
+      : undefined;
+    const tracker = solver.progress;
+    try {
+      const result = await exportImages({
+        images,
+        outputs: options.outputs,
+        store: resolverStore(resolver),
+        ...(registryClients ? { registry: registryClients } : {}),
+        ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}),
+        unpackLayer: unpackInto,
+        onProgress: (e) => {
+          if (e.status === "start") tracker.start(e.id, e.name, undefined);
+          else tracker.done(e.id);
+        },
+        ...(options.multiPlatform ? { multiPlatform: true } : {}),
+        ...(options.stdout ? { stdout: options.stdout } : {}),
+      });
+      return result;
+    } finally {
+      await registryClients?.close();
+    }
+  } catch (e) {
+    failure =
+      options.signal?.aborted && !(e instanceof UserError)
+        ? new UserError("the build was canceled", { cause: e })
+        : withSourceLine(e, lines);
+    throw failure;
+  } finally {
+    await resolver.close();
+    emit({
+      type: "build.done",
+      durationMs: Date.now() - started,
+      platforms: solver?.summary() ?? [],
+      ...(failure === undefined
+        ? {}
+        : { error: failure instanceof Error ? failure.message : String(failure) }),
+      at: Date.now(),
+    });
+  }
+}
+
+/** The store the resolver was opened on (one store per build). */
+function resolverStore(resolver: ImageResolver) {
+  return resolver.store;
+}
+
+async function unpackInto(blob: Readable, dir: string): Promise<void> {
+  const { applyLayer } = await import("../worker/layer/apply-layer.ts");
+  await applyLayer(blob, { root: dir });
+}
+
+/** SOURCE_DATE_EPOCH given as a build arg, as BuildKit accepts it. */
+function epochFromBuildArgs(args: Readonly<Record<string, string>>): number | undefined {
+  const v = args.SOURCE_DATE_EPOCH;
+  if (v === undefined || v === "") return undefined;
+  if (!/^\d+$/.test(v)) {
+    throw new UserError(`invalid SOURCE_DATE_EPOCH ${JSON.stringify(v)}`, {
+      hint: "give whole seconds since 1970-01-01 UTC, e.g. $(git log -1 --format=%ct)",
+    });
+  }
+  return Number(v);
+}
+
+/** `[internal] load metadata for REF` steps around base image resolutions. */
+function metadataProgress(
+  resolver: ImageResolver,
+  emit: (event: Parameters<ProgressSink["emit"]>[0]) => void,
+): ImageMetadataResolver {
+  return {
+    async resolveImage(ref, platform) {
+      const id = `metadata:${ref}|${formatPlatform(platform)}`;
+      const start = Date.now();
+      emit({
+        type: "vertex.start",
+        id,
+        name: `[internal] load metadata for ${ref}`,
+        platform: formatPlatform(platform),
+        at: start,
+      });
+      try {
+        const r = await resolver.resolveImage(ref, platform);
+        emit({ type: "vertex.done", id, durationMs: Date.now() - start, at: Date.now() });
+        return r;
+      } catch (e) {
+        emit({
+          type: "vertex.done",
+          id,
+          durationMs: Date.now() - start,
+          error: e instanceof Error ? e.message : String(e),
+          at: Date.now(),
+        });
+        throw e;
+      }
+    },
+  };
+}
+
+/** A positioned error gets the Dockerfile line it points at, so the CLI can show it with a caret. */
+function withSourceLine(e: unknown, lines: readonly string[]): unknown {
+  if (!(e instanceof UserError) || !e.location || e.location.source !== undefined) return e;
+  const line = lines[e.location.line - 1];
+  if (line !== undefined) (e.location as ErrorLocation).source = line;
+  return e;
+}

@@ -1,0 +1,102 @@
+/**
+ * Phase 2 of a build: which vertices must run. Starting from the demands (each platform's layers), a
+ * layer found in the cache index (with its blob in the store) needs nothing; otherwise its vertex's result
+ * is needed, which is cached when the index has its chain and every directory of it still exists, and
+ * otherwise runs, needing its inputs' results in turn. A cached vertex never asks for its inputs, so a
+ * fully cached build reads one small file per layer and nothing else.
+ */
+import type { ContentStore } from "../content/types.ts";
+import type { BuildGraph } from "../graph/types.ts";
+import type { Digest } from "../oci/digest.ts";
+import type { ChainRecord, LayerRecord } from "./cache-index.ts";
+import type { CacheKey } from "./cache-key.ts";
+import { combineChains } from "./chains.ts";
+import type { Workspace } from "./workspace.ts";
+
+export type ChainPlan = { cached: ChainRecord } | { run: true };
+
+export interface ProbeInput {
+  graph: BuildGraph;
+  ws: Workspace;
+  store: ContentStore;
+  key: (d: Digest) => CacheKey;
+  layerKey: (d: Digest) => CacheKey;
+  /** False when --no-cache (or --no-cache-filter) says to ignore the cache for this vertex. */
+  cacheable: (d: Digest) => boolean;
+}
+
+export class Probe {
+  readonly #in: ProbeInput;
+  readonly #plans = new Map<Digest, Promise<ChainPlan>>();
+  readonly #dirs = new Map<string, Promise<boolean>>();
+  /** Vertices that must run. */
+  readonly runSet = new Set<Digest>();
+  /** Layer vertices whose layer the cache has. */
+  readonly layers = new Map<Digest, LayerRecord>();
+
+  constructor(input: ProbeInput) {
+    this.#in = input;
+  }
+
+  #exists(name: string): Promise<boolean> {
+    let p = this.#dirs.get(name);
+    if (!p) {
+      p = this.#in.ws.exists(name);
+      this.#dirs.set(name, p);
+    }
+    return p;
+  }
+
+  /** Whether `d`'s result comes from the cache (and which) or must be made. */
+  chain(d: Digest): Promise<ChainPlan> {
+    let p = this.#plans.get(d);
+    if (!p) {
+      p = this.#plan(d);
+      this.#plans.set(d, p);
+    }
+    return p;
+  }
+
+  async #plan(d: Digest): Promise<ChainPlan> {
+    const { graph, ws, key, cacheable } = this.#in;
+    const v = graph.vertices[d]!;
+    if (v.op.kind === "source" && v.op.source.type === "scratch") return { cached: { chain: [] } };
+    if (v.op.kind === "merge" || v.op.kind === "diff") {
+      // Nothing to store: the result is its inputs' directories.
+      const inputs = await Promise.all(v.inputs.map((i) => this.chain(i)));
+      if (cacheable(d) && inputs.every((i) => "cached" in i)) {
+        return {
+          cached: combineChains(
+            v,
+            inputs.map((i) => (i as { cached: ChainRecord }).cached),
+          ),
+        };
+      }
+      this.runSet.add(d);
+      return { run: true };
+    }
+    if (cacheable(d)) {
+      const rec = await ws.index.getChain(key(d));
+      if (rec && (await Promise.all(rec.chain.map((n) => this.#exists(n)))).every(Boolean))
+        return { cached: rec };
+    }
+    this.runSet.add(d);
+    await Promise.all(v.inputs.map((i) => this.chain(i)));
+    return { run: true };
+  }
+
+  /** Looks up a layer vertex's layer; when it is not cached, plans what exporting it needs. */
+  async layer(d: Digest): Promise<void> {
+    const { graph, store, layerKey, cacheable } = this.#in;
+    if (cacheable(d)) {
+      const rec = await this.#in.ws.index.getLayer(layerKey(d));
+      if (rec && (rec.empty || (await store.has(rec.descriptor.digest)))) {
+        this.layers.set(d, rec);
+        return;
+      }
+    }
+    const v = graph.vertices[d]!;
+    // COPY --link: the layer is the copy's own (its last input), whatever it was linked onto.
+    await this.chain(v.op.kind === "merge" ? v.inputs[v.inputs.length - 1]! : d);
+  }
+}

@@ -1,0 +1,21 @@
+import type { ContentStore } from "../content/types.ts";
+import type { ImageResolver } from "./image-resolver.ts";
+import type { ProgressTracker } from "./progress-tracker.ts";
+import type { LocalContextProvider, SecretProvider } from "./types.ts";
+import type { Workspace } from "./workspace.ts";
+
+/** What the runners of one build share. */
+export interface RunEnv {
+  ws: Workspace;
+  progress: ProgressTracker;
+  store: ContentStore;
+  images: ImageResolver;
+  localContexts: LocalContextProvider;
+  /** Aborted on Ctrl-C and when another step of the build fails. */
+  signal: AbortSignal;
+  secrets: SecretProvider | undefined;
+  proxyEnv: Readonly<Record<string, string>>;
+  execTimeoutMs: number | undefined;
+  /** Base layers being unpacked by this process, by directory name (two platforms may share one). */
+  unpacks: Map<string, Promise<void>>;
+}

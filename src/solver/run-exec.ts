@@ -1,0 +1,105 @@
+/**
+ * A RUN step: a writable snapshot over input 0's chain, the process run by runc (under QEMU for a foreign
+ * platform) with its mounts, then the snapshot's changes committed as one new layer directory on top.
+ * On failure or abort the snapshot is unmounted and deleted, so nothing half-done is ever recorded.
+ */
+import type { ExecOp, VertexMeta } from "../graph/types.ts";
+import { ExecFailedError, ExecTimeoutError } from "../worker/executor/errors.ts";
+import type { ExecRequest } from "../worker/executor/exec-request.ts";
+import { prepareMounts } from "./exec-mounts.ts";
+import { LogMask } from "./log-mask.ts";
+import type { RunEnv } from "./run-env.ts";
+import { metaLocation } from "./vertex-info.ts";
+
+/** BuildKit adds the proxy build args to RUN steps unless the step sets them itself. */
+function withProxyEnv(env: readonly string[], proxy: Readonly<Record<string, string>>): string[] {
+  const out = [...env];
+  const set = new Set(env.map((kv) => kv.slice(0, kv.indexOf("=") < 0 ? kv.length : kv.indexOf("="))));
+  for (const [k, v] of Object.entries(proxy)) if (!set.has(k)) out.push(`${k}=${v}`);
+  return out;
+}
+
+/** Runs the step and returns its chain: input 0's chain plus the new layer directory. */
+export async function runExec(
+  env: RunEnv,
+  id: string,
+  op: ExecOp,
+  meta: VertexMeta | undefined,
+  inputChains: readonly (readonly string[])[],
+): Promise<string[]> {
+  const snapshotter = await env.ws.snapshotter();
+  const executor = await env.ws.executor();
+  const base = inputChains[0] ?? [];
+  const key = env.ws.newKey("run");
+  const snap = await snapshotter.prepare(
+    key,
+    base.map((n) => env.ws.dirPath(n)),
+    { forExec: true },
+  );
+  let committed = false;
+  const prepared = await prepareMounts(env, op.mounts, inputChains, meta?.name ?? "RUN").catch(async (e) => {
+    await snap.release();
+    await snapshotter.remove(key);
+    throw e;
+  });
+  try {
+    const location = metaLocation(meta);
+    const req: ExecRequest = {
+      args: op.args,
+      env: [...withProxyEnv(op.env, env.proxyEnv), ...prepared.env],
+      cwd: op.cwd,
+      user: op.user,
+      network: op.network === "none" ? "none" : "host",
+      platform: op.platform,
+      mounts: prepared.mounts,
+      ...(location ? { location } : {}),
+    };
+    const mask = new LogMask(prepared.secretValues);
+    const log = (stream: "stdout" | "stderr", chunk: Buffer) => {
+      const shown = mask.active ? mask.push(stream, chunk) : chunk;
+      if (shown.length > 0) env.progress.log(id, stream, shown);
+    };
+    try {
+      await executor.run(snap.rootfs, req, {
+        signal: env.signal,
+        onOutput: log,
+        ...(env.execTimeoutMs === undefined ? {} : { timeoutMs: env.execTimeoutMs }),
+      });
+    } catch (e) {
+      throw mask.active ? maskedError(e, mask) : e;
+    } finally {
+      for (const stream of ["stdout", "stderr"] as const) {
+        const rest = mask.active ? mask.flush(stream) : Buffer.alloc(0);
+        if (rest.length > 0) env.progress.log(id, stream, rest);
+      }
+    }
+    await prepared.cleanup();
+    await snap.release();
+    const dir = await snapshotter.commit(key);
+    committed = true;
+    const name = await env.ws.adopt(dir, key, false);
+    return [...base, name];
+  } finally {
+    await prepared.cleanup();
+    if (!committed) {
+      await snap.release().catch(() => {});
+      await snapshotter.remove(key).catch(() => {});
+    }
+  }
+}
+
+/** A failure quotes the step's last lines of output: with the secrets masked, like the log. */
+function maskedError(e: unknown, mask: LogMask): unknown {
+  if (e instanceof ExecFailedError) {
+    return new ExecFailedError(
+      e.command,
+      e.exitCode,
+      e.outputTail.map((l) => mask.text(l)),
+      e.location,
+    );
+  }
+  if (e instanceof ExecTimeoutError && e.hint !== undefined) {
+    Object.defineProperty(e, "hint", { value: mask.text(e.hint), enumerable: true, configurable: true });
+  }
+  return e;
+}

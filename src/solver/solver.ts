@@ -1,0 +1,198 @@
+/**
+ * The solver: runs a build graph for every requested platform, each vertex at most once per build, and
+ * no vertex whose result the cache already has.
+ *
+ * A build goes through four phases, so that a fully cached build does nothing but hash its context and
+ * read a few small index files (no snapshotter, no runc, no tar, no registry):
+ *  1. keys (source-content.ts, cache-key.ts): hash the local sources' selections, compute every needed
+ *     vertex's cache key;
+ *  2. probe (probe.ts): from the demands (each platform's layers), look results up in the cache index and
+ *     decide which vertices must run;
+ *  3. preflight (preflight.ts): every RUN that must run can run here, or the build fails before any step;
+ *  4. run (execution.ts): vertices run as soon as their inputs are ready, RUN steps with bounded
+ *     concurrency; each result is recorded in the cache index once it is complete on disk.
+ */
+import { availableParallelism } from "node:os";
+import { UserError } from "../errors/user-error.ts";
+import type { BuildGraph } from "../graph/types.ts";
+import { topologicalOrder } from "../graph/walk.ts";
+import type { Digest } from "../oci/digest.ts";
+import { formatPlatform } from "../oci/platform.ts";
+import type { PlatformSummary } from "../progress/events.ts";
+import { type CacheKey, computeCacheKeys, deriveKey } from "./cache-key.ts";
+import { Execution } from "./execution.ts";
+import { preflight } from "./preflight.ts";
+import { Probe } from "./probe.ts";
+import { ProgressTracker } from "./progress-tracker.ts";
+import { discardDownloads, readSourceContent, type SourceContent } from "./source-content.ts";
+import type { SolvedPlatform, SolveRequest, SolveResult, SolverOptions } from "./types.ts";
+import { stepName } from "./vertex-info.ts";
+import { Workspace } from "./workspace.ts";
+
+export class Solver {
+  readonly #options: SolverOptions;
+  readonly #ws: Workspace;
+  readonly #progress: ProgressTracker;
+
+  constructor(options: SolverOptions) {
+    this.#options = options;
+    this.#ws = new Workspace(options.stateRoot, {
+      ...(options.snapshotter ? { snapshotter: options.snapshotter } : {}),
+      ...(options.binfmtDir ? { binfmtDir: options.binfmtDir } : {}),
+    });
+    this.#progress = new ProgressTracker(options.progress);
+  }
+
+  /** runc's state directory for this state root (`runc --root`), where a build's containers live. */
+  get runcRoot(): string {
+    return this.#ws.runcRoot;
+  }
+
+  /** The build's progress events (the caller adds its own steps, e.g. exporting, through it). */
+  get progress(): ProgressTracker {
+    return this.#progress;
+  }
+
+  /** Per-platform totals so far (also after a failure), for the build's closing summary. */
+  summary(): PlatformSummary[] {
+    return this.#progress.summary();
+  }
+
+  async solve(request: SolveRequest): Promise<SolveResult> {
+    const options = this.#options;
+    const internal = new AbortController();
+    const onAbort = () => internal.abort(options.signal?.reason);
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener("abort", onAbort, { once: true });
+    let sources: SourceContent | undefined;
+    try {
+      return await this.#solve(request, internal, (s) => {
+        sources = s;
+      });
+    } catch (e) {
+      if (options.signal?.aborted) throw canceled(options.signal.reason);
+      throw e;
+    } finally {
+      options.signal?.removeEventListener("abort", onAbort);
+      if (sources) await discardDownloads(sources);
+    }
+  }
+
+  async #solve(
+    request: SolveRequest,
+    internal: AbortController,
+    keep: (s: SourceContent) => void,
+  ): Promise<SolveResult> {
+    const options = this.#options;
+    const { graph } = request;
+    const ws = this.#ws;
+    const signal = internal.signal;
+
+    // 1. keys
+    const roots = request.platforms.flatMap((p) => [p.output, ...p.layerVertices, p.baseVertex]);
+    const order = topologicalOrder(graph, roots);
+    const platformOf = this.#platformLabels(graph, request);
+    const sources = await readSourceContent(graph, order, options.localContexts, ws, signal);
+    keep(sources);
+    const keys = computeCacheKeys(graph, order, sources.content);
+    const key = (d: Digest): CacheKey => keys.get(d)!;
+    const layerKey = (d: Digest): CacheKey => deriveKey(key(d), { layer: "gzip" });
+
+    // 2. probe
+    const filter = new Set((options.noCacheFilter ?? []).map((s) => s.toLowerCase()));
+    const fresh = new Map<Digest, boolean>();
+    for (const d of order) {
+      const v = graph.vertices[d]!;
+      // Sources are content-addressed data, not computations: --no-cache never refetches them. A step
+      // that must run again makes every step after it run again (its input may have changed).
+      const own =
+        v.op.kind !== "source" &&
+        (options.noCache === true || (v.meta?.stage !== undefined && filter.has(v.meta.stage.toLowerCase())));
+      fresh.set(d, own || v.inputs.some((i) => fresh.get(i)));
+    }
+    const cacheable = (d: Digest): boolean => !fresh.get(d);
+    const probe = new Probe({ graph, ws, store: options.store, key, layerKey, cacheable });
+    const layerVertices = [...new Set(request.platforms.flatMap((p) => p.layerVertices))];
+    await Promise.all(layerVertices.map((d) => probe.layer(d)));
+    for (const p of request.platforms) {
+      const base = graph.vertices[p.baseVertex]!;
+      if (!p.baseImage && !(base.op.kind === "source" && base.op.source.type === "scratch")) {
+        throw new UserError(
+          `${formatPlatform(p.platform)}: an image that starts from a local named context is not supported yet`,
+          { hint: "start the final stage FROM an image or scratch, and COPY --from the context" },
+        );
+      }
+    }
+
+    // 3. preflight
+    const emulated = await preflight(graph, probe.runSet, options.secrets, options.binfmtDir);
+
+    // 4. run
+    for (const d of order) {
+      if (probe.runSet.has(d)) continue;
+      const name = stepName(graph.vertices[d]!);
+      if (name !== undefined) this.#progress.cached(d, name, platformOf.get(d));
+    }
+    const execution = new Execution({
+      env: {
+        ws,
+        progress: this.#progress,
+        store: options.store,
+        images: options.images,
+        localContexts: options.localContexts,
+        signal,
+        secrets: options.secrets,
+        proxyEnv: request.proxyEnv ?? {},
+        execTimeoutMs: options.execTimeoutMs,
+        unpacks: new Map(),
+      },
+      graph,
+      emulated,
+      selections: sources.selections,
+      downloads: sources.downloads,
+      cacheable,
+      platformOf,
+      probe,
+      key,
+      layerKey,
+      abort: (reason) => internal.abort(reason),
+      stepConcurrency: options.execConcurrency ?? availableParallelism() * 2,
+    });
+    const settled = await Promise.allSettled(request.platforms.map((p) => execution.platform(p)));
+    // Nothing may still be writing (or mounted) when the build returns, whether it failed or not.
+    await execution.settle();
+    const failed = settled.find((s) => s.status === "rejected") as PromiseRejectedResult | undefined;
+    if (ws.usedSnapshotter) await ws.settle();
+    if (execution.firstError || failed)
+      throw execution.firstError ? execution.firstError.error : failed!.reason;
+    return {
+      platforms: settled.map((s) => (s as PromiseFulfilledResult<SolvedPlatform>).value),
+      ran: [...probe.runSet],
+      cached: order.filter((d) => !probe.runSet.has(d)),
+    };
+  }
+
+  /** Which platform a vertex belongs to when exactly one platform needs it (shared vertices have none). */
+  #platformLabels(graph: BuildGraph, request: SolveRequest): Map<Digest, string> {
+    const count = new Map<Digest, number>();
+    const label = new Map<Digest, string>();
+    for (const p of request.platforms) {
+      const name = formatPlatform(p.platform);
+      const mine = topologicalOrder(graph, [p.output, ...p.layerVertices, p.baseVertex]);
+      this.#progress.platformSteps(
+        name,
+        mine.filter((d) => stepName(graph.vertices[d]!) !== undefined),
+      );
+      for (const d of mine) {
+        count.set(d, (count.get(d) ?? 0) + 1);
+        label.set(d, name);
+      }
+    }
+    for (const [d, n] of count) if (n > 1) label.delete(d);
+    return label;
+  }
+}
+
+function canceled(reason: unknown): UserError {
+  return new UserError("the build was canceled", { cause: reason });
+}

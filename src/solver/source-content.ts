@@ -1,0 +1,67 @@
+/**
+ * Phase 1 of a build: what the sources whose result depends on the outside world contain, for their cache
+ * keys. Local sources are listed and hashed (each file read once per build); downloads without a pinned
+ * checksum are fetched (kept for the run). Git sources are refused here, before anything runs.
+ */
+import { UserError } from "../errors/user-error.ts";
+import type { BuildGraph } from "../graph/types.ts";
+import type { Digest } from "../oci/digest.ts";
+import { type FileHashMemo, hashSelection } from "./context-hash.ts";
+import { downloadHttp, type HttpDownload } from "./run-http.ts";
+import type { LocalContextProvider, LocalSelection } from "./types.ts";
+import { metaLocation, withLocation } from "./vertex-info.ts";
+import type { Workspace } from "./workspace.ts";
+
+export interface SourceContent {
+  /** Content digest by source vertex (local selections, downloads). */
+  content: Map<Digest, string>;
+  selections: Map<Digest, LocalSelection>;
+  downloads: Map<Digest, HttpDownload>;
+}
+
+export async function readSourceContent(
+  graph: BuildGraph,
+  order: readonly Digest[],
+  localContexts: LocalContextProvider,
+  ws: Workspace,
+  signal: AbortSignal,
+): Promise<SourceContent> {
+  const memo: FileHashMemo = new Map();
+  const out: SourceContent = { content: new Map(), selections: new Map(), downloads: new Map() };
+  const settled = await Promise.allSettled(
+    order.map(async (d) => {
+      const v = graph.vertices[d]!;
+      if (v.op.kind !== "source") return;
+      const s = v.op.source;
+      if (s.type === "local") {
+        const selection = await localContexts(s);
+        out.selections.set(d, selection);
+        out.content.set(d, await hashSelection(selection, memo));
+      } else if (s.type === "http") {
+        if (s.checksum) out.content.set(d, s.checksum);
+        else {
+          const file = await downloadHttp(s, ws, signal);
+          out.downloads.set(d, file);
+          out.content.set(d, file.digest);
+        }
+      } else if (s.type === "git") {
+        throw withLocation(
+          new UserError(`ADD of a git repository (${s.remote}) is not supported yet`, {
+            hint: "clone it into the build context and COPY it, or ADD a release archive by its https URL",
+          }),
+          metaLocation(v.meta),
+        );
+      }
+    }),
+  );
+  const failed = settled.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
+  if (failed) {
+    await discardDownloads(out);
+    throw failed.reason;
+  }
+  return out;
+}
+
+export async function discardDownloads(content: SourceContent): Promise<void> {
+  for (const f of content.downloads.values()) await f.discard();
+}

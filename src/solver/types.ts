@@ -1,0 +1,110 @@
+/**
+ * The solver's API: what a build asks it to produce, what the caller plugs in (images, local contexts,
+ * secrets), and what it hands back (per platform, the layers the exporter assembles into an image).
+ *
+ * The solver knows the build graph, never the Dockerfile: everything Dockerfile-specific (which files a
+ * local source selects, how base images are named) comes in through the functions below.
+ */
+import type { ContentStore } from "../content/types.ts";
+import type { BuildGraph, LocalSource } from "../graph/types.ts";
+import type { Descriptor } from "../oci/descriptor.ts";
+import type { Digest } from "../oci/digest.ts";
+import type { Platform } from "../oci/platform.ts";
+import type { ProgressSink } from "../progress/events.ts";
+import type { ImageResolver } from "./image-resolver.ts";
+
+/** One target platform's outputs, as the planner's PlatformPlan gives them. */
+export interface SolvePlatform {
+  platform: Platform;
+  /** The root filesystem's vertex. */
+  output: Digest;
+  /** Vertices that each add one layer, in order (the layer is the vertex's own change). */
+  layerVertices: readonly Digest[];
+  /** The vertex the first new layer applies to. */
+  baseVertex: Digest;
+  /** The base image when the image starts from one (its layers become the image's first layers). */
+  baseImage: { ref: string; digest: Digest | undefined } | undefined;
+}
+
+export interface SolveRequest {
+  graph: BuildGraph;
+  platforms: readonly SolvePlatform[];
+  /** Environment added to every RUN without being part of any cache key (proxy build args). */
+  proxyEnv?: Readonly<Record<string, string>>;
+}
+
+/** One file of a local source, described by what a copy depends on (the frontend's ContextEntry fits). */
+export interface LocalFile {
+  /** Slash-separated, relative to the root, never `..`. */
+  path: string;
+  type: "file" | "dir" | "symlink" | "other";
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  linkTarget?: string;
+}
+
+/** The files a local source selects, read from `root`. */
+export interface LocalSelection {
+  root: string;
+  files: readonly LocalFile[];
+}
+
+/** Maps a graph `local` source to its files (the frontend applies .dockerignore and the step's patterns). */
+export type LocalContextProvider = (source: LocalSource) => Promise<LocalSelection>;
+
+/** The value of a `RUN --mount=type=secret` by id, or undefined when the client has none. */
+export type SecretProvider = (id: string) => Promise<Buffer | undefined>;
+
+export interface SolverOptions {
+  /** polyarch's state directory; the solver keeps its cache, snapshots and runc state under `solver/`. */
+  stateRoot: string;
+  store: ContentStore;
+  progress: ProgressSink;
+  images: ImageResolver;
+  localContexts: LocalContextProvider;
+  secrets?: SecretProvider;
+  /** Ignore the cache for every vertex (`--no-cache`). */
+  noCache?: boolean;
+  /** Ignore the cache for the vertices of these stages (`--no-cache-filter`). */
+  noCacheFilter?: readonly string[];
+  signal?: AbortSignal;
+  /** RUN steps at once; default twice the cores (steps wait on I/O and on QEMU's single thread). */
+  execConcurrency?: number;
+  /** Watchdog for each RUN step (emulated ones can hang, see the guide). */
+  execTimeoutMs?: number;
+  /** Where binfmt_misc is read (tests point it at an empty dir); default /proc/sys/fs/binfmt_misc. */
+  binfmtDir?: string;
+  /** SOURCE_DATE_EPOCH with rewrite-timestamp: new layers' file times are clamped to it. */
+  clampMtime?: number;
+  /** The snapshotter: "auto" (overlay where it works, else copies), "overlay" or "copy". */
+  snapshotter?: "auto" | "overlay" | "copy";
+}
+
+/** A layer in the store, as a manifest lists it, with the diff_id its config lists. */
+export interface StoredLayer {
+  descriptor: Descriptor;
+  diffId: Digest;
+}
+
+/** A layer vertex's result: its layer (null when the step changed nothing) and when it was made. */
+export interface SolvedLayer {
+  layer: StoredLayer | null;
+  /** ISO 8601; the same on every cached rebuild. */
+  created: string | undefined;
+}
+
+/** One platform's result: base image layers, then one entry per layer vertex. */
+export interface SolvedPlatform {
+  platform: Platform;
+  baseLayers: StoredLayer[];
+  layers: SolvedLayer[];
+}
+
+export interface SolveResult {
+  platforms: SolvedPlatform[];
+  /** Vertices that ran and that came from the cache (for tests and the summary). */
+  ran: Digest[];
+  cached: Digest[];
+}

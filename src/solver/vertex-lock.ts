@@ -1,0 +1,73 @@
+/**
+ * One process at a time works on a cache key: a lock file `KEY.lock` made with O_EXCL holds the owner's
+ * pid. Another process that wants the same key waits for the file to go, then looks in the cache index
+ * again (where it usually finds the result). A lock whose owner died (kill -9, power loss) is taken over.
+ *
+ * This only saves duplicate work; correctness never depends on it (results are committed under unique
+ * names and recorded atomically). In the rare race where two processes take over the same stale lock,
+ * both do the work and the last record wins.
+ */
+import { mkdir, open, readFile, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+export class VertexLocks {
+  readonly #dir: string;
+  #made: Promise<unknown> | undefined;
+
+  constructor(dir: string) {
+    this.#dir = dir;
+  }
+
+  /**
+   * Takes the lock of `name`; resolves to its release. `waited` is true when another process held it, so
+   * the caller should look for its result before doing the work itself.
+   */
+  async acquire(
+    name: string,
+    signal?: AbortSignal,
+  ): Promise<{ release: () => Promise<void>; waited: boolean }> {
+    this.#made ??= mkdir(this.#dir, { recursive: true });
+    await this.#made;
+    const path = join(this.#dir, `${name}.lock`);
+    let waited = false;
+    for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
+      signal?.throwIfAborted();
+      try {
+        const handle = await open(path, "wx", 0o644);
+        try {
+          await handle.writeFile(`${process.pid}\n`);
+        } finally {
+          await handle.close();
+        }
+        let released = false;
+        return {
+          waited,
+          release: async () => {
+            if (released) return;
+            released = true;
+            await unlink(path).catch(() => {});
+          },
+        };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      }
+      const owner = Number.parseInt(await readFile(path, "utf8").catch(() => ""), 10);
+      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && !alive(owner)) {
+        await unlink(path).catch(() => {});
+        continue;
+      }
+      waited = true;
+      await sleep(delay, undefined, signal ? { signal } : {});
+    }
+  }
+}

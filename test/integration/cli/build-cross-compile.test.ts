@@ -1,0 +1,189 @@
+// Issue 4's acceptance, through the CLI a user runs: the cross-compile example built for three platforms
+// from the busybox fixture, checked with skopeo, umoci and runc; pushed to a registry; rebuilt from cache.
+import assert from "node:assert/strict";
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { runOk } from "../../harness/exec.ts";
+import { pushBusyboxImage } from "../../harness/images.ts";
+import { startRegistry, type TestRegistry } from "../../harness/registry.ts";
+import { polyarch, tempStateRoot } from "../../support/cli.ts";
+
+const repo = new URL("../../../", import.meta.url).pathname;
+const platforms = "linux/amd64,linux/arm64,linux/arm/v7";
+const machines: Record<string, string> = { amd64: "x86_64", arm64: "aarch64", arm: "armv7l" };
+
+let reg: TestRegistry;
+let state: Awaited<ReturnType<typeof tempStateRoot>>;
+let work: string;
+let context: string;
+
+before(async () => {
+  reg = await startRegistry();
+  await pushBusyboxImage(reg);
+  state = await tempStateRoot();
+  work = await mkdtemp(join(tmpdir(), "polyarch-xc-"));
+  // A copy of the example, so a test can change a context file.
+  context = join(work, "context");
+  await cp(join(repo, "examples/cross-compile"), context, { recursive: true });
+});
+after(async () => {
+  await reg?.stop();
+  await state?.[Symbol.asyncDispose]();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+interface RawEvent {
+  type: string;
+  id?: string;
+  name?: string;
+  emulated?: boolean;
+}
+
+async function build(extra: string[], env: Record<string, string> = {}) {
+  const r = await polyarch(
+    [
+      "build",
+      "--platform",
+      platforms,
+      "--build-arg",
+      `REGISTRY=${reg.host}`,
+      "--progress",
+      "rawjson",
+      ...extra,
+      context,
+    ],
+    { env: { POLYARCH_ROOT: state.dir, DOCKER_CONFIG: state.dir, ...env } },
+  );
+  assert.equal(r.code, 0, `build failed:\n${r.stderr.slice(-4000)}`);
+  const events = r.stderr
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as RawEvent);
+  return { ...r, events };
+}
+
+const ran = (events: RawEvent[]) => events.filter((e) => e.type === "vertex.start").map((e) => e.name ?? "");
+const cached = (events: RawEvent[]) =>
+  events.filter((e) => e.type === "vertex.cached").map((e) => e.name ?? "");
+
+async function runPlatformImage(archive: string, arch: string, variant: string | undefined) {
+  const dir = await mkdtemp(join(work, `run-${arch}-`));
+  const overrides = [
+    "--override-os",
+    "linux",
+    "--override-arch",
+    arch,
+    ...(variant ? ["--override-variant", variant] : []),
+  ];
+  await runOk("skopeo", ["copy", "--quiet", ...overrides, `oci-archive:${archive}`, `oci:${dir}/layout:img`]);
+  await runOk("umoci", ["unpack", "--image", `${dir}/layout:img`, `${dir}/bundle`]);
+  const configPath = join(dir, "bundle", "config.json");
+  const config = JSON.parse(await readFile(configPath, "utf8")) as { process: { terminal: boolean } };
+  config.process.terminal = false; // the image's CMD runs as is, without a tty
+  await writeFile(configPath, JSON.stringify(config));
+  // Watchdog: QEMU 7.2 can hang when an emulated PID 1 dies of a signal.
+  const out = await runOk(
+    "runc",
+    ["run", "--bundle", join(dir, "bundle"), `polyarch-xc-${process.pid}-${arch}`],
+    { timeoutMs: 60_000 },
+  );
+  return out.stdout.trim();
+}
+
+let firstDigest = "";
+
+test("three platforms: an index of three images, each running its own CPU's uname -m", async () => {
+  const archive = join(work, "out.tar");
+  const iid = join(work, "iid");
+  const r = await build(["-o", `type=oci,dest=${archive}`, "--iidfile", iid]);
+  const index = JSON.parse(
+    (await runOk("skopeo", ["inspect", "--raw", `oci-archive:${archive}`])).stdout,
+  ) as {
+    manifests: { platform: { architecture: string; variant?: string } }[];
+  };
+  assert.deepEqual(
+    index.manifests.map(
+      (m) => `${m.platform.architecture}${m.platform.variant ? `/${m.platform.variant}` : ""}`,
+    ),
+    ["amd64", "arm64", "arm/v7"],
+  );
+  firstDigest = (await readFile(iid, "utf8")).trim();
+  assert.match(firstDigest, /^sha256:[a-f0-9]{64}$/);
+
+  for (const [arch, variant] of [
+    ["amd64", undefined],
+    ["arm64", undefined],
+    ["arm", "v7"],
+  ] as const) {
+    const line = await runPlatformImage(archive, arch, variant);
+    const target = `linux/${arch}${variant ? `/${variant}` : ""}`;
+    assert.equal(
+      line,
+      `hello from ${target} (version dev), running on ${machines[arch]}, built on ${machines[arch]}`,
+    );
+  }
+
+  // The BUILDPLATFORM builder's steps before ARG TARGETARCH ran once for all three targets; the steps after
+  // it, and the final stage's RUN, once per platform (the foreign ones emulated).
+  const names = ran(r.events);
+  assert.equal(names.filter((n) => /RUN .*toolchain ready/.test(n)).length, 1, names.join("\n"));
+  assert.equal(names.filter((n) => /RUN .*hello\.sh\.in/.test(n)).length, 3, names.join("\n"));
+  const finalRuns = r.events.filter(
+    (e) => e.type === "vertex.start" && /RUN uname -m > \/etc\/built-on/.test(e.name ?? ""),
+  );
+  assert.equal(finalRuns.length, 3);
+  assert.equal(finalRuns.filter((e) => e.emulated).length, 2, "arm64 and arm/v7 run under QEMU");
+});
+
+test("a second identical build is all CACHED and gives the same index digest", async () => {
+  const iid = join(work, "iid2");
+  const r = await build(["-o", `type=oci,dest=${join(work, "out2.tar")}`, "--iidfile", iid]);
+  assert.deepEqual(
+    ran(r.events).filter((n) => /\] (RUN|COPY|WORKDIR)/.test(n)),
+    [],
+    "no step ran again",
+  );
+  assert.ok(cached(r.events).length >= 5);
+  assert.equal((await readFile(iid, "utf8")).trim(), firstDigest);
+});
+
+test("changing one context file reruns only the steps that depend on it", async () => {
+  await writeFile(
+    join(context, "src", "hello.sh.in"),
+    (await readFile(join(context, "src", "hello.sh.in"), "utf8")).replace("hello from", "hi from"),
+  );
+  const r = await build(["-o", `type=oci,dest=${join(work, "out3.tar")}`]);
+  const names = ran(r.events);
+  assert.ok(
+    names.some((n) => /COPY src\//.test(n)),
+    names.join("\n"),
+  );
+  assert.equal(names.filter((n) => /RUN .*hello\.sh\.in/.test(n)).length, 3);
+  // Steps that do not read the changed file stay cached: the base images' metadata and nothing before COPY.
+  assert.ok(!names.some((n) => /WORKDIR/.test(n)), names.join("\n"));
+});
+
+test("--push writes blobs, manifests and the index last; skopeo copies it whole; imagetools lists three platforms", async () => {
+  const metadataFile = join(work, "meta.json");
+  await build(["-t", reg.ref("xc/app:1"), "--push", "--metadata-file", metadataFile]);
+  const meta = JSON.parse(await readFile(metadataFile, "utf8")) as Record<string, unknown>;
+  assert.match(String(meta["containerimage.digest"]), /^sha256:/);
+  assert.equal(meta["image.name"], reg.ref("xc/app:1"));
+  await runOk("skopeo", [
+    "copy",
+    "--all",
+    ...reg.skopeoFlags("src"),
+    `docker://${reg.ref("xc/app:1")}`,
+    `oci:${join(work, "pushed")}:x`,
+  ]);
+  const inspect = await polyarch(["imagetools", "inspect", reg.ref("xc/app:1")], {
+    env: { POLYARCH_ROOT: state.dir },
+  });
+  assert.deepEqual(
+    [...inspect.stdout.matchAll(/Platform: +(\S+)/g)].map((m) => m[1]),
+    ["linux/amd64", "linux/arm64", "linux/arm/v7"],
+  );
+  assert.match(inspect.stdout, new RegExp(`Digest: +${String(meta["containerimage.digest"])}`));
+});
