@@ -167,11 +167,17 @@ describe("polyarch build --call on the corpus", () => {
     });
   });
 
-  test("without --call, build says plainly that building is not available yet", async () => {
-    const r = await polyarch(["build", join(corpusRoot, "go-cross-compile")]);
+  test("without --call, a base image that cannot be reached is a positioned error", async () => {
+    const r = await polyarch(["build", "-f", "-", "-"], {
+      input: "FROM alpine\nFROM 127.0.0.1:1/nothing:1 AS base\nRUN true\n",
+    });
     assert.equal(r.code, 1);
     assert.equal(r.stdout, "");
-    assert.match(r.stderr, /^error: building images is not available yet/);
+    assert.match(
+      r.stderr,
+      /^error: <stdin>:2:\d+: 127\.0\.0\.1:1\/nothing:1 .*cannot reach registry 127\.0\.0\.1:1: connection refused/m,
+    );
+    assert.match(r.stderr, /^hint: /m);
   });
 
   test("-f is relative to the working directory and may be read from stdin", async () => {
