@@ -10,9 +10,7 @@ import { canonicalJson } from "../oci/canonical-json.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { type Assembly, type AssemblyOptions, assemble, assemblyOptions } from "./assemble.ts";
 import type { ImageOptions, OutputSpec, RootfsOutput } from "./output-spec.ts";
-import { exportImage } from "./outputs/image-output.ts";
-import { exportLayout } from "./outputs/layout-output.ts";
-import { exportLocal, exportRootfsTar, type RootfsContext } from "./outputs/rootfs-output.ts";
+import type { RootfsContext } from "./outputs/rootfs-output.ts";
 import type { ExportRequest, ExportResult } from "./types.ts";
 
 const defaultImageOptions: ImageOptions = {
@@ -73,6 +71,7 @@ export async function exportImages(req: ExportRequest): Promise<ExportResult> {
   let first: { descriptor: Descriptor; assembly: Assembly; names: string[] } | undefined;
   for (const [i, output] of req.outputs.entries()) {
     if (isRootfs(output)) {
+      const { exportLocal, exportRootfsTar } = await import("./outputs/rootfs-output.ts");
       const run = output.type === "local" ? exportLocal : exportRootfsTar;
       results.push(await run(output, req.images, rootfs()));
       continue;
@@ -80,6 +79,8 @@ export async function exportImages(req: ExportRequest): Promise<ExportResult> {
     const options = plans[i]!;
     const assembly = await assembled(options);
     if (output.type === "image") {
+      // Each output kind is loaded on use: a build that writes an OCI tar never loads the HTTP client.
+      const { exportImage } = await import("./outputs/image-output.ts");
       const r = await exportImage(output, assembly.root, {
         store: req.store,
         registry: req.registry,
@@ -95,6 +96,7 @@ export async function exportImages(req: ExportRequest): Promise<ExportResult> {
         progress,
         ...(options.epoch !== undefined ? { epoch: options.epoch } : {}),
       };
+      const { exportLayout } = await import("./outputs/layout-output.ts");
       const r = await exportLayout(output, assembly, ctx);
       results.push(r);
       first ??= { descriptor: assembly.root, assembly, names: r.names };
