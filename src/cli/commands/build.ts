@@ -31,7 +31,8 @@ export function registerBuild(program: Command): void {
       [],
     )
     .option("--push", "push the image to its -t names (shorthand for --output=type=registry)")
-    .option("--load", "not available: polyarch has no daemon (use -o type=docker,dest=image.tar)")
+    // Kept only to answer buildx users clearly: there is no daemon to load into (see parseOutputs).
+    .addOption(new Option("--load").hideHelp())
     .option("--iidfile <FILE>", "write the image (or index) digest to FILE")
     .option("--metadata-file <FILE>", "write build metadata (digest, descriptor, names) as JSON to FILE")
     .option("--no-cache", "run every step, ignoring the build cache")
