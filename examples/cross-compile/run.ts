@@ -10,12 +10,13 @@
 //
 //   node examples/cross-compile/run.ts        (after scripts/setup, as root)
 import { execFile, spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { pushBusyboxImage } from "../../test/harness/images.ts";
 import { startRegistry } from "../../test/harness/registry.ts";
+import { runImage } from "../../test/harness/run-image.ts";
 
 const run = promisify(execFile);
 const repo = new URL("../../", import.meta.url).pathname;
@@ -41,41 +42,6 @@ function polyarch(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
     child.on("error", reject);
     child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`polyarch exited with ${code}`))));
   });
-}
-
-async function runFromTag(ref: string, t: (typeof targets)[number], work: string): Promise<string> {
-  const layout = join(work, `layout-${t.arch}`);
-  const bundle = join(work, `bundle-${t.arch}`);
-  const overrides = [
-    "--override-os",
-    "linux",
-    "--override-arch",
-    t.arch,
-    ...(t.variant ? ["--override-variant", t.variant] : []),
-  ];
-  await run("skopeo", [
-    "copy",
-    "--quiet",
-    ...overrides,
-    "--src-tls-verify=false",
-    `docker://${ref}`,
-    `oci:${layout}:img`,
-  ]);
-  await run("umoci", ["unpack", "--image", `${layout}:img`, bundle]);
-  const configPath = join(bundle, "config.json");
-  const config = JSON.parse(await readFile(configPath, "utf8")) as { process: { terminal: boolean } };
-  config.process.terminal = false;
-  await writeFile(configPath, JSON.stringify(config));
-  // A watchdog: QEMU 7.2 can hang when an emulated PID 1 dies of a signal.
-  const { stdout } = await run(
-    "runc",
-    ["run", "--bundle", bundle, `polyarch-example-${process.pid}-${t.arch}`],
-    {
-      encoding: "utf8",
-      timeout: 60_000,
-    },
-  );
-  return stdout.trim();
 }
 
 async function main(): Promise<void> {
@@ -108,7 +74,13 @@ async function main(): Promise<void> {
     say("\none tag, every CPU: each platform pulled from the tag by skopeo and run with runc");
     let failures = 0;
     for (const t of targets) {
-      const line = await runFromTag(tag, t, work);
+      const line = await runImage({
+        source: `docker://${tag}`,
+        architecture: t.arch,
+        variant: t.variant,
+        workDir: work,
+        skopeoFlags: ["--src-tls-verify=false"],
+      });
       const ok = line.includes(`running on ${t.machine}`) && line.includes(`hello from ${t.platform}`);
       if (!ok) failures++;
       say(`  ${t.platform.padEnd(13)} ${line}${ok ? "" : "   <-- unexpected"}`);

@@ -7,13 +7,14 @@
 //
 //   node examples/multiarch-tag/run.ts        (after scripts/setup, as root)
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { formatPlatform, type Platform, parsePlatform } from "../../src/oci/platform.ts";
 import { pushSinglePlatformImage } from "../../test/harness/images.ts";
 import { startRegistry } from "../../test/harness/registry.ts";
+import { runImage } from "../../test/harness/run-image.ts";
 
 const run = promisify(execFile);
 const repo = new URL("../../", import.meta.url).pathname;
@@ -29,43 +30,6 @@ const expectedMachine: Record<string, string> = {
 
 function say(line: string): void {
   process.stdout.write(`${line}\n`);
-}
-
-async function runImage(ref: string, platform: Platform, work: string): Promise<string> {
-  const arch = platform.architecture;
-  const layout = join(work, `layout-${arch}${platform.variant ?? ""}`);
-  const bundle = join(work, `bundle-${arch}${platform.variant ?? ""}`);
-  const overrides = [
-    "--override-os",
-    platform.os,
-    "--override-arch",
-    arch,
-    ...(platform.variant ? ["--override-variant", platform.variant] : []),
-  ];
-  await run("skopeo", [
-    "copy",
-    "--quiet",
-    ...overrides,
-    "--src-tls-verify=false",
-    `docker://${ref}`,
-    `oci:${layout}:img`,
-  ]);
-  await run("umoci", ["unpack", "--image", `${layout}:img`, bundle]);
-  // umoci writes a runtime spec with a terminal and the image's Cmd; run uname -m without a tty instead.
-  const configPath = join(bundle, "config.json");
-  const config = JSON.parse(await readFile(configPath, "utf8")) as {
-    process: { terminal: boolean; args: string[] };
-  };
-  config.process.terminal = false;
-  config.process.args = ["uname", "-m"];
-  await writeFile(configPath, JSON.stringify(config));
-  const id = `polyarch-example-${process.pid}-${arch}${platform.variant ?? ""}`;
-  // A watchdog: QEMU 7.2 can hang when an emulated PID 1 dies of a signal.
-  const { stdout } = await run("runc", ["run", "--bundle", bundle, id], {
-    encoding: "utf8",
-    timeout: 60_000,
-  });
-  return stdout.trim();
 }
 
 async function main(): Promise<void> {
@@ -100,7 +64,14 @@ async function main(): Promise<void> {
     say("\none tag, every CPU: each platform pulled from the same tag and run with runc");
     let failures = 0;
     for (const p of platforms) {
-      const machine = await runImage(target, p, work);
+      const machine = await runImage({
+        source: `docker://${target}`,
+        architecture: p.architecture,
+        variant: p.variant,
+        workDir: work,
+        args: ["uname", "-m"],
+        skopeoFlags: ["--src-tls-verify=false"],
+      });
       const ok = machine === expectedMachine[formatPlatform(p)];
       if (!ok) failures++;
       say(

@@ -8,6 +8,7 @@ import { after, before, test } from "node:test";
 import { runOk } from "../../harness/exec.ts";
 import { pushBusyboxImage } from "../../harness/images.ts";
 import { startRegistry, type TestRegistry } from "../../harness/registry.ts";
+import { runImage } from "../../harness/run-image.ts";
 import { polyarch, tempStateRoot } from "../../support/cli.ts";
 
 const repo = new URL("../../../", import.meta.url).pathname;
@@ -68,30 +69,6 @@ const ran = (events: RawEvent[]) => events.filter((e) => e.type === "vertex.star
 const cached = (events: RawEvent[]) =>
   events.filter((e) => e.type === "vertex.cached").map((e) => e.name ?? "");
 
-async function runPlatformImage(archive: string, arch: string, variant: string | undefined) {
-  const dir = await mkdtemp(join(work, `run-${arch}-`));
-  const overrides = [
-    "--override-os",
-    "linux",
-    "--override-arch",
-    arch,
-    ...(variant ? ["--override-variant", variant] : []),
-  ];
-  await runOk("skopeo", ["copy", "--quiet", ...overrides, `oci-archive:${archive}`, `oci:${dir}/layout:img`]);
-  await runOk("umoci", ["unpack", "--image", `${dir}/layout:img`, `${dir}/bundle`]);
-  const configPath = join(dir, "bundle", "config.json");
-  const config = JSON.parse(await readFile(configPath, "utf8")) as { process: { terminal: boolean } };
-  config.process.terminal = false; // the image's CMD runs as is, without a tty
-  await writeFile(configPath, JSON.stringify(config));
-  // Watchdog: QEMU 7.2 can hang when an emulated PID 1 dies of a signal.
-  const out = await runOk(
-    "runc",
-    ["run", "--bundle", join(dir, "bundle"), `polyarch-xc-${process.pid}-${arch}`],
-    { timeoutMs: 60_000 },
-  );
-  return out.stdout.trim();
-}
-
 let firstDigest = "";
 
 test("three platforms: an index of three images, each running its own CPU's uname -m", async () => {
@@ -117,7 +94,12 @@ test("three platforms: an index of three images, each running its own CPU's unam
     ["arm64", undefined],
     ["arm", "v7"],
   ] as const) {
-    const line = await runPlatformImage(archive, arch, variant);
+    const line = await runImage({
+      source: `oci-archive:${archive}`,
+      architecture: arch,
+      variant,
+      workDir: await mkdtemp(join(work, "run-")),
+    });
     const target = `linux/${arch}${variant ? `/${variant}` : ""}`;
     assert.equal(
       line,
