@@ -20,7 +20,7 @@ import type { ImageMetadataResolver, PlanNamedContext } from "../dockerfile/plan
 import { type ErrorLocation, UserError } from "../errors/user-error.ts";
 import type { OutputSpec } from "../exporter/output-spec.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
-import { formatPlatform, hostPlatform, type Platform } from "../oci/platform.ts";
+import { formatPlatform, hostPlatform, type Platform, samePlatform } from "../oci/platform.ts";
 import type { ProgressSink } from "../progress/events.ts";
 import type { RegistryOptions } from "../registry/registry-options.ts";
 import { ImageResolver } from "../solver/image-resolver.ts";
@@ -255,7 +255,8 @@ function metadataProgress(
       emit({
         type: "vertex.start",
         id,
-        name: `[internal] load metadata for ${ref}`,
+        // As BuildKit: the build machine's own platform is plain `[internal]`, others carry their name.
+        name: `[${samePlatform(platform, hostPlatform()) ? "" : `${formatPlatform(platform)} `}internal] load metadata for ${ref}`,
         platform: formatPlatform(platform),
         at: start,
       });
