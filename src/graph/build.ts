@@ -43,11 +43,18 @@ export function canonicalPlatform(p: Platform): Platform {
   return n;
 }
 
-/** Platforms are normalised so that equal work always hashes equal. */
+/**
+ * Platforms are normalised so that equal work always hashes equal. An op whose platform is canonical
+ * already (the planner's always are) is used as it is, as file ops always were.
+ */
 function normalizeOp(op: Op): Op {
-  if (op.kind === "exec") return { ...op, platform: canonicalPlatform(op.platform) };
+  if (op.kind === "exec") {
+    const platform = canonicalPlatform(op.platform);
+    return platform === op.platform ? op : { ...op, platform };
+  }
   if (op.kind === "source" && op.source.type === "image") {
-    return { ...op, source: { ...op.source, platform: canonicalPlatform(op.source.platform) } };
+    const platform = canonicalPlatform(op.source.platform);
+    return platform === op.source.platform ? op : { ...op, source: { ...op.source, platform } };
   }
   return op;
 }

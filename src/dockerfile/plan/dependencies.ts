@@ -25,7 +25,9 @@ function fromUses(instr: Instruction): FromUse[] {
   if (instr.keyword === "RUN") {
     const out: FromUse[] = [];
     for (const m of instr.mounts) {
-      if (m.value === undefined) continue;
+      // Reachability asks this of every RUN for every platform: a mount without the text `from=` has no
+      // such field (CSV quoting cannot make one), so it is not split.
+      if (m.value === undefined || !hasFromKey.test(m.value)) continue;
       let fields: string[];
       try {
         fields = splitCsvRecord(m.value);
@@ -44,6 +46,8 @@ function fromUses(instr: Instruction): FromUse[] {
   return [];
 }
 
+const hasFromKey = /from=/i;
+
 class FromExpansionError extends Error {
   readonly pos: Position;
   constructor(pos: Position) {
@@ -52,13 +56,21 @@ class FromExpansionError extends Error {
   }
 }
 
+// A stage's own instructions as commands, made once per stage rather than for every platform and pass.
+const ownCommands = new WeakMap<StageDef, readonly StageCommand[]>();
+
 export function stageCommands(
   stage: StageDef,
   head: StageHead,
   triggers: readonly StageCommand[],
-): StageCommand[] {
-  const own = head.kind === "context" && head.replacesStage ? [] : stage.instructions;
-  return [...triggers, ...own.map((instr) => ({ instr, onbuild: false }))];
+): readonly StageCommand[] {
+  if (head.kind === "context" && head.replacesStage) return triggers;
+  let own = ownCommands.get(stage);
+  if (own === undefined) {
+    own = stage.instructions.map((instr) => ({ instr, onbuild: false }));
+    ownCommands.set(stage, own);
+  }
+  return triggers.length === 0 ? own : [...triggers, ...own];
 }
 
 export function dependencies(
@@ -73,10 +85,9 @@ export function dependencies(
   for (const command of stageCommands(stage, head, triggers)) {
     let uses: FromUse[];
     try {
+      uses = fromUses(command.instr);
       // A trigger from a base image is not in this file: its errors point at the FROM that pulled it in.
-      uses = fromUses(command.instr).map((u) =>
-        command.foreignImage === undefined ? u : { ...u, pos: stage.from.pos },
-      );
+      if (command.foreignImage !== undefined) uses = uses.map((u) => ({ ...u, pos: stage.from.pos }));
     } catch (e) {
       if (e instanceof FromExpansionError) {
         throw dockerfileError(

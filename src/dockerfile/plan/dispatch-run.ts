@@ -98,14 +98,16 @@ function runCommandString(
   buildArgs: readonly BuildArgEntry[],
   state: StageState,
 ): string {
-  const order: string[] = [];
+  // A Map keeps each key where it first appeared, with the value of its last declaration.
   const values = new Map<string, string>();
-  for (const a of buildArgs) {
-    if (!values.has(a.key)) order.push(a.key);
-    values.set(a.key, state.env.get(a.key) ?? a.value ?? "");
+  for (const a of buildArgs) values.set(a.key, state.env.get(a.key) ?? a.value ?? "");
+  const parts: string[] = [];
+  if (values.size > 0) {
+    parts.push(`|${values.size}`);
+    for (const [k, v] of values) parts.push(`${k}=${v}`);
   }
-  const prefix = order.length ? [`|${order.length}`, ...order.map((k) => `${k}=${values.get(k)}`)] : [];
-  return [...prefix, ...args].join(" ");
+  for (const a of args) parts.push(a);
+  return parts.join(" ");
 }
 
 function summarizeHeredoc(doc: string): string {

@@ -238,8 +238,24 @@ function dispatchEntrypoint(state: StageState, instr: EntrypointInstruction): vo
 
 /** The instruction's logical line with the keyword in upper case, as progress names show it. */
 export function upperKeyword(line: string): string {
-  const space = line.search(/\s/);
-  return space < 0 ? line.toUpperCase() : line.slice(0, space).toUpperCase() + line.slice(space);
+  const space = firstBlank(line);
+  const keyword = space < 0 ? line : line.slice(0, space);
+  const upper = keyword.toUpperCase();
+  // Keywords are usually written in capitals: the line is then returned as it is, not copied.
+  if (upper === keyword) return line;
+  return space < 0 ? upper : upper + line.slice(space);
+}
+
+const blank = /\s/;
+
+/** The index of the first character `\s` matches (ASCII checked directly), or -1. */
+function firstBlank(line: string): number {
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c === 0x20 || (c >= 0x09 && c <= 0x0d)) return i;
+    if (c >= 0x80 && blank.test(line[i]!)) return i;
+  }
+  return -1;
 }
 
 export function meta(ctx: PlatformContext, state: StageState, instr: Instruction, name: string) {

@@ -58,8 +58,12 @@ export function expandHeredocBody(
 export function displayText(ctx: PlatformContext, text: string, env: EnvList, keepQuotes: boolean): string {
   if (!text.includes("$")) return text;
   try {
-    return lex(text, env.lookup(), { escapeChar: ctx.escapeChar, skipUnsetEnv: true, rawQuotes: keepQuotes })
-      .result;
+    return lex(text, env.lookup(), {
+      escapeChar: ctx.escapeChar,
+      skipUnsetEnv: true,
+      rawQuotes: keepQuotes,
+      splitWords: false,
+    }).result;
   } catch {
     return text;
   }

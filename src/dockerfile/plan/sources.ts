@@ -1,11 +1,12 @@
 import { addVertex } from "../../graph/build.ts";
 import type { ImageSource, LocalSource } from "../../graph/types.ts";
 import type { Digest } from "../../oci/digest.ts";
-import { formatPlatform, type Platform } from "../../oci/platform.ts";
+import type { Platform } from "../../oci/platform.ts";
 import type { Position } from "../ast.ts";
 import { dockerfileError } from "../errors.ts";
 import { resolveFromName } from "./from-refs.ts";
 import { formatImageRef, parseImageRef } from "./image-ref.ts";
+import { platformText } from "./platform-text.ts";
 import type { PlatformContext, StageState } from "./state.ts";
 
 export function scratchVertex(ctx: PlatformContext): Digest {
@@ -29,7 +30,7 @@ export function localContextVertex(
 }
 
 export function resolvedKey(ref: string, platform: Platform): string {
-  return `${ref}|${formatPlatform(platform)}`;
+  return `${ref}|${platformText(platform)}`;
 }
 
 /** An image for one platform, pinned to the resolver's digest (or the digest written in the reference). */

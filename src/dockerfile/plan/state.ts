@@ -1,10 +1,12 @@
+import { canonicalPlatform } from "../../graph/build.ts";
 import type { BuildGraph } from "../../graph/types.ts";
 import type { Digest } from "../../oci/digest.ts";
 import type { ContainerConfig, ImageConfig } from "../../oci/image-config.ts";
-import { formatPlatform, normalizePlatform, type Platform, parsePlatform } from "../../oci/platform.ts";
+import { formatPlatform, normalizePlatform, type Platform } from "../../oci/platform.ts";
 import type { EscapeChar } from "../ast.ts";
 import type { DockerfileSource } from "../errors.ts";
 import type { EnvList } from "./env-list.ts";
+import { parsePlatformOrUndefined, platformText } from "./platform-text.ts";
 import type { StageDef } from "./stages.ts";
 import type { PlanNamedContext, ResolvedImage, StageBase } from "./types.ts";
 
@@ -96,7 +98,7 @@ export function stageDisplayName(ctx: PlatformContext, state: StageState): strin
 export function stepName(ctx: PlatformContext, state: StageState, text: string): string {
   if (state.cmdTotal === 0) return text;
   let out = "[";
-  if (ctx.multiPlatform) out += `${formatPlatform(state.platform)}${targetSuffix(state)} `;
+  if (ctx.multiPlatform) out += `${platformText(state.platform)}${targetSuffix(state)} `;
   const name = stageDisplayName(ctx, state);
   if (name) out += `${name} `;
   state.cmdIndex++;
@@ -107,16 +109,11 @@ export function stepName(ctx: PlatformContext, state: StageState, text: string):
 }
 
 function targetSuffix(state: StageState): string {
-  const base = normalizePlatform(state.platform);
+  // Stage platforms are already canonical, so this is a lookup, not a copy.
+  const base = canonicalPlatform(state.platform);
   let target: Platform | undefined;
   const tp = state.env.get("TARGETPLATFORM");
-  if (tp !== undefined) {
-    try {
-      target = parsePlatform(tp);
-    } catch {
-      target = undefined;
-    }
-  }
+  if (tp !== undefined) target = parsePlatformOrUndefined(tp);
   if (!target) {
     const os = state.env.get("TARGETOS");
     const arch = state.env.get("TARGETARCH");

@@ -91,7 +91,7 @@ function hintFor(message: string): string | undefined {
 
 /** Expands `text` as one word: quotes removed, variables replaced, blanks kept. */
 export function expandWord(text: string, env: ShellEnv, opts: ExpandOptions = {}): string {
-  return run(text, env, opts).result;
+  return run(text, env, opts, { splitWords: false }).result;
 }
 
 /** Expands `text` and splits it into words, as EXPOSE and similar instructions need. */

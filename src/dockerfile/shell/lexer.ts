@@ -22,6 +22,8 @@ export interface LexOptions {
   skipProcessQuotes?: boolean;
   /** Called with each variable name as soon as it is read, before any nested word is processed. */
   onName?: (name: string) => void;
+  /** False when only `result` is needed: the text is then not split, and `words`/`wordStarts` are empty. */
+  splitWords?: boolean;
 }
 
 export interface LexResult {
@@ -130,24 +132,26 @@ class Lexer {
     return cp;
   }
 
-  run(): LexResult {
-    const { text, words } = this.until(EOF, this.rawEscapes);
+  run(splitWords: boolean): LexResult {
+    const words = splitWords ? new Words() : undefined;
+    const text = this.until(EOF, this.rawEscapes, words);
     return {
       result: text,
-      words: words.words,
-      wordStarts: words.starts,
+      words: words?.words ?? [],
+      wordStarts: words?.starts ?? [],
       matched: this.matched,
       unmatched: this.unmatched,
     };
   }
 
-  // Processes text up to `stop` (consumed) or the end; a missing `stop` is an error.
-  private until(stop: number, rawEscapes: boolean): { text: string; words: Words } {
+  // Processes text up to `stop` (consumed) or the end; a missing `stop` is an error. `words`, when given,
+  // receives the text split into words (only the outermost text is split).
+  private until(stop: number, rawEscapes: boolean, words: Words | undefined): string {
     const saved = this.rawEscapes;
     this.rawEscapes = rawEscapes;
     try {
       let text = "";
-      const words = new Words();
+      const src = this.src;
       const begin = this.pos;
       for (;;) {
         const ch = this.peek();
@@ -155,39 +159,43 @@ class Lexer {
         const at = this.pos;
         if (stop !== EOF && ch === stop) {
           this.next();
-          words.finish();
-          return { text, words };
+          words?.finish();
+          return text;
         }
         if (ch === DOLLAR) {
           const v = this.dollar();
           text += v;
-          words.addExpanded(v, at);
+          words?.addExpanded(v, at);
         } else if ((ch === SQUOTE || ch === DQUOTE) && this.quotes) {
           const v = ch === SQUOTE ? this.singleQuoted() : this.doubleQuoted();
           text += v;
-          words.addRaw(v, at);
+          words?.addRaw(v, at);
         } else if (ch === LT) {
           const v = this.possibleHeredoc();
           text += v;
-          words.addRaw(v, at);
-        } else {
-          let c = this.next();
-          if (c === this.escape) {
-            if (this.rawEscapes) {
-              const e = String.fromCodePoint(c);
-              words.addRaw(e, at);
-              text += e;
-            }
-            c = this.next();
-            if (c === EOF) break;
-            const s = String.fromCodePoint(c);
-            words.addRaw(s, at);
-            text += s;
-          } else {
-            const s = String.fromCodePoint(c);
-            words.addChar(s, c, at);
-            text += s;
+          words?.addRaw(v, at);
+        } else if (ch === this.escape) {
+          this.next();
+          if (this.rawEscapes) {
+            const e = String.fromCodePoint(ch);
+            words?.addRaw(e, at);
+            text += e;
           }
+          const c = this.next();
+          if (c === EOF) break;
+          const s = String.fromCodePoint(c);
+          words?.addRaw(s, at);
+          text += s;
+        } else if (words !== undefined && isGoSpace(ch)) {
+          this.next();
+          words.addChar(String.fromCodePoint(ch), ch, at);
+          text += String.fromCodePoint(ch);
+        } else {
+          // A run of ordinary characters is copied as one slice rather than character by character.
+          this.pos = this.plainRunEnd(stop, words !== undefined);
+          const s = src.slice(at, this.pos);
+          words?.addRaw(s, at);
+          text += s;
         }
       }
       if (stop !== EOF) {
@@ -196,28 +204,49 @@ class Lexer {
           begin,
         );
       }
-      words.finish();
-      return { text, words };
+      words?.finish();
+      return text;
     } finally {
       this.rawEscapes = saved;
     }
   }
 
+  // Where the run of ordinary characters at `pos` ends: at `stop`, `$`, a quote (when quotes are processed),
+  // `<`, the escape character, a blank when words are split, or the end. The first character is ordinary.
+  private plainRunEnd(stop: number, splitting: boolean): number {
+    const src = this.src;
+    const end = src.length;
+    let i = this.pos;
+    for (;;) {
+      const cp = src.codePointAt(i)!;
+      i += cp > 0xffff ? 2 : 1;
+      if (i >= end) return end;
+      const c = src.codePointAt(i)!;
+      if (
+        c === stop ||
+        c === DOLLAR ||
+        c === LT ||
+        c === this.escape ||
+        ((c === SQUOTE || c === DQUOTE) && this.quotes) ||
+        (splitting && isGoSpace(c))
+      )
+        return i;
+    }
+  }
+
   private singleQuoted(): string {
     const start = this.pos;
-    this.next();
-    let out = this.rawQuotes ? "'" : "";
-    for (;;) {
-      const c = this.next();
-      if (c === EOF) {
-        throw new ShellSyntaxError(
-          "unexpected end of statement while looking for matching single-quote",
-          start,
-        );
-      }
-      if (c === SQUOTE) return this.rawQuotes ? `${out}'` : out;
-      out += String.fromCodePoint(c);
+    const close = this.src.indexOf("'", start + 1);
+    if (close < 0) {
+      this.pos = this.src.length;
+      throw new ShellSyntaxError(
+        "unexpected end of statement while looking for matching single-quote",
+        start,
+      );
     }
+    this.pos = close + 1;
+    const body = this.src.slice(start + 1, close);
+    return this.rawQuotes ? `'${body}'` : body;
   }
 
   private doubleQuoted(): string {
@@ -240,13 +269,23 @@ class Lexer {
         out += this.dollar();
         continue;
       }
-      let c = this.next();
-      if (c === this.escape) {
-        if (this.rawEscapes) out += String.fromCodePoint(c);
-        const n = this.peek();
-        if (n === EOF) continue; // a trailing escape is dropped; the loop then reports the missing quote
-        if (n === DQUOTE || n === DOLLAR || n === this.escape) c = this.next();
+      if (p !== this.escape) {
+        // Ordinary characters up to the next quote, `$` or escape are copied as one slice.
+        const from = this.pos;
+        this.next();
+        for (;;) {
+          const c = this.peek();
+          if (c === EOF || c === DQUOTE || c === DOLLAR || c === this.escape) break;
+          this.next();
+        }
+        out += this.src.slice(from, this.pos);
+        continue;
       }
+      let c = this.next();
+      if (this.rawEscapes) out += String.fromCodePoint(c);
+      const n = this.peek();
+      if (n === EOF) continue; // a trailing escape is dropped; the loop then reports the missing quote
+      if (n === DQUOTE || n === DOLLAR || n === this.escape) c = this.next();
       out += String.fromCodePoint(c);
     }
   }
@@ -371,7 +410,7 @@ class Lexer {
   // The word inside ${…} after the operator; running out of text means the closing character is missing.
   private wordUntil(stop: number, rawEscapes: boolean, start: number, missing: string): string {
     try {
-      return this.until(stop, rawEscapes).text;
+      return this.until(stop, rawEscapes, undefined);
     } catch (e) {
       if (e instanceof ShellSyntaxError && this.peek() === EOF) throw new ShellSyntaxError(missing, start);
       throw e;
@@ -380,18 +419,20 @@ class Lexer {
 
   // A variable name: letters, digits and `_`; or a run of digits; or one special parameter character.
   private name(): string {
-    let name = "";
+    const start = this.pos;
+    const first = this.peek();
+    if (first === EOF) return "";
+    if (isGoDigit(first)) {
+      while (this.peek() !== EOF && isGoDigit(this.peek())) this.next();
+      return this.src.slice(start, this.pos);
+    }
+    if (isSpecialParam(first)) return String.fromCodePoint(this.next());
     for (;;) {
       const c = this.peek();
-      if (c === EOF) return name;
-      if (name === "" && isGoDigit(c)) {
-        while (this.peek() !== EOF && isGoDigit(this.peek())) name += String.fromCodePoint(this.next());
-        return name;
-      }
-      if (name === "" && isSpecialParam(c)) return String.fromCodePoint(this.next());
-      if (!isGoLetter(c) && !isGoDigit(c) && c !== 0x5f) return name;
-      name += String.fromCodePoint(this.next());
+      if (c === EOF || (!isGoLetter(c) && !isGoDigit(c) && c !== 0x5f)) break;
+      this.next();
     }
+    return this.src.slice(start, this.pos);
   }
 }
 
@@ -411,5 +452,5 @@ function isSpecialParam(c: number): boolean {
 
 /** Runs the lexer over `src`. Throws ShellSyntaxError for malformed text or a failing `${V?msg}`. */
 export function lex(src: string, lookup: Lookup, opts: LexOptions = {}): LexResult {
-  return new Lexer(src, lookup, opts).run();
+  return new Lexer(src, lookup, opts).run(opts.splitWords ?? true);
 }
