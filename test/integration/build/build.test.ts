@@ -33,7 +33,7 @@ after(async () => {
 
 /** Steps of the Dockerfile that ran (not the internal metadata and export steps). */
 function ranSteps(names: string[]): string[] {
-  return names.filter((n) => n.startsWith("[") && !n.startsWith("[internal]"));
+  return names.filter((n) => n.startsWith("[") && !/^\[(\S+ )?internal\]/.test(n));
 }
 
 function appDockerfile(base: string): string {
