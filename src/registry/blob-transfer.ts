@@ -1,7 +1,10 @@
+import { createReadStream } from "node:fs";
+import { pipeline, Transform } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type BlobWriter, type ContentStore, distributionSourceLabelPrefix } from "../content/index.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { DigestMismatchError } from "../oci/digest.ts";
+import { releaseBuffersAfter } from "./release-buffers.ts";
 import type { RepositoryClient } from "./repository-client.ts";
 import { isRetryableNetworkError } from "./transport.ts";
 
@@ -54,6 +57,7 @@ async function writeBatched(body: AsyncIterable<Uint8Array>, writer: BlobWriter)
   for await (const chunk of body) {
     batch.push(chunk);
     size += chunk.byteLength;
+    releaseBuffersAfter(chunk.byteLength);
     if (size >= batchBytes) {
       await inFlight;
       inFlight = writer.writev(batch);
@@ -74,10 +78,16 @@ export async function pushStoredBlob(
   const labels = await store.labels(descriptor.digest);
   const mountFrom = labels[`${distributionSourceLabelPrefix}${repo.transport.registry}`];
   const path = store.path(descriptor.digest);
-  const { createReadStream } = await import("node:fs");
-  return repo.pushBlob(
-    descriptor.digest,
-    { size: descriptor.size, open: () => createReadStream(path) },
-    mountFrom ? { mountFrom } : {},
-  );
+  const open = () => {
+    // Counted on the way out so dead read buffers are freed as the upload goes (see release-buffers.ts).
+    const counted = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        releaseBuffersAfter(chunk.byteLength);
+        done(null, chunk);
+      },
+    });
+    pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), counted, () => {});
+    return counted;
+  };
+  return repo.pushBlob(descriptor.digest, { size: descriptor.size, open }, mountFrom ? { mountFrom } : {});
 }
