@@ -14,15 +14,7 @@ import type { FileAction, FileOp } from "./types.ts";
 
 export type { FileOpContext } from "./context.ts";
 export { mergeInto } from "./merge.ts";
-export type {
-  CopyAction,
-  FileAction,
-  FileOp,
-  FileOwner,
-  MkdirAction,
-  MkfileAction,
-  RmAction,
-} from "./types.ts";
+export type * from "./types.ts";
 
 export async function applyFileOp(op: FileOp, ctx: FileOpContext): Promise<void> {
   const env = actionEnv(ctx);
