@@ -1,5 +1,5 @@
 // Per-RUN-step overhead: polyarch's executor running `true` (snapshot prepare, bundle with a generated
-// spec and user resolution, `runc run`, stub cleanup, unmount and commit of the upper dir as a layer) beside a bare
+// spec and user resolution, `runc run` mounting the overlay itself, stub cleanup, commit of the upper dir as a layer) beside a bare
 // `runc run` of `true` on a ready-made bundle over the same rootfs, measured in the same run, interleaved.
 // Target (issue 4): ratio <= 1.5. Needs root and runc.
 //
@@ -81,9 +81,9 @@ try {
   const ours = async () => {
     const t = performance.now();
     const key = `step-${seq++}`;
-    const snap = await snapshotter.prepare(key, [base], { forExec: true });
+    const snap = await snapshotter.prepareExec(key, [base]);
     try {
-      await executor.run(snap.rootfs, { args: ["true"], env: [], platform });
+      await executor.run(snap.root, { args: ["true"], env: [], platform });
     } finally {
       await snap.release();
     }

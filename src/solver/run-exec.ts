@@ -31,10 +31,9 @@ export async function runExec(
   const executor = await env.ws.executor();
   const base = inputChains[0] ?? [];
   const key = env.ws.newKey("run");
-  const snap = await snapshotter.prepare(
+  const snap = await snapshotter.prepareExec(
     key,
     base.map((n) => env.ws.dirPath(n)),
-    { forExec: true },
   );
   let committed = false;
   const prepared = await prepareMounts(env, op.mounts, inputChains, meta?.name ?? "RUN").catch(async (e) => {
@@ -60,7 +59,7 @@ export async function runExec(
       if (shown.length > 0) env.progress.log(id, stream, shown);
     };
     try {
-      await executor.run(snap.rootfs, req, {
+      await executor.run(snap.root, req, {
         signal: env.signal,
         onOutput: log,
         ...(env.execTimeoutMs === undefined ? {} : { timeoutMs: env.execTimeoutMs }),

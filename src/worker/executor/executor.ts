@@ -1,14 +1,26 @@
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { constants as osConstants } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { EmulationDetector } from "../emulation/runnable.ts";
+import { execMountPoints, type OverlayRoot } from "../snapshot/snapshotter.ts";
 import { ExecFailedError, ExecStartError, ExecTimeoutError } from "./errors.ts";
 import { hostsFile, resolvConf } from "./etc-files.ts";
-import { defaultHostname, type ExecRequest } from "./exec-request.ts";
+import { defaultHostname, type ExecMount, type ExecRequest } from "./exec-request.ts";
+import { readLayeredFile } from "./layered-path.ts";
 import { findMissingMountPoints, type MountStubs, removeMountStubs } from "./mount-stubs.ts";
 import { OutputTail } from "./output-tail.ts";
+import {
+  layersTopFirst,
+  missingMountPoints,
+  mkdirInOverlay,
+  type OverlayStub,
+  overlayRootMount,
+  removeUpperStubs,
+  writeStubLayer,
+} from "./overlay-root.ts";
 import { mkdirInRoot, readRootfsFile } from "./rootfs-path.ts";
 import { type RuncConfig, runcDeleteForce, runcFailure, runcGlobalArgs, runcKill } from "./runc.ts";
 import { buildRuntimeSpec, defaultNofile } from "./spec.ts";
@@ -17,8 +29,13 @@ import { resolveUser } from "./user.ts";
 export type OutputStream = "stdout" | "stderr";
 
 export interface ExecutorOptions {
-  /** runc's state goes to `<stateRoot>/runc`, bundles to `<stateRoot>/bundles`. */
+  /** runc's state goes to `<stateRoot>/runc`; bundles to `bundleRoot`. */
   stateRoot: string;
+  /**
+   * Where each step's short-lived bundle (config.json, hosts, resolv.conf, mount points) is written and
+   * removed again. Default: a directory on /dev/shm when it exists, else `<stateRoot>/bundles`.
+   */
+  bundleRoot?: string;
   /** The runc binary; default `runc` from PATH. */
   runc?: string;
   emulation?: EmulationDetector;
@@ -46,6 +63,23 @@ export interface RunResult {
 
 const mountPointsRuncCreates = ["/proc", "/dev", "/sys", "/etc/hosts", "/etc/resolv.conf"];
 
+/** The mount points of a run on an overlay root missing from its layers; a bind of a file needs a file. */
+async function overlayMountPoints(o: OverlayRoot, mounts: readonly ExecMount[]): Promise<OverlayStub[]> {
+  const wanted = await Promise.all(
+    mounts.map(async (m) => ({
+      path: m.destination,
+      dir:
+        m.type === "tmpfs" ||
+        (await stat(m.source).then(
+          (st) => st.isDirectory(),
+          () => true,
+        )),
+    })),
+  );
+  const standard = execMountPoints.map((m) => ({ path: `/${m.path}`, dir: m.dir }));
+  return missingMountPoints(o, [...standard, ...wanted]);
+}
+
 let hostNofile: Promise<number> | undefined;
 /** The container may not get more open files than our own hard limit unless we hold CAP_SYS_RESOURCE. */
 function nofileLimit(): Promise<number> {
@@ -58,6 +92,17 @@ function nofileLimit(): Promise<number> {
     () => defaultNofile,
   );
   return hostNofile;
+}
+
+/**
+ * Bundles live for one step and hold a few small files: on memory-backed /dev/shm their writes and removal
+ * cost no disk I/O, which on a slow disk was most of a step's overhead beside `runc run`. One directory per
+ * state root, so two state roots never share bundles.
+ */
+function defaultBundleRoot(stateRoot: string): string {
+  if (!existsSync("/dev/shm")) return join(stateRoot, "bundles");
+  const tag = createHash("sha256").update(resolve(stateRoot)).digest("hex").slice(0, 16);
+  return join("/dev/shm", `polyarch-bundles-${tag}`);
 }
 
 function newContainerId(): string {
@@ -73,9 +118,14 @@ export class RuncExecutor {
 
   constructor(options: ExecutorOptions) {
     this.#runc = { binary: options.runc ?? "runc", stateDir: join(options.stateRoot, "runc") };
-    this.#bundles = join(options.stateRoot, "bundles");
+    this.#bundles = options.bundleRoot ?? defaultBundleRoot(options.stateRoot);
     this.#emulation = options.emulation ?? new EmulationDetector();
     this.#resolvConfPath = options.resolvConfPath;
+  }
+
+  /** Where this executor writes its per-step bundles (see ExecutorOptions.bundleRoot). */
+  get bundleRoot(): string {
+    return this.#bundles;
   }
 
   get runcConfig(): RuncConfig {
@@ -83,27 +133,35 @@ export class RuncExecutor {
   }
 
   /**
-   * Runs `req` with `rootfs` as its root filesystem, which it may change (that is the step's result).
+   * Runs `req` with `root` as its root filesystem, which it may change (that is the step's result): a
+   * rootfs path, or an overlay that runc mounts in the container's mount namespace (see OverlayRoot).
    * Resolves when the process exits 0; rejects with ExecFailedError (non-zero exit), ExecStartError,
    * ExecTimeoutError, a UserError from user or platform resolution, or the signal's reason when aborted.
    */
-  async run(rootfs: string, req: ExecRequest, options: RunOptions = {}): Promise<RunResult> {
+  async run(root: string | OverlayRoot, req: ExecRequest, options: RunOptions = {}): Promise<RunResult> {
     const { signal } = options;
     signal?.throwIfAborted();
     const how = await this.#emulation.assertCanRun(req.platform);
     const id = newContainerId();
     const bundle = join(this.#bundles, id);
+    const overlay = typeof root === "string" ? undefined : root;
+    const rootfs = typeof root === "string" ? root : join(bundle, "rootfs");
     let stubs: MountStubs = { paths: [], parents: new Map() };
+    let overlayStubs: OverlayStub[] = [];
     let needsDelete = false;
     try {
       const mounts = req.mounts ?? [];
       const hostname = req.hostname ?? defaultHostname;
       // Independent reads and writes overlap: a RUN step's overhead beside `runc run` is what bench/run-step measures.
-      const [passwd, group, foundStubs, nofile] = await allSettledOrThrow([
-        readRootfsFile(rootfs, "/etc/passwd"),
-        readRootfsFile(rootfs, "/etc/group"),
-        findMissingMountPoints(rootfs, [...mountPointsRuncCreates, ...mounts.map((m) => m.destination)]),
+      const layers = overlay ? layersTopFirst(overlay) : [];
+      const [passwd, group, foundStubs, nofile, foundOverlayStubs] = await allSettledOrThrow([
+        overlay ? readLayeredFile(layers, "/etc/passwd") : readRootfsFile(rootfs, "/etc/passwd"),
+        overlay ? readLayeredFile(layers, "/etc/group") : readRootfsFile(rootfs, "/etc/group"),
+        overlay
+          ? Promise.resolve(stubs)
+          : findMissingMountPoints(rootfs, [...mountPointsRuncCreates, ...mounts.map((m) => m.destination)]),
         nofileLimit(),
+        overlay ? overlayMountPoints(overlay, mounts) : Promise.resolve([]),
         mkdir(bundle, { recursive: true }).then(() =>
           Promise.all([
             writeFile(join(bundle, "hosts"), hostsFile(hostname, req.extraHosts)),
@@ -112,11 +170,27 @@ export class RuncExecutor {
         ),
       ]);
       stubs = foundStubs;
+      overlayStubs = foundOverlayStubs;
       const user = resolveUser(req.user ?? "", passwd, group);
       const cwd = req.cwd || "/";
-      if (cwd !== "/") await mkdirInRoot(rootfs, cwd, user.uid, user.gid);
+      if (cwd !== "/")
+        await (overlay
+          ? mkdirInOverlay(overlay, cwd, user.uid, user.gid)
+          : mkdirInRoot(rootfs, cwd, user.uid, user.gid));
+      if (overlay) {
+        await mkdir(rootfs);
+        if (overlayStubs.length > 0) await writeStubLayer(join(bundle, "mountpoints"), overlayStubs);
+      }
       const spec = buildRuntimeSpec({
         rootfs,
+        ...(overlay
+          ? {
+              rootMount: overlayRootMount(
+                overlay,
+                overlayStubs.length > 0 ? join(bundle, "mountpoints") : undefined,
+              ),
+            }
+          : {}),
         args: req.args,
         env: req.env,
         cwd,
@@ -147,7 +221,9 @@ export class RuncExecutor {
       return { containerId: id, exitCode: 0, emulated: !how.native };
     } finally {
       if (needsDelete) await runcDeleteForce(this.#runc, id);
-      await Promise.all([removeMountStubs(rootfs, stubs), rm(bundle, { recursive: true, force: true })]);
+      if (overlay) await removeUpperStubs(overlay.upper, overlayStubs);
+      else await removeMountStubs(rootfs, stubs);
+      await rm(bundle, { recursive: true, force: true });
     }
   }
 

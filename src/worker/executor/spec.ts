@@ -54,8 +54,10 @@ const defaultDevices = [
 ];
 
 export interface SpecInput {
-  /** Absolute host path of the prepared root filesystem. */
+  /** Absolute host path of the prepared root filesystem (an empty directory when rootMount is set). */
   rootfs: string;
+  /** A mount runc puts on / before any other (an overlay it mounts in the container's namespace). */
+  rootMount?: RuntimeMount;
   args: string[];
   env: string[];
   cwd: string;
@@ -112,6 +114,7 @@ export function buildRuntimeSpec(input: SpecInput): RuntimeSpec {
   if (input.network === "none") namespaces.push({ type: "network" });
 
   const mounts: RuntimeMount[] = [
+    ...(input.rootMount ? [input.rootMount] : []),
     { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
     {
       destination: "/dev",

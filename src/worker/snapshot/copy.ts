@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { lstat, mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { type ActiveSnapshot, checkSnapshotKey, type Snapshotter } from "./snapshotter.ts";
+import { type ActiveSnapshot, checkSnapshotKey, type ExecSnapshot, type Snapshotter } from "./snapshotter.ts";
 import { copyPaths, opaqueDirectories } from "./tar-tools.ts";
 import { diffTrees, indexTree, type TreeIndex } from "./tree-index.ts";
 
@@ -85,6 +85,11 @@ export class CopySnapshotter implements Snapshotter {
     }
     this.#open.set(key, { rootfs, baseline: await indexTree(rootfs) });
     return { key, rootfs, release: async () => {} };
+  }
+
+  async prepareExec(key: string, parents: readonly string[]): Promise<ExecSnapshot> {
+    const snap = await this.prepare(key, parents);
+    return { key, root: snap.rootfs, release: snap.release };
   }
 
   async commit(key: string): Promise<string> {

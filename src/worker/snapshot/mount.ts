@@ -21,7 +21,7 @@ function tool(file: string, args: readonly string[], cwd?: string): Promise<void
 }
 
 /** The kernel copies mount data into one page; longer option strings fail with EINVAL. */
-const maxMountData = 3900;
+export const maxMountData = 3900;
 
 export interface OverlayMountPlan {
   options: string;
@@ -41,10 +41,7 @@ export function overlayMountPlan(
   work: string,
   features: { redirectDir: boolean; metacopy: boolean; index: boolean } = kernelOverlayFeatures(),
 ): OverlayMountPlan {
-  const extra: string[] = [];
-  if (features.index) extra.push("index=off");
-  if (features.redirectDir) extra.push("redirect_dir=off");
-  if (features.metacopy) extra.push("metacopy=off");
+  const extra = overlayExtraOptions(features);
   const build = (l: readonly string[], u: string, w: string) =>
     [`lowerdir=${[...l].reverse().join(":")}`, `upperdir=${u}`, `workdir=${w}`, ...extra].join(",");
   const full = build(lowers, upper, work);
@@ -52,6 +49,17 @@ export function overlayMountPlan(
   const base = commonDir([...lowers, upper, work]);
   const rel = (p: string) => relative(base, p) || ".";
   return { options: build(lowers.map(rel), rel(upper), rel(work)), cwd: base };
+}
+
+/** The options beside the dirs that every overlay of a snapshot carries (see overlayMountPlan). */
+export function overlayExtraOptions(
+  features: { redirectDir: boolean; metacopy: boolean; index: boolean } = kernelOverlayFeatures(),
+): string[] {
+  const extra: string[] = [];
+  if (features.index) extra.push("index=off");
+  if (features.redirectDir) extra.push("redirect_dir=off");
+  if (features.metacopy) extra.push("metacopy=off");
+  return extra;
 }
 
 function commonDir(paths: readonly string[]): string {

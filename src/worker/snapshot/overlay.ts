@@ -1,9 +1,10 @@
 import { access, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { isMounted, mountOverlay, unmount } from "./mount.ts";
+import { isMounted, maxMountData, mountOverlay, overlayExtraOptions, unmount } from "./mount.ts";
 import {
   type ActiveSnapshot,
   checkSnapshotKey,
+  type ExecSnapshot,
   execMountPoints,
   type PrepareOptions,
   type Snapshotter,
@@ -109,6 +110,29 @@ export class OverlaySnapshotter implements Snapshotter {
         this.#mounted.delete(key);
       },
     };
+  }
+
+  /**
+   * The overlay for a RUN step, not mounted: runc mounts it as the container's root inside its own mount
+   * namespace. Falls back to a mounted snapshot when the lowerdirs do not fit in one page with absolute
+   * paths (the relative form mount(8) gets needs a cwd runc cannot give); the margin leaves room for a
+   * layer the executor may add.
+   */
+  async prepareExec(key: string, parents: readonly string[]): Promise<ExecSnapshot> {
+    const lowers = parents.length === 0 ? [] : [await this.#execStubs(), ...parents];
+    const a = this.#active(key);
+    const length = [...lowers, a.upper, a.work].reduce((n, p) => n + p.length + 12, 0);
+    if (parents.length === 0 || length > maxMountData - 512) {
+      const snap = await this.prepare(key, parents, { forExec: true });
+      return { key, root: snap.rootfs, release: snap.release };
+    }
+    await rm(a.dir, { recursive: true, force: true });
+    await mkdir(a.upper, { recursive: true, mode: 0o755 });
+    await mkdir(a.work, { mode: 0o700 });
+    this.#known.add(key);
+    const options = overlayExtraOptions();
+    if (this.#volatile) options.push("volatile");
+    return { key, root: { lowers, upper: a.upper, work: a.work, options }, release: async () => {} };
   }
 
   /** Unmounts what this process mounted and did not release; asks the kernel only about other keys. */

@@ -15,6 +15,27 @@ export interface ActiveSnapshot {
   release(): Promise<void>;
 }
 
+/**
+ * An overlay left for the runtime to mount inside the container's own mount namespace: saves the host a
+ * mount and an unmount per RUN step, and nothing stays mounted once the container is gone.
+ */
+export interface OverlayRoot {
+  /** Layer directories, bottom first (the exec mount-point layer included). */
+  lowers: string[];
+  upper: string;
+  work: string;
+  /** Mount options beside lowerdir/upperdir/workdir. */
+  options: string[];
+}
+
+/** A snapshot for a RUN step: either a mounted or materialised rootfs path, or an overlay to mount. */
+export interface ExecSnapshot {
+  key: string;
+  root: string | OverlayRoot;
+  /** As ActiveSnapshot.release; nothing to do for an unmounted overlay. */
+  release(): Promise<void>;
+}
+
 export interface PrepareOptions {
   /**
    * For a RUN step: the overlay snapshotter puts a shared layer of empty mount points (/proc, /dev,
@@ -39,6 +60,8 @@ export interface Snapshotter {
   readonly kind: "overlay" | "copy";
   /** A writable snapshot over `parents`, layer directories ordered bottom (base) first. */
   prepare(key: string, parents: readonly string[], options?: PrepareOptions): Promise<ActiveSnapshot>;
+  /** A snapshot for a RUN step (as prepare with forExec), left unmounted where the runtime can mount it. */
+  prepareExec(key: string, parents: readonly string[]): Promise<ExecSnapshot>;
   /** Freezes the snapshot's changes into an immutable layer directory and returns its path. */
   commit(key: string): Promise<string>;
   /** Unmounts and deletes a snapshot and its committed layer, if any (the deletion may finish later). */

@@ -82,5 +82,5 @@ test("a platform with no emulator fails before anything runs, saying how to fix 
       e.hint ===
         `run \`polyarch binfmt --install ${installNameFor(foreign[0]!)}\` as root, or install qemu-user-static`,
   );
-  await assert.rejects(readdir(join(fx.dir, "state-no-binfmt", "bundles")), /ENOENT/);
+  await assert.rejects(readdir(join(executor.bundleRoot)), /ENOENT/);
 });

@@ -92,7 +92,7 @@ export class ExecFixture {
 
   async bundles(): Promise<string[]> {
     try {
-      return await readdir(join(this.dir, "state", "bundles"));
+      return await readdir(this.executor.bundleRoot);
     } catch {
       return [];
     }
