@@ -8,7 +8,7 @@
  *                 there. Content-addressed names (`diff-…` base layers, `local-…` contexts) are shared
  *                 by every build and platform; step results get unique names.
  *   snapshots/    the snapshotter's working area (mounts, uncommitted uppers, trash)
- *   exec/         runc state and bundles
+ *   exec/         runc state (the per-step bundles live on /dev/shm: see worker/executor)
  *   locks/        per-key lock files (vertex-lock.ts)
  *   cache-mounts/ RUN --mount=type=cache directories, by id
  */
