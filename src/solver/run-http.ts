@@ -73,24 +73,14 @@ export async function runHttp(
 ): Promise<string[]> {
   if (await env.ws.exists(name)) return [name];
   const file = downloaded ?? (await downloadHttp(source, env.ws, env.signal));
-  const snapshotter = await env.ws.snapshotter();
-  const key = env.ws.newKey("http");
-  const snap = await snapshotter.prepare(key, []);
-  let committed = false;
   try {
-    const target = join(snap.rootfs, source.filename);
-    await copyFile(file.path, target);
-    if (file.lastModified) await utimes(target, file.lastModified, file.lastModified);
-    await snap.release();
-    const dir = await snapshotter.commit(key);
-    committed = true;
-    await env.ws.adopt(dir, name, true);
+    await env.ws.fillNewDir("http", name, async (root) => {
+      const target = join(root, source.filename);
+      await copyFile(file.path, target);
+      if (file.lastModified) await utimes(target, file.lastModified, file.lastModified);
+    });
     return [name];
   } finally {
     if (!downloaded) await file.discard();
-    if (!committed) {
-      await snap.release().catch(() => {});
-      await snapshotter.remove(key).catch(() => {});
-    }
   }
 }

@@ -75,14 +75,10 @@ async function unpack(
   try {
     if (lock.waited && (await env.ws.exists(name))) return;
     env.signal.throwIfAborted();
-    const snapshotter = await env.ws.snapshotter();
-    const key = env.ws.newKey("unpack");
-    const snap = await snapshotter.prepare(key, []);
-    let committed = false;
-    try {
+    await env.ws.fillNewDir("unpack", name, async (root) => {
       env.progress.status(id, `extract-${layer.digest}`, `extracting ${short(layer.digest)}`);
       const applied = await applyLayer(await env.store.readStream(layer.digest), {
-        root: snap.rootfs,
+        root,
         whiteouts: "overlay",
       });
       if (applied.diffId !== diffId) {
@@ -92,16 +88,7 @@ async function unpack(
         );
       }
       env.progress.status(id, `extract-${layer.digest}`, `extracting ${short(layer.digest)}`, { done: true });
-      await snap.release();
-      const dir = await snapshotter.commit(key);
-      committed = true;
-      await env.ws.adopt(dir, name, true);
-    } finally {
-      if (!committed) {
-        await snap.release().catch(() => {});
-        await snapshotter.remove(key).catch(() => {});
-      }
-    }
+    });
   } finally {
     await lock.release();
   }

@@ -15,23 +15,8 @@ export async function runLocal(env: RunEnv, name: string, selection: LocalSelect
   const lock = await env.ws.locks.acquire(name, env.signal);
   try {
     if (lock.waited && (await env.ws.exists(name))) return [name];
-    const snapshotter = await env.ws.snapshotter();
-    const key = env.ws.newKey("local");
-    const snap = await snapshotter.prepare(key, []);
-    let committed = false;
-    try {
-      await copySelection(selection, snap.rootfs, env.signal);
-      await snap.release();
-      const dir = await snapshotter.commit(key);
-      committed = true;
-      await env.ws.adopt(dir, name, true);
-      return [name];
-    } finally {
-      if (!committed) {
-        await snap.release().catch(() => {});
-        await snapshotter.remove(key).catch(() => {});
-      }
-    }
+    await env.ws.fillNewDir("local", name, (root) => copySelection(selection, root, env.signal));
+    return [name];
   } finally {
     await lock.release();
   }

@@ -18,7 +18,7 @@ import { join } from "node:path";
 import type { RuncExecutor } from "../worker/executor/executor.ts";
 import type { Snapshotter, SnapshotterMode } from "../worker/snapshot/index.ts";
 import { CacheIndex } from "./cache-index.ts";
-import { VertexLocks } from "./vertex-lock.ts";
+import { alive, VertexLocks } from "./vertex-lock.ts";
 
 /** A read-only (or throwaway writable) view of a chain of layer directories. */
 export interface ChainView {
@@ -125,6 +125,29 @@ export class Workspace {
     return name;
   }
 
+  /**
+   * Makes a new shared layer directory `dirs/NAME` from nothing: `fill` writes into a fresh snapshot, which is
+   * committed and adopted under NAME; on failure the snapshot is dropped and nothing is recorded.
+   */
+  async fillNewDir(prefix: string, name: string, fill: (root: string) => Promise<void>): Promise<void> {
+    const snapshotter = await this.snapshotter();
+    const key = this.newKey(prefix);
+    const snap = await snapshotter.prepare(key, []);
+    let committed = false;
+    try {
+      await fill(snap.rootfs);
+      await snap.release();
+      const dir = await snapshotter.commit(key);
+      committed = true;
+      await this.adopt(dir, name, true);
+    } finally {
+      if (!committed) {
+        await snap.release().catch(() => {});
+        await snapshotter.remove(key).catch(() => {});
+      }
+    }
+  }
+
   /** An empty directory, for views of an empty chain. */
   #emptyDir(): Promise<string> {
     this.#empty ??= (async () => {
@@ -164,15 +187,6 @@ export class Workspace {
   /** Waits for background deletions of this build's snapshots. */
   async settle(): Promise<void> {
     if (this.#snapshotter) await (await this.#snapshotter).settle();
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
