@@ -16,7 +16,6 @@
  */
 import {
   chmodSync,
-  constants,
   lchownSync,
   linkSync,
   lstatSync,
@@ -26,13 +25,13 @@ import {
   rmSync,
   symlinkSync,
 } from "node:fs";
-import { open } from "node:fs/promises";
 import { UserError } from "../../errors/user-error.ts";
 import type { Timestamp } from "../../oci/layer/entry.ts";
 import { baseName, cleanLayerPath, parentPath } from "../../oci/layer/layer-path.ts";
 import { decodeHeader } from "../../oci/layer/tar-header.ts";
 import { readTar, type TarEntry } from "../../oci/layer/tar-reader.ts";
 import { makeSpecialFile } from "../layer/special-files.ts";
+import { writeNewFile } from "../layer/write-new-file.ts";
 import { isOverlayPrivate, writeXattr } from "../layer/xattrs.ts";
 import type { ActionEnv } from "./context.ts";
 import { compressionOf, decompressedFile } from "./decompress.ts";
@@ -101,7 +100,7 @@ export async function extractArchive(archive: string, into: string, options: Ext
           if (!existing?.isDirectory()) mkdirSync(target, { mode: 0o700 });
           break;
         case "file":
-          await writeEntry(target, entry);
+          await writeNewFile(target, entry.body);
           break;
         case "symlink":
           symlinkSync(entry.linkname, target);
@@ -169,21 +168,5 @@ export async function extractArchive(archive: string, into: string, options: Ext
     const stats = lstatIfExists(host);
     if (stats?.isDirectory() && stats.ino === dir.ino)
       lutimesSync(host, seconds(dir.mtime), seconds(dir.mtime));
-  }
-}
-
-async function writeEntry(target: string, entry: TarEntry): Promise<void> {
-  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-  const file = await open(target, flags, 0o600);
-  try {
-    for await (const chunk of entry.body) {
-      let offset = 0;
-      while (offset < chunk.length) {
-        const { bytesWritten } = await file.write(chunk, offset, chunk.length - offset);
-        offset += bytesWritten;
-      }
-    }
-  } finally {
-    await file.close();
   }
 }

@@ -18,7 +18,6 @@
  */
 import {
   chmodSync,
-  constants,
   lchownSync,
   linkSync,
   lstatSync,
@@ -28,7 +27,7 @@ import {
   rmSync,
   symlinkSync,
 } from "node:fs";
-import { open, realpath } from "node:fs/promises";
+import { realpath } from "node:fs/promises";
 import { UserError } from "../../errors/user-error.ts";
 import type { Digest } from "../../oci/digest.ts";
 import { Digester } from "../../oci/digest.ts";
@@ -38,6 +37,7 @@ import { baseName, classifyWhiteout, cleanLayerPath, parentPath } from "../../oc
 import { readTar, type TarEntry } from "../../oci/layer/tar-reader.ts";
 import { RootResolver } from "./root-resolver.ts";
 import { makeSpecialFile } from "./special-files.ts";
+import { writeNewFile } from "./write-new-file.ts";
 import { isOverlayPrivate, writeXattr, xattrErrno } from "./xattrs.ts";
 
 export interface ApplyOptions {
@@ -116,7 +116,7 @@ class Applier {
         if (existing === undefined || !existing.isDirectory()) mkdirSync(target, { mode: 0o700 });
         break;
       case "file":
-        await this.writeFile(target, entry);
+        await writeNewFile(target, entry.body);
         break;
       case "symlink":
         symlinkSync(entry.linkname, target);
@@ -170,22 +170,6 @@ class Applier {
     for (const name of readdirSync(real)) {
       const child = `${real}/${name}`;
       if (!this.unpacked.has(child)) this.remove(child);
-    }
-  }
-
-  async writeFile(target: string, entry: TarEntry): Promise<void> {
-    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-    const file = await open(target, flags, 0o600);
-    try {
-      for await (const chunk of entry.body) {
-        let offset = 0;
-        while (offset < chunk.length) {
-          const { bytesWritten } = await file.write(chunk, offset, chunk.length - offset);
-          offset += bytesWritten;
-        }
-      }
-    } finally {
-      await file.close();
     }
   }
 
