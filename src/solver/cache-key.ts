@@ -6,8 +6,8 @@
  * platform, a download's key the digest of what was downloaded.
  */
 import { hash } from "node:crypto";
-import { writeCanonical } from "../graph/digest.ts";
 import type { BuildGraph, Op } from "../graph/types.ts";
+import { canonicalJson } from "../oci/canonical-json.ts";
 import type { Digest } from "../oci/digest.ts";
 
 /** Bump when what a key covers, or what a cached result holds, changes: old entries then simply miss. */
@@ -60,7 +60,7 @@ export function computeCacheKeys(
       if (k === undefined) throw new Error(`cache key: input ${i} of ${d} comes later in the order`);
       return k;
     });
-    const text = `${CACHE_KEY_VERSION}\n{"inputs":${writeCanonical(inputs)},"op":${writeCanonical(keyedOp(v.op, content.get(d)))}}`;
+    const text = `${CACHE_KEY_VERSION}\n{"inputs":${canonicalJson(inputs)},"op":${canonicalJson(keyedOp(v.op, content.get(d)))}}`;
     keys.set(d, `sha256:${hash("sha256", text, "hex")}` as CacheKey);
   }
   return keys;
@@ -74,5 +74,5 @@ export function keyHex(key: CacheKey | string): string {
 
 /** A derived key (e.g. a layer export of a vertex with given options). */
 export function deriveKey(key: CacheKey, what: unknown): CacheKey {
-  return `sha256:${hash("sha256", `${key}\n${writeCanonical(what)}`, "hex")}` as CacheKey;
+  return `sha256:${hash("sha256", `${key}\n${canonicalJson(what)}`, "hex")}` as CacheKey;
 }

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { UserError } from "../../../src/errors/user-error.ts";
-import { writeCanonical } from "../../../src/graph/digest.ts";
 import {
   addVertex,
   type BuildGraph,
@@ -269,8 +268,24 @@ describe("formatGraph", () => {
   });
 });
 
+/** An independent canonical JSON: sorted copies, then JSON.stringify (for keys that are not integer-like). */
+function reference(value: unknown): string {
+  const sort = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(sort)
+      : v !== null && typeof v === "object"
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
+          )
+        : v;
+  return JSON.stringify(sort(value));
+}
+
 describe("canonical text", () => {
-  it("is byte-identical to oci/canonical-json for any JSON value", () => {
+  it("is byte-identical to a sort-then-stringify canonical JSON for any JSON value", () => {
+    const writeCanonical = canonicalJson;
     // Integer-like keys are left out: canonicalJson rebuilds objects, and JavaScript orders such keys first.
     const key = fc.string().filter((k) => !/^(0|[1-9]\d*)$/.test(k));
     const value = fc.anything({
@@ -286,12 +301,12 @@ describe("canonical text", () => {
     });
     fc.assert(
       fc.property(value, (value) => {
-        assert.equal(writeCanonical(value), canonicalJson(value));
+        assert.equal(writeCanonical(value), reference(value));
       }),
       { numRuns: 500 },
     );
     const frozen = Object.freeze({ b: 1, a: Object.freeze(["x", { d: undefined, c: 2 }]) });
-    assert.equal(writeCanonical(frozen), canonicalJson(frozen));
+    assert.equal(writeCanonical(frozen), reference(frozen));
     assert.equal(writeCanonical(frozen), '{"a":["x",{"c":2}],"b":1}');
   });
 });
