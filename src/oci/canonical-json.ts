@@ -28,9 +28,8 @@ export function canonicalJson(value: unknown): string {
         const known = frozenText.get(value);
         if (known !== undefined) return known;
       }
-      const json = (value as { toJSON?: () => unknown }).toJSON;
-      // Dates and other values with toJSON are written as JSON.stringify would see them.
-      if (typeof json === "function") return canonicalJson(json.call(value));
+      // A Date is written as JSON.stringify writes it (its toJSON text); no other class reaches here.
+      if (value instanceof Date) return JSON.stringify(value);
       const text = Array.isArray(value) ? writeArray(value) : writeRecord(value as Record<string, unknown>);
       if (frozen) frozenText.set(value, text);
       return text;
