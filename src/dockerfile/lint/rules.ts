@@ -89,5 +89,3 @@ export const rules = {
 } as const satisfies Record<string, LintRule>;
 
 export type RuleName = keyof typeof rules;
-
-export const ruleNames = Object.keys(rules) as RuleName[];

@@ -32,10 +32,6 @@ export interface LayerEntry {
 
 export const zeroTime: Timestamp = { sec: 0, nsec: 0 };
 
-export function compareTimestamps(a: Timestamp, b: Timestamp): number {
-  return a.sec !== b.sec ? a.sec - b.sec : a.nsec - b.nsec;
-}
-
 /** Nanoseconds since the epoch (as fs.Stats with `bigint: true` report them) to a Timestamp. */
 export function timestampFromNs(ns: bigint): Timestamp {
   const sec = ns / 1_000_000_000n;
