@@ -74,6 +74,7 @@ export async function pushStoredBlob(
   repo: RepositoryClient,
   store: ContentStore,
   descriptor: Descriptor,
+  options: { knownAbsent?: boolean } = {},
 ): Promise<"exists" | "mounted" | "uploaded"> {
   const labels = await store.labels(descriptor.digest);
   const mountFrom = labels[`${distributionSourceLabelPrefix}${repo.transport.registry}`];
@@ -89,5 +90,9 @@ export async function pushStoredBlob(
     pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), counted, () => {});
     return counted;
   };
-  return repo.pushBlob(descriptor.digest, { size: descriptor.size, open }, mountFrom ? { mountFrom } : {});
+  return repo.pushBlob(
+    descriptor.digest,
+    { size: descriptor.size, open },
+    { ...(mountFrom ? { mountFrom } : {}), ...options },
+  );
 }

@@ -63,5 +63,6 @@ async function copyBlob(
     });
   }
   await pullBlob(clients.repository(source), store, blob);
-  return pushStoredBlob(targetRepo, store, blob);
+  // HEAD and the mount were tried above: the upload goes straight ahead.
+  return pushStoredBlob(targetRepo, store, blob, { knownAbsent: true });
 }

@@ -52,6 +52,13 @@ export class RepositoryClient {
 
   /** GET a manifest by tag or digest; verifies the bytes against the digest asked for or announced. */
   async getManifest(reference: string): Promise<FetchedManifest> {
+    const fetched = await this.tryGetManifest(reference);
+    if (!fetched) throw notFound(this.transport.registry, this.repository, reference);
+    return fetched;
+  }
+
+  /** Like getManifest, but a manifest the repository does not have is undefined rather than an error. */
+  async tryGetManifest(reference: string): Promise<FetchedManifest | undefined> {
     const res = await this.transport.send({
       method: "GET",
       path: `/v2/${this.repository}/manifests/${reference}`,
@@ -61,7 +68,7 @@ export class RepositoryClient {
     });
     if (res.status === 404) {
       await res.body.dump();
-      throw notFound(this.transport.registry, this.repository, reference);
+      return undefined;
     }
     const bytes = Buffer.from(await res.body.arrayBuffer());
     const mediaType = headerString(res, "content-type")?.split(";")[0]?.trim() ?? "";
@@ -183,10 +190,12 @@ export class RepositoryClient {
   async pushBlob(
     digest: Digest,
     source: BlobSource,
-    options: { mountFrom?: string } = {},
+    options: { mountFrom?: string; knownAbsent?: boolean } = {},
   ): Promise<"exists" | "mounted" | "uploaded"> {
-    if (await this.hasBlob(digest, [this.pushScope])) return "exists";
+    // knownAbsent: the caller has just asked (HEAD and any mount) itself; asking again would only repeat it.
+    if (!options.knownAbsent && (await this.hasBlob(digest, [this.pushScope]))) return "exists";
     if (
+      !options.knownAbsent &&
       options.mountFrom &&
       options.mountFrom !== this.repository &&
       (await this.mountBlob(digest, options.mountFrom))

@@ -4,6 +4,7 @@ import { type AnyManifest, parseAnyManifest } from "../oci/manifest.ts";
 import { formatPlatform, type Platform, selectForPlatform } from "../oci/platform.ts";
 import { formatReference, type ImageReference, manifestIdentifier } from "./reference.ts";
 import type { RegistryClients } from "./registry-clients.ts";
+import type { FetchedManifest } from "./repository-client.ts";
 
 /** A reference resolved to the manifest or index it names, with the exact bytes the registry served. */
 export interface ResolvedReference {
@@ -17,8 +18,19 @@ export async function resolveReference(
   clients: RegistryClients,
   ref: ImageReference,
 ): Promise<ResolvedReference> {
-  const repo = clients.repository(ref);
-  const fetched = await repo.getManifest(manifestIdentifier(ref));
+  return parseFetched(ref, await clients.repository(ref).getManifest(manifestIdentifier(ref)));
+}
+
+/** resolveReference, or undefined when the registry has no such tag or digest (one request either way). */
+export async function resolveReferenceIfExists(
+  clients: RegistryClients,
+  ref: ImageReference,
+): Promise<ResolvedReference | undefined> {
+  const fetched = await clients.repository(ref).tryGetManifest(manifestIdentifier(ref));
+  return fetched && parseFetched(ref, fetched);
+}
+
+function parseFetched(ref: ImageReference, fetched: FetchedManifest): ResolvedReference {
   const where = formatReference(ref);
   const manifest = parseAnyManifest(fetched.bytes, fetched.mediaType, where);
   const mediaType = manifest.kind === "index" ? manifest.index.mediaType : manifest.manifest.mediaType;

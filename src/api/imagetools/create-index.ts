@@ -10,7 +10,7 @@ import { pullBlob } from "../../registry/blob-transfer.ts";
 import { copyManifestTree } from "../../registry/copy.ts";
 import { formatReference, type ImageReference, parseReference } from "../../registry/reference.ts";
 import type { RegistryClients } from "../../registry/registry-clients.ts";
-import { resolveReference } from "../../registry/resolve.ts";
+import { resolveReference, resolveReferenceIfExists } from "../../registry/resolve.ts";
 
 export interface CreateIndexOptions {
   targets: readonly string[];
@@ -83,7 +83,7 @@ export async function createIndex(
 
   if (options.append) {
     const first = targets[0]!;
-    const existing = await resolveIfExists(clients, first);
+    const existing = await resolveReferenceIfExists(clients, first);
     if (existing) {
       step(`appending to ${formatReference(first)} (${existing.descriptor.digest})`);
       for (const e of await entriesOf(clients, store, existing, first, undefined)) {
@@ -152,11 +152,6 @@ export async function createIndex(
 
 function isRealPlatform(p: Platform): boolean {
   return p.os !== "unknown" && p.architecture !== "unknown";
-}
-
-async function resolveIfExists(clients: RegistryClients, ref: ImageReference) {
-  const head = await clients.repository(ref).headManifest(ref.digest ?? ref.tag ?? "latest");
-  return head ? resolveReference(clients, ref) : undefined;
 }
 
 /** The index entries a source contributes: its own entries for an index, one entry for a single image. */
