@@ -3,7 +3,7 @@ import type { NamedContext } from "../../dockerfile/context/named-contexts.ts";
 import { UserError } from "../../errors/user-error.ts";
 import type { Platform } from "../../oci/platform.ts";
 import { parseSecrets } from "../parse-secrets.ts";
-import { redactSecrets } from "../report-error.ts";
+import { registryOptionsFor } from "../registry-cli-options.ts";
 
 export interface ImageBuildFlags {
   file?: string;
@@ -50,12 +50,6 @@ export async function buildImage(
   const secrets = parseSecrets(flags.secret ?? []);
   const labels = parseKeyValues(flags.label ?? [], "--label");
   const sourceDateEpoch = readSourceDateEpoch(buildArgs);
-  const insecure = [
-    ...(process.env.POLYARCH_INSECURE_REGISTRIES ?? "").split(","),
-    ...(flags.insecureRegistry ?? []),
-  ]
-    .map((s) => s.trim())
-    .filter(Boolean);
 
   // Build progress goes to stderr, as buildx does: stdout stays free for `-o type=tar,dest=-`.
   const progress = createProgress(flags.progress as "auto", process.stderr);
@@ -88,10 +82,7 @@ export async function buildImage(
       pull: Boolean(flags.pull),
       outputs,
       progress,
-      registry: {
-        insecureRegistries: insecure,
-        ...(debug ? { log: (line: string) => process.stderr.write(`debug: ${redactSecrets(line)}\n`) } : {}),
-      },
+      registry: registryOptionsFor(flags, debug),
       ...(sourceDateEpoch === undefined ? {} : { sourceDateEpoch }),
       signal: controller.signal,
     });
