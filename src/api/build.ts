@@ -178,9 +178,12 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     options.signal?.throwIfAborted();
     const epoch = options.sourceDateEpoch ?? epochFromBuildArgs(buildArgs);
     const { exportImages } = await import("../exporter/export.ts");
-    const registryClients = options.registry
-      ? new (await import("../registry/registry-clients.ts")).RegistryClients(options.registry)
-      : undefined;
+    // Only a push needs the HTTP client: a build written to a file never loads it.
+    const pushes = options.outputs.some((o) => o.type === "image" && o.push);
+    const registryClients =
+      options.registry && pushes
+        ? new (await import("../registry/registry-clients.ts")).RegistryClients(options.registry)
+        : undefined;
     const tracker = solver.progress;
     try {
       const result = await exportImages({
