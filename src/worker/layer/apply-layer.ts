@@ -17,7 +17,6 @@
  *   dropped, since they would steer how the snapshot is mounted.
  */
 import {
-  chmodSync,
   lchownSync,
   linkSync,
   lstatSync,
@@ -29,6 +28,7 @@ import {
 } from "node:fs";
 import { realpath } from "node:fs/promises";
 import { UserError } from "../../errors/user-error.ts";
+import { chmodNoFollow } from "../../fsutil/no-follow.ts";
 import type { Digest } from "../../oci/digest.ts";
 import { Digester } from "../../oci/digest.ts";
 import { decompressedLayer } from "../../oci/layer/compression.ts";
@@ -212,7 +212,7 @@ class Applier {
       this.dirs.push({ path, real: target, ino, mode: entry.mode, mtime: entry.mtime });
       return;
     }
-    if (entry.type !== "symlink") chmodSync(target, entry.mode);
+    chmodNoFollow(target, entry.mode);
     const t = seconds(entry.mtime);
     lutimesSync(target, t, t);
   }
@@ -224,7 +224,7 @@ class Applier {
       const real = parent === null ? null : `${parent}/${baseName(dir.path)}`;
       const stats = real === null ? undefined : lstatSync(real, { throwIfNoEntry: false });
       if (real === null || stats === undefined || !stats.isDirectory() || stats.ino !== dir.ino) continue;
-      chmodSync(real, dir.mode);
+      chmodNoFollow(real, dir.mode);
       const t = seconds(dir.mtime);
       lutimesSync(real, t, t);
     }
