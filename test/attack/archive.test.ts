@@ -39,21 +39,24 @@ function ok(r: { code: number; stderr: string }): void {
 }
 
 for (const [ext] of compressions) {
-  attack(`ADD ${ext}: a hard link to a symlink to a host file, mode 06777, leaves the host file alone`, async (c) => {
-    const r = await addArchive(
-      [
-        { name: "s", type: "symlink", linkname: c.etcFile },
-        { name: "h", type: "hardlink", linkname: "s", mode: 0o6777 },
-        { name: "d", type: "symlink", linkname: c.tmpDir },
-        { name: "hd", type: "hardlink", linkname: "d", mode: 0o7777 },
-      ],
-      ext,
-    );
-    ok(r);
-    // The image holds two names of each link; nothing they point at was touched.
-    assert.equal(readlinkSync(join(r.out, "x/h")), c.etcFile);
-    assert.equal(readlinkSync(join(r.out, "x/hd")), c.tmpDir);
-  });
+  attack(
+    `ADD ${ext}: a hard link to a symlink to a host file, mode 06777, leaves the host file alone`,
+    async (c) => {
+      const r = await addArchive(
+        [
+          { name: "s", type: "symlink", linkname: c.etcFile },
+          { name: "h", type: "hardlink", linkname: "s", mode: 0o6777 },
+          { name: "d", type: "symlink", linkname: c.tmpDir },
+          { name: "hd", type: "hardlink", linkname: "d", mode: 0o7777 },
+        ],
+        ext,
+      );
+      ok(r);
+      // The image holds two names of each link; nothing they point at was touched.
+      assert.equal(readlinkSync(join(r.out, "x/h")), c.etcFile);
+      assert.equal(readlinkSync(join(r.out, "x/hd")), c.tmpDir);
+    },
+  );
 
   attack(`ADD ${ext}: a file written through a symlinked directory lands inside the image`, async (c) => {
     const r = await addArchive(
@@ -97,27 +100,32 @@ attack("ADD: a PAX linkpath to a host file, then a file of the same name, replac
   assert.equal(readFileSync(join(r.out, "x/s"), "utf8"), "replaced, not written through\n");
 });
 
-attack("ADD: hard links to host paths (.., absolute, PAX linkpath, GNU long name) are refused or kept inside", async (c) => {
-  const outside = await addArchive([{ name: "h", type: "hardlink", linkname: `../../../../..${c.etcFile}` }]);
-  assert.equal(outside.code, 1);
-  assert.match(outside.stderr, /archive entry "h" is a hard link to outside the destination/);
-  const pax = await addArchive([
-    { name: "h", type: "hardlink", linkname: "fine", pax: { linkpath: `../../../../..${c.etcFile}` } },
-  ]);
-  assert.equal(pax.code, 1);
-  assert.match(pax.stderr, /hard link to outside the destination/);
-  // An absolute link name means the destination's root, where no such file was written.
-  const absolute = await addArchive([{ name: "h", type: "hardlink", linkname: c.etcFile }]);
-  assert.equal(absolute.code, 1);
-  assert.match(absolute.stderr, /which is not an earlier file of the archive/);
-  const long = `${"d".repeat(120)}/${"e".repeat(120)}/long`;
-  const gnu = await addArchive([
-    { name: "ok", content: "long names are read\n" },
-    { name: "ignored", type: "hardlink", linkname: "ok", gnuLongName: long },
-  ]);
-  ok(gnu);
-  assert.equal(readFileSync(join(gnu.out, "x", long), "utf8"), "long names are read\n");
-});
+attack(
+  "ADD: hard links to host paths (.., absolute, PAX linkpath, GNU long name) are refused or kept inside",
+  async (c) => {
+    const outside = await addArchive([
+      { name: "h", type: "hardlink", linkname: `../../../../..${c.etcFile}` },
+    ]);
+    assert.equal(outside.code, 1);
+    assert.match(outside.stderr, /archive entry "h" is a hard link to outside the destination/);
+    const pax = await addArchive([
+      { name: "h", type: "hardlink", linkname: "fine", pax: { linkpath: `../../../../..${c.etcFile}` } },
+    ]);
+    assert.equal(pax.code, 1);
+    assert.match(pax.stderr, /hard link to outside the destination/);
+    // An absolute link name means the destination's root, where no such file was written.
+    const absolute = await addArchive([{ name: "h", type: "hardlink", linkname: c.etcFile }]);
+    assert.equal(absolute.code, 1);
+    assert.match(absolute.stderr, /which is not an earlier file of the archive/);
+    const long = `${"d".repeat(120)}/${"e".repeat(120)}/long`;
+    const gnu = await addArchive([
+      { name: "ok", content: "long names are read\n" },
+      { name: "ignored", type: "hardlink", linkname: "ok", gnuLongName: long },
+    ]);
+    ok(gnu);
+    assert.equal(readFileSync(join(gnu.out, "x", long), "utf8"), "long names are read\n");
+  },
+);
 
 attack("ADD: absolute names land in the destination, devices and fifos are made there", async (c) => {
   const r = await addArchive([

@@ -153,7 +153,8 @@ export async function extractArchive(archive: string, into: string, options: Ext
       }
       // A directory's time is set last: writing its children would change it.
       if (entry.type === "dir") dirs.push({ name, ino: lstatSync(target).ino, mtime: entry.mtime });
-      else if (!isLink || entry.type === "symlink") lutimesSync(target, seconds(entry.mtime), seconds(entry.mtime));
+      else if (!isLink || entry.type === "symlink")
+        lutimesSync(target, seconds(entry.mtime), seconds(entry.mtime));
     }
   } catch (err) {
     if (err instanceof UserError && !err.message.startsWith("layer tar:")) throw err;

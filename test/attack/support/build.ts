@@ -19,7 +19,11 @@ export interface BuildOutcome {
 export interface AttackWorkspace extends AsyncDisposable {
   dir: string;
   /** Writes a context (a Dockerfile and files; `{ symlink }` makes a link) and builds it. */
-  build(dockerfile: string, files?: Record<string, ContextFile>, env?: Record<string, string>): Promise<BuildOutcome>;
+  build(
+    dockerfile: string,
+    files?: Record<string, ContextFile>,
+    env?: Record<string, string>,
+  ): Promise<BuildOutcome>;
 }
 
 export async function attackWorkspace(): Promise<AttackWorkspace> {
