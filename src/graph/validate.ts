@@ -1,5 +1,6 @@
 import { UserError } from "../errors/user-error.ts";
 import { isDigest } from "../oci/digest.ts";
+import { isBaseName } from "./http-filename.ts";
 import type { ExecMount, FileAction, Op, Source, Vertex } from "./types.ts";
 
 /**
@@ -79,6 +80,8 @@ function validateSource(value: unknown, where: string): Source {
     case "http":
       str(s.url, `${where}.url`);
       str(s.filename, `${where}.filename`);
+      if (!isBaseName(s.filename as string))
+        fail(`${where}.filename ${JSON.stringify(s.filename)} is not a plain file name`);
       if (s.checksum !== undefined && (typeof s.checksum !== "string" || !isDigest(s.checksum)))
         fail(`${where}.checksum is not a digest`);
       break;

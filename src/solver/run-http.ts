@@ -2,15 +2,21 @@
  * ADD of a URL: the download is a source whose cache key is the digest of what was downloaded (or the
  * --checksum the Dockerfile pins, which is then verified), and whose result is one layer directory with
  * the file at its root: mode 0600 and the server's Last-Modified time, as BuildKit does.
+ *
+ * The file's name comes from the graph (the frontend took it from the URL, never from a redirect or a
+ * header) and must be a plain base name: a graph naming `../../etc/x` is refused before anything is
+ * downloaded, and the file is then created in the fresh directory without following any link.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { createWriteStream } from "node:fs";
-import { copyFile, mkdir, rm, utimes } from "node:fs/promises";
+import { constants, createWriteStream } from "node:fs";
+import { copyFile, lutimes, mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { UserError } from "../errors/user-error.ts";
+import { isBaseName } from "../graph/http-filename.ts";
 import type { HttpSource } from "../graph/types.ts";
+import { resolveInRoot } from "../worker/fileop/root-path.ts";
 import type { RunEnv } from "./run-env.ts";
 import type { Workspace } from "./workspace.ts";
 
@@ -26,6 +32,7 @@ export async function downloadHttp(
   ws: Workspace,
   signal: AbortSignal,
 ): Promise<HttpDownload> {
+  checkFileName(source);
   const dir = join(ws.root, "tmp");
   await mkdir(dir, { recursive: true });
   const path = join(dir, `http-${process.pid}-${randomBytes(6).toString("hex")}`);
@@ -71,16 +78,25 @@ export async function runHttp(
   source: HttpSource,
   downloaded: HttpDownload | undefined,
 ): Promise<string[]> {
+  checkFileName(source);
   if (await env.ws.exists(name)) return [name];
   const file = downloaded ?? (await downloadHttp(source, env.ws, env.signal));
   try {
     await env.ws.fillNewDir("http", name, async (root) => {
-      const target = join(root, source.filename);
-      await copyFile(file.path, target);
-      if (file.lastModified) await utimes(target, file.lastModified, file.lastModified);
+      const target = resolveInRoot(root, `/${source.filename}`, false).host;
+      await copyFile(file.path, target, constants.COPYFILE_EXCL);
+      if (file.lastModified) await lutimes(target, file.lastModified, file.lastModified);
     });
     return [name];
   } finally {
     if (!downloaded) await file.discard();
   }
+}
+
+function checkFileName(source: HttpSource): void {
+  if (isBaseName(source.filename)) return;
+  throw new UserError(
+    `ADD ${source.url}: the download's file name ${JSON.stringify(source.filename)} is a path, not a file name`,
+    { hint: "the build graph names the downloaded file; it must be a single name such as app.tar.gz" },
+  );
 }

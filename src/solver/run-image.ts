@@ -2,12 +2,23 @@
  * An image source: its layers pulled into the content store (verified) and each unpacked once into a
  * layer directory named by its diff_id, which every build and platform using that layer then shares.
  * Unpacking writes overlay whiteouts, so the directories stack as overlay lowerdirs.
+ *
+ * A layer's hard links to files of the layers below cannot be made in its own directory (it holds only
+ * that layer); they are made in a second directory stacked right above it, named by the chain ID (the
+ * links' content depends on every layer below), once the layers below are unpacked. Which links a layer
+ * has is kept next to its directory (`lower-links/HEX.json`, written before the directory is adopted),
+ * so a later build that finds the directory knows them without reading the layer again.
  */
+import { createHash } from "node:crypto";
+import { mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { UserError } from "../errors/user-error.ts";
+import { writeFileAtomic } from "../fsutil/atomic-file.ts";
 import type { ImageSource } from "../graph/types.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { type Digest, digestHex } from "../oci/digest.ts";
-import { applyLayer } from "../worker/layer/apply-layer.ts";
+import { applyLayer, type LowerLink } from "../worker/layer/apply-layer.ts";
+import { makeLowerLinks } from "../worker/layer/lower-links.ts";
 import type { RunEnv } from "./run-env.ts";
 
 function short(d: string): string {
@@ -41,7 +52,51 @@ export async function runImage(env: RunEnv, id: string, source: ImageSource): Pr
   const names = await Promise.all(
     image.manifest.layers.map((layer, i) => unpacked(env, id, layer, diffIds[i]!, source.ref)),
   );
-  return names;
+  const chain: string[] = [];
+  let chainId = "";
+  for (const [i, name] of names.entries()) {
+    const diffId = diffIds[i]!;
+    chainId =
+      i === 0 ? diffId : `sha256:${createHash("sha256").update(`${chainId} ${diffId}`).digest("hex")}`;
+    const links = await lowerLinksOf(env, diffId);
+    chain.push(name);
+    if (links.length > 0) chain.push(await linksDir(env, chain.slice(0, -1), name, chainId, links));
+  }
+  return chain;
+}
+
+function lowerLinksFile(env: RunEnv, diffId: Digest): string {
+  return join(env.ws.root, "lower-links", `${digestHex(diffId)}.json`);
+}
+
+async function lowerLinksOf(env: RunEnv, diffId: Digest): Promise<LowerLink[]> {
+  try {
+    return JSON.parse(await readFile(lowerLinksFile(env, diffId), "utf8")) as LowerLink[];
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw e;
+  }
+}
+
+/** The directory holding a layer's links to lower files, made from a view of the layers below. */
+async function linksDir(
+  env: RunEnv,
+  below: readonly string[],
+  layerName: string,
+  chainId: string,
+  links: readonly LowerLink[],
+): Promise<string> {
+  const name = `links-${chainId.slice("sha256:".length)}`;
+  if (await env.ws.exists(name)) return name;
+  const lower = await env.ws.view(below);
+  try {
+    await env.ws.fillNewDir("links", name, (into) =>
+      makeLowerLinks(links, { layer: env.ws.dirPath(layerName), lower: lower.root, into }),
+    );
+  } finally {
+    await lower.release();
+  }
+  return name;
 }
 
 async function unpacked(
@@ -80,12 +135,18 @@ async function unpack(
       const applied = await applyLayer(await env.store.readStream(layer.digest), {
         root,
         whiteouts: "overlay",
+        linksToLower: "defer",
       });
       if (applied.diffId !== diffId) {
         throw new UserError(
           `${ref}: layer ${layer.digest} unpacks to ${applied.diffId}, but the image config says ${diffId}`,
           { hint: "the image is corrupt or was tampered with" },
         );
+      }
+      if (applied.lowerLinks.length > 0) {
+        const file = lowerLinksFile(env, diffId);
+        await mkdir(join(file, ".."), { recursive: true });
+        await writeFileAtomic(file, JSON.stringify(applied.lowerLinks));
       }
       env.progress.status(id, `extract-${layer.digest}`, `extracting ${short(layer.digest)}`, { done: true });
     });

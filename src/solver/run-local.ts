@@ -2,11 +2,18 @@
  * A local source: the files it selects, copied into a layer directory named by their content digest (so
  * an unchanged selection is copied once and shared by every build). Modes, owners, times and symlinks are
  * kept as they are on disk; whether a COPY gives them to root is the file op's business.
+ *
+ * The context is the user's directory and may hold links to anywhere (a cloned repository's
+ * `config -> /etc/shadow`). A link is copied as a link; a file is read only if it is still the regular
+ * file the listing saw (opened without following a link), so a file swapped for a link after the listing
+ * never makes the build read a host file. Nothing here changes anything in the context.
  */
 import { constants } from "node:fs";
-import { chmod, copyFile, lchown, lstat, lutimes, mkdir, symlink } from "node:fs/promises";
+import { copyFile, type FileHandle, lchown, lstat, lutimes, mkdir, open, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import pLimit from "p-limit";
+import { UserError } from "../errors/user-error.ts";
+import { chmodNoFollow } from "../fsutil/no-follow.ts";
 import type { RunEnv } from "./run-env.ts";
 import type { LocalSelection } from "./types.ts";
 
@@ -59,7 +66,7 @@ async function copyEntries(
       await mkdir(to, { mode: 0o700 });
       const st = await lstat(from);
       await lchown(to, f.uid, f.gid);
-      await chmod(to, f.mode & 0o7777);
+      chmodNoFollow(to, f.mode & 0o7777);
       dirs.push({ path: to, atime: st.atime, mtime: st.mtime });
     } else if (f.type === "symlink") {
       const st = await lstat(from);
@@ -69,14 +76,37 @@ async function copyEntries(
     } else if (f.type === "file") {
       files.push(
         limit(async () => {
-          // A reflink where the file system can; the file's bytes are never read into memory.
-          await copyFile(from, to, constants.COPYFILE_FICLONE);
-          const st = await lstat(from);
-          await lchown(to, f.uid, f.gid);
-          await chmod(to, f.mode & 0o7777);
-          await lutimes(to, st.atime, st.mtime);
+          const source = await openListedFile(selection.root, f.path);
+          try {
+            // A reflink where the file system can; the file's bytes are never read into memory. The copy
+            // reads the descriptor opened above (through /proc), and never writes through an existing name.
+            const flags = constants.COPYFILE_FICLONE | constants.COPYFILE_EXCL;
+            await copyFile(`/proc/self/fd/${source.fd}`, to, flags);
+            const st = await source.stat();
+            await lchown(to, f.uid, f.gid);
+            chmodNoFollow(to, f.mode & 0o7777);
+            await lutimes(to, st.atime, st.mtime);
+          } finally {
+            await source.close();
+          }
         }),
       );
     }
   }
+}
+
+/** Opens a context file the listing saw as a regular file, without following a link at its name. */
+async function openListedFile(root: string, path: string): Promise<FileHandle> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(join(root, path), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    if ((await handle.stat()).isFile()) return handle;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== "ELOOP" && code !== "ENOENT" && code !== "ENOTDIR" && code !== "ENXIO") throw e;
+  }
+  await handle?.close();
+  throw new UserError(`the build context changed while it was read: ${path} is no longer a regular file`, {
+    hint: "do not change the context directory during a build; run the build again",
+  });
 }

@@ -1,5 +1,6 @@
 import { posix } from "node:path";
 import { addVertex } from "../../graph/build.ts";
+import { fileNameFromUrl } from "../../graph/http-filename.ts";
 import type { CopyAction, FileAction, GitSource, HttpSource } from "../../graph/types.ts";
 import { type Digest, isDigest } from "../../oci/digest.ts";
 import type { AddInstruction, CopyInstruction, Flag, Heredoc, Word } from "../ast.ts";
@@ -104,7 +105,7 @@ export function dispatchCopy(
         ...(c.required ? { requiredPaths: c.required } : {}),
       });
     } else if (s.kind === "http") {
-      const filename = urlFilename(s.text);
+      const filename = fileNameFromUrl(s.text);
       const http: HttpSource = { type: "http", url: s.text, filename };
       if (checksum) http.checksum = checksum as Digest;
       const v = addVertex(ctx.graph, { kind: "source", source: http }, []);
@@ -254,15 +255,6 @@ function checksumOf(
 }
 
 /** The file name an ADD of a URL writes: the URL path's last element. */
-function urlFilename(url: string): string {
-  try {
-    const base = posix.basename(new URL(url).pathname);
-    return base && base !== "/" && base !== "." ? decodeURIComponent(base) : "__unnamed__";
-  } catch {
-    return "__unnamed__";
-  }
-}
-
 function isGitUrl(text: string): boolean {
   if (/^git@[^:]+:/.test(text) || /^git:\/\//.test(text) || /^ssh:\/\//.test(text)) return true;
   return /^https?:\/\/[^#]+\.git(?:#.*)?$/.test(text);

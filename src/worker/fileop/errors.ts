@@ -1,7 +1,7 @@
-import { readdirSync } from "node:fs";
+import { readdirSync, readlinkSync } from "node:fs";
 import { UserError } from "../../errors/user-error.ts";
 import type { ActionEnv } from "./context.ts";
-import { resolveInRoot } from "./root-path.ts";
+import { lstatIfExists, resolveInRoot } from "./root-path.ts";
 
 /** A UserError for a file op: the message starts with where the instruction is, when that is known. */
 export function fileOpError(env: ActionEnv, message: string, hint?: string, cause?: unknown): UserError {
@@ -17,14 +17,37 @@ export function fileOpError(env: ActionEnv, message: string, hint?: string, caus
  * but naming where it was looked for and listing names close to the missing one.
  */
 export function sourceNotFound(env: ActionEnv, root: string, path: string, inputName: string | undefined) {
-  const near = nearMatches(root, path);
   const where = inputName ? ` in ${inputName}` : "";
+  const link = brokenLink(root, path);
+  if (link) {
+    // Most often a link out of the context (`config -> /etc/app.conf`): say so rather than "not found".
+    return fileOpError(
+      env,
+      `${JSON.stringify(path)}: ${link.path} is a symbolic link to ${JSON.stringify(link.target)}, which does not exist${where}`,
+      "links are followed inside the tree they are in, never out of it (as BuildKit does); copy the file itself into the context",
+    );
+  }
+  const near = nearMatches(root, path);
   let hint = near.length > 0 ? `did you mean ${near.map((n) => JSON.stringify(n)).join(" or ")}?` : undefined;
   if (inputName === "the build context") {
     const also = "check that the path is relative to the context and that .dockerignore does not exclude it";
     hint = hint ? `${hint} Otherwise ${also}` : also;
   }
   return fileOpError(env, `${JSON.stringify(path)}: not found${where}`, hint);
+}
+
+/** The first symlink on `path` whose target does not exist inside the tree, with that target as written. */
+function brokenLink(root: string, path: string): { path: string; target: string } | undefined {
+  const parts = path.split("/").filter((p) => p !== "" && p !== ".");
+  for (let i = 1; i <= parts.length; i++) {
+    const prefix = `/${parts.slice(0, i).join("/")}`;
+    const at = resolveInRoot(root, prefix, false);
+    const stats = lstatIfExists(at.host);
+    if (stats === undefined) return undefined;
+    if (stats.isSymbolicLink() && lstatIfExists(resolveInRoot(root, prefix).host) === undefined)
+      return { path: at.logical, target: readlinkSync(at.host) };
+  }
+  return undefined;
 }
 
 /** Up to three existing paths that differ from `path` by case or a few characters in its last name. */

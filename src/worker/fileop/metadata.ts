@@ -3,7 +3,8 @@
  * setuid/setgid bits and security.capability, so it comes first; times come last because nothing after
  * them may touch the entry.
  */
-import { type BigIntStats, chmodSync, lchownSync, lutimesSync } from "node:fs";
+import { type BigIntStats, lchownSync, lutimesSync } from "node:fs";
+import { chmodNoFollow } from "../../fsutil/no-follow.ts";
 import { readXattrs, writeXattr } from "../layer/xattrs.ts";
 import type { ModeFn } from "./chmod.ts";
 import { type Ids, isRoot } from "./root-path.ts";
@@ -40,7 +41,7 @@ export function applyMetadata(
   if (isRoot) lchownSync(target, uid, gid);
   if (!stats.isSymbolicLink()) {
     const own = Number(stats.mode) & 0o7777;
-    chmodSync(target, policy.mode ? policy.mode(own, stats.isDirectory()) : own);
+    chmodNoFollow(target, policy.mode ? policy.mode(own, stats.isDirectory()) : own);
   }
   copyXattrs(src, target, policy.warn, logical);
   setTimes(target, stats);

@@ -3,7 +3,8 @@
  * With makeParents every missing directory is made with the action's mode and owner and existing ones are
  * left alone; without, the parent must exist, and an existing path is left as it is (as BuildKit does).
  */
-import { chmodSync, lchownSync, mkdirSync } from "node:fs";
+import { lchownSync, mkdirSync } from "node:fs";
+import { chmodNoFollow } from "../../fsutil/no-follow.ts";
 import type { ActionEnv } from "./context.ts";
 import { fileOpError } from "./errors.ts";
 import { resolveOwner } from "./owner.ts";
@@ -29,5 +30,5 @@ export function mkdirAction(action: MkdirAction, destRoot: string, env: ActionEn
   }
   mkdirSync(target.host);
   if (owner && isRoot) lchownSync(target.host, owner.uid, owner.gid);
-  chmodSync(target.host, mode);
+  chmodNoFollow(target.host, mode);
 }

@@ -5,7 +5,8 @@
  * exist (BuildKit does not make it either).
  */
 import { randomBytes } from "node:crypto";
-import { chmodSync, lchownSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { lchownSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodNoFollow } from "../../fsutil/no-follow.ts";
 import type { ActionEnv } from "./context.ts";
 import { fileOpError } from "./errors.ts";
 import { resolveOwner } from "./owner.ts";
@@ -28,7 +29,7 @@ export function mkfileAction(action: MkfileAction, destRoot: string, env: Action
   try {
     writeFileSync(staged, action.data, { flag: "wx", mode: 0o600 });
     if (owner && isRoot) lchownSync(staged, owner.uid, owner.gid);
-    chmodSync(staged, action.mode & 0o777);
+    chmodNoFollow(staged, action.mode & 0o777);
     renameSync(staged, target.host);
   } catch (err) {
     rmSync(staged, { force: true });

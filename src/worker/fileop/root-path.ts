@@ -7,8 +7,9 @@
  * The calls are synchronous on purpose: nothing else writes into a snapshot while a file op runs, and no
  * await between a check and its use leaves room for a change.
  */
-import { chmodSync, lchownSync, lstatSync, mkdirSync, readlinkSync, type Stats } from "node:fs";
+import { lchownSync, lstatSync, mkdirSync, readlinkSync, type Stats } from "node:fs";
 import { UserError } from "../../errors/user-error.ts";
+import { chmodNoFollow } from "../../fsutil/no-follow.ts";
 
 /** Linux gives up after 40 links in one lookup; the same bound stops a symlink loop. */
 const maxLinks = 40;
@@ -105,7 +106,7 @@ export function mkdirAllInRoot(root: string, path: string, mode: number, owner?:
         mkdirSync(host);
         // Set explicitly: mkdir's mode is masked by the process umask, which must not shape an image.
         if (owner && isRoot) lchownSync(host, owner.uid, owner.gid);
-        chmodSync(host, mode);
+        chmodNoFollow(host, mode);
       } else if (!stats.isDirectory()) {
         throw new UserError(
           `cannot create directory ${cleanLogical(path)}: ${logicalPath(root, host)} is not a directory`,

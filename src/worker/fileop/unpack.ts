@@ -15,7 +15,6 @@
  * compressions OCI layers have, and an ADD must do neither.
  */
 import {
-  chmodSync,
   lchownSync,
   linkSync,
   lstatSync,
@@ -26,6 +25,7 @@ import {
   symlinkSync,
 } from "node:fs";
 import { UserError } from "../../errors/user-error.ts";
+import { chmodNoFollow } from "../../fsutil/no-follow.ts";
 import type { Timestamp } from "../../oci/layer/entry.ts";
 import { baseName, cleanLayerPath, parentPath } from "../../oci/layer/layer-path.ts";
 import { decodeHeader } from "../../oci/layer/tar-header.ts";
@@ -133,10 +133,14 @@ export async function extractArchive(archive: string, into: string, options: Ext
           await makeSpecialFile(target, entry.type, entry.devmajor, entry.devminor);
           break;
       }
+      // A hard link may name a symlink (one of the archive's, or one already in the destination): the new
+      // name is then a second name of that link, and what applies to it must not reach what it points at.
+      // Moby's createTarFile does the same: lchown, lsetxattr, and mode and times only for a non-link.
+      const isLink = entry.type === "symlink" || lstatSync(target).isSymbolicLink();
       const uid = options.owner?.uid ?? entry.uid;
       const gid = options.owner?.gid ?? entry.gid;
       if (isRoot) lchownSync(target, uid, gid);
-      if (entry.type !== "symlink") chmodSync(target, entry.mode);
+      if (!isLink) chmodNoFollow(target, entry.mode);
       for (const [key, value] of entry.xattrs) {
         if (isOverlayPrivate(key)) continue;
         try {
@@ -149,7 +153,8 @@ export async function extractArchive(archive: string, into: string, options: Ext
       }
       // A directory's time is set last: writing its children would change it.
       if (entry.type === "dir") dirs.push({ name, ino: lstatSync(target).ino, mtime: entry.mtime });
-      else lutimesSync(target, seconds(entry.mtime), seconds(entry.mtime));
+      else if (!isLink || entry.type === "symlink")
+        lutimesSync(target, seconds(entry.mtime), seconds(entry.mtime));
     }
   } catch (err) {
     if (err instanceof UserError && !err.message.startsWith("layer tar:")) throw err;

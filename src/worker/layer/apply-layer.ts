@@ -15,9 +15,11 @@
  * - Device nodes are made only when running as root (skipped with a warning otherwise, as containerd
  *   does in user namespaces); ownership is applied only as root; overlayfs's own xattrs in a tar are
  *   dropped, since they would steer how the snapshot is mounted.
+ * - A hard link to a file of a lower layer (which a layer unpacked into a directory of its own cannot
+ *   see) is, with `linksToLower: "defer"`, left out and reported in `lowerLinks`: lower-links.ts then
+ *   makes it once the layers below are unpacked, in a directory of its own above this one.
  */
 import {
-  chmodSync,
   lchownSync,
   linkSync,
   lstatSync,
@@ -29,6 +31,7 @@ import {
 } from "node:fs";
 import { realpath } from "node:fs/promises";
 import { UserError } from "../../errors/user-error.ts";
+import { chmodNoFollow } from "../../fsutil/no-follow.ts";
 import type { Digest } from "../../oci/digest.ts";
 import { Digester } from "../../oci/digest.ts";
 import { decompressedLayer } from "../../oci/layer/compression.ts";
@@ -51,6 +54,18 @@ export interface ApplyOptions {
   whiteouts?: "delete" | "overlay";
   /** Namespace of the opaque xattr in "overlay" mode: "trusted" (default) or "user" (userxattr mounts). */
   overlayXattrNamespace?: "trusted" | "user";
+  /**
+   * What a hard link to a name this layer has not written is: an error (default), or, with "defer", a
+   * link to a lower layer's file, reported in `lowerLinks` (for a layer unpacked on its own).
+   */
+  linksToLower?: "error" | "defer";
+}
+
+/** A hard link whose target is in a lower layer: `path` (where the link is, as this layer's directory
+ * has it after resolving its parents) is to become `target` (the link name, as the tar wrote it). */
+export interface LowerLink {
+  path: string;
+  target: string;
 }
 
 export interface AppliedLayer {
@@ -60,6 +75,8 @@ export interface AppliedLayer {
   entries: number;
   /** What could not be applied as written (xattrs the file system refused, devices when not root). */
   warnings: string[];
+  /** Hard links to lower layers' files, in tar order (only with linksToLower "defer"). */
+  lowerLinks: LowerLink[];
 }
 
 interface PendingDir {
@@ -89,6 +106,8 @@ class Applier {
   /** Real paths this layer wrote, which an opaque marker of the same layer must keep. */
   readonly unpacked = new Set<string>();
   readonly dirs: PendingDir[] = [];
+  /** Deferred links to lower layers by the host path they are to take; a later entry there cancels one. */
+  readonly lowerLinks = new Map<string, LowerLink>();
   entries = 0;
 
   constructor(options: ApplyOptions, root: string) {
@@ -108,6 +127,7 @@ class Applier {
     const parent = this.resolver.resolveDir(parentPath(path), true, entry.name)!;
 
     const target = `${parent}/${baseName(path)}`;
+    this.lowerLinks.delete(target);
     const existing = lstatSync(target, { throwIfNoEntry: false });
     if (existing !== undefined && !(existing.isDirectory() && entry.type === "dir")) this.remove(target);
 
@@ -145,6 +165,7 @@ class Applier {
     // rm never follows symlinks: a link is removed, not what it points to.
     rmSync(real, { recursive: true, force: true });
     this.resolver.forget();
+    for (const key of this.lowerLinks.keys()) if (key.startsWith(`${real}/`)) this.lowerLinks.delete(key);
   }
 
   whiteout(entry: TarEntry, path: string): Promise<void> | undefined {
@@ -155,6 +176,7 @@ class Applier {
     const parent = this.resolver.resolveDir(parentPath(path), overlay, entry.name);
     if (parent === null) return undefined;
     const target = `${parent}/${name}`;
+    this.lowerLinks.delete(target);
     if (lstatSync(target, { throwIfNoEntry: false }) !== undefined) this.remove(target);
     return overlay ? makeSpecialFile(target, "char", 0, 0) : undefined;
   }
@@ -182,6 +204,10 @@ class Applier {
     const dir = this.resolver.resolveDir(parentPath(linkPath), false, entry.name);
     const source = dir === null ? null : `${dir}/${baseName(linkPath)}`;
     const stats = source === null ? undefined : lstatSync(source, { throwIfNoEntry: false });
+    if ((source === null || stats === undefined) && this.options.linksToLower === "defer") {
+      this.lowerLinks.set(target, { path: target.slice(this.resolver.root.length + 1), target: linkPath });
+      return;
+    }
     if (source === null || stats === undefined) {
       throw new UserError(
         `layer entry ${JSON.stringify(entry.name)}: hard link target ${JSON.stringify(entry.linkname)} does not exist`,
@@ -212,7 +238,7 @@ class Applier {
       this.dirs.push({ path, real: target, ino, mode: entry.mode, mtime: entry.mtime });
       return;
     }
-    if (entry.type !== "symlink") chmodSync(target, entry.mode);
+    chmodNoFollow(target, entry.mode);
     const t = seconds(entry.mtime);
     lutimesSync(target, t, t);
   }
@@ -224,7 +250,7 @@ class Applier {
       const real = parent === null ? null : `${parent}/${baseName(dir.path)}`;
       const stats = real === null ? undefined : lstatSync(real, { throwIfNoEntry: false });
       if (real === null || stats === undefined || !stats.isDirectory() || stats.ino !== dir.ino) continue;
-      chmodSync(real, dir.mode);
+      chmodNoFollow(real, dir.mode);
       const t = seconds(dir.mtime);
       lutimesSync(real, t, t);
     }
@@ -261,5 +287,6 @@ export async function applyLayer(
     uncompressedSize: digester.size,
     entries: applier.entries,
     warnings: applier.warnings,
+    lowerLinks: [...applier.lowerLinks.values()],
   };
 }
