@@ -16,8 +16,9 @@ import { IngestWriter } from "./blob-writer.ts";
 import { BlobNotFoundError } from "./errors.ts";
 import { fsyncDir, isNotFound, writeFileAtomic } from "./fs-util.ts";
 import { collectGarbage } from "./gc.ts";
-import { defaultContentRoot } from "./paths.ts";
+import { defaultContentRoot, defaultStateDir } from "./paths.ts";
 import { chunksOf, discardSource } from "./source.ts";
+import { prepareStateRoot } from "./state-root.ts";
 import type {
   BlobInfo,
   BlobSource,
@@ -33,8 +34,13 @@ import type {
 const dayMs = 24 * 60 * 60 * 1000;
 const defaultMaxBytes = 16 * 1024 * 1024;
 
-/** Opens (creating when needed) a content store; `root` defaults to `<state dir>/content`. */
-export async function openContentStore(root: string = defaultContentRoot()): Promise<LocalContentStore> {
+/**
+ * Opens (creating when needed) a content store; `root` defaults to `<state dir>/content`, and then the state
+ * directory is checked first (see state-root.ts). A caller giving `root` prepares its own state directory.
+ */
+export async function openContentStore(given?: string): Promise<LocalContentStore> {
+  if (given === undefined) await prepareStateRoot(defaultStateDir());
+  const root = given ?? defaultContentRoot();
   const store = new LocalContentStore(root);
   try {
     for (const dir of ["blobs", "ingest", "labels", "refs"])
