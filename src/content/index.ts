@@ -14,3 +14,4 @@ export type {
   WriteOptions,
 } from "./types.ts";
 export { distributionSourceLabelPrefix, gcRefLabelPrefix } from "./types.ts";
+export { CorruptBlobError } from "./verified-read.ts";
