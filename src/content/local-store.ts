@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdir, open, readdir, readFile, stat, unlink, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline, type Readable } from "node:stream";
+import { jsonSyntaxProblem } from "../errors/json-syntax.ts";
 import { UserError } from "../errors/user-error.ts";
 import { type Descriptor, parseDescriptor } from "../oci/descriptor.ts";
 import { type Digest, digestAlgorithm, digestHex, digestOf, isDigest } from "../oci/digest.ts";
@@ -349,7 +350,7 @@ function parseStoreJson(text: string, path: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new UserError(`content store metadata ${path} is damaged (${(e as Error).message})`, {
+    throw new UserError(`content store metadata ${path} is damaged (${jsonSyntaxProblem(e, text)})`, {
       hint: "remove the file; a removed ref or label only makes gc keep less",
     });
   }
