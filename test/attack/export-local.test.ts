@@ -14,11 +14,13 @@ import { polyarch, tempStateRoot } from "../support/cli.ts";
 import { attack } from "./support/attack.ts";
 
 let work: string;
+let shm: string;
 let state: Awaited<ReturnType<typeof tempStateRoot>>;
 let reg: TestRegistry;
 
 before(async () => {
   work = await mkdtemp(join(tmpdir(), "polyarch-attack-export-"));
+  shm = await mkdtemp("/dev/shm/polyarch-attack-export-");
   state = await tempStateRoot();
   reg = await startRegistry();
 });
@@ -26,6 +28,7 @@ after(async () => {
   await reg?.stop();
   await state?.[Symbol.asyncDispose]();
   if (work) await rm(work, { recursive: true, force: true });
+  if (shm) await rm(shm, { recursive: true, force: true });
 });
 
 const env = () => ({ POLYARCH_ROOT: state.dir, DOCKER_CONFIG: state.dir, ...reg.env() });
@@ -35,43 +38,51 @@ async function build(context: string, args: string[]): Promise<void> {
   assert.equal(r.code, 0, `build failed:\n${r.stderr}`);
 }
 
-attack(
-  "a root symlink planted in dest by a first export does not steer a multi-platform export",
-  async (c) => {
-    const dest = join(work, "planted");
-    await mkdir(dest);
-    await writeFile(join(dest, "user-file"), "mine\n");
+// dest on the state root's file system (the tree is moved in by rename) and on another one (tmpfs: written).
+const destParents = [
+  ["beside the state root", () => work],
+  ["on another file system", () => shm],
+] as const;
 
-    // First image: its root holds `linux_arm64 -> <host dir>` (the name the next export's arm64 tree gets).
-    const first = join(work, "first");
-    await mkdir(join(first, "root"), { recursive: true });
-    await symlink(c.tmpDir, join(first, "root", "linux_arm64"));
-    await writeFile(join(first, "Dockerfile"), "FROM scratch\nCOPY root/ /\n");
-    await build(first, ["-o", `type=local,dest=${dest}`]);
-    assert.equal(
-      await readlink(join(dest, "linux_arm64")),
-      c.tmpDir,
-      "the first export wrote the image's link",
-    );
+for (const [where, parent] of destParents) {
+  attack(
+    `a root symlink planted in dest by a first export does not steer a multi-platform export (${where})`,
+    async (c) => {
+      const dest = join(parent(), "planted");
+      await mkdir(dest);
+      await writeFile(join(dest, "user-file"), "mine\n");
 
-    // Second build, two platforms, same dest: names that would overwrite the canary directory's files.
-    const second = join(work, "second");
-    await mkdir(join(second, "root", "empty"), { recursive: true });
-    await writeFile(join(second, "root", "keep"), "overwritten\n");
-    await writeFile(join(second, "root", "planted"), "new file\n");
-    await writeFile(join(second, "root", "empty", "x"), "x\n");
-    await writeFile(join(second, "Dockerfile"), "FROM scratch\nCOPY root/ /\n");
-    await build(second, ["--platform", "linux/amd64,linux/arm64", "-o", `type=local,dest=${dest}`]);
+      // First image: its root holds `linux_arm64 -> <host dir>` (the name the next export's arm64 tree gets).
+      const first = join(parent(), "first");
+      await mkdir(join(first, "root"), { recursive: true });
+      await symlink(c.tmpDir, join(first, "root", "linux_arm64"));
+      await writeFile(join(first, "Dockerfile"), "FROM scratch\nCOPY root/ /\n");
+      await build(first, ["-o", `type=local,dest=${dest}`]);
+      assert.equal(
+        await readlink(join(dest, "linux_arm64")),
+        c.tmpDir,
+        "the first export wrote the image's link",
+      );
 
-    // The link was replaced by the arm64 tree, as BuildKit's local exporter replaces what is in the way.
-    for (const sub of ["linux_amd64", "linux_arm64"]) {
-      assert.ok((await lstat(join(dest, sub))).isDirectory(), `${sub} is a real directory`);
-      assert.equal(await readFile(join(dest, sub, "keep"), "utf8"), "overwritten\n");
-      assert.equal(await readFile(join(dest, sub, "empty", "x"), "utf8"), "x\n");
-    }
-    assert.equal(await readFile(join(dest, "user-file"), "utf8"), "mine\n", "the user's file survives");
-  },
-);
+      // Second build, two platforms, same dest: names that would overwrite the canary directory's files.
+      const second = join(parent(), "second");
+      await mkdir(join(second, "root", "empty"), { recursive: true });
+      await writeFile(join(second, "root", "keep"), "overwritten\n");
+      await writeFile(join(second, "root", "planted"), "new file\n");
+      await writeFile(join(second, "root", "empty", "x"), "x\n");
+      await writeFile(join(second, "Dockerfile"), "FROM scratch\nCOPY root/ /\n");
+      await build(second, ["--platform", "linux/amd64,linux/arm64", "-o", `type=local,dest=${dest}`]);
+
+      // The link was replaced by the arm64 tree, as BuildKit's local exporter replaces what is in the way.
+      for (const sub of ["linux_amd64", "linux_arm64"]) {
+        assert.ok((await lstat(join(dest, sub))).isDirectory(), `${sub} is a real directory`);
+        assert.equal(await readFile(join(dest, sub, "keep"), "utf8"), "overwritten\n");
+        assert.equal(await readFile(join(dest, sub, "empty", "x"), "utf8"), "x\n");
+      }
+      assert.equal(await readFile(join(dest, "user-file"), "utf8"), "mine\n", "the user's file survives");
+    },
+  );
+}
 
 /** An image whose second layer whites out a file and makes a directory opaque. */
 async function pushWhiteoutImage(): Promise<string> {
@@ -97,43 +108,52 @@ async function pushWhiteoutImage(): Promise<string> {
   return (await skopeoPushLayout(dir, "image", reg, "attack/whiteouts:1")).ref;
 }
 
-attack(
-  "an export into an existing directory applies no whiteout to the user's files (local and tar)",
-  async (c) => {
-    const ref = await pushWhiteoutImage();
-    const context = join(work, "whiteouts");
-    await mkdir(context);
-    await writeFile(join(context, "Dockerfile"), `FROM ${ref}\n`);
+let whiteoutImage: Promise<string> | undefined;
 
-    const dest = join(work, "user-dir");
-    await mkdir(join(dest, "d"), { recursive: true });
-    await writeFile(join(dest, "keep-me"), "mine\n");
-    await writeFile(join(dest, "d", "mine"), "mine\n");
-    await symlink(c.tmpDir, join(dest, "elsewhere"));
-    await build(context, ["--platform", "linux/amd64", "-o", `type=local,dest=${dest}`]);
+for (const [where, parent] of destParents) {
+  attack(
+    `an export into an existing directory applies no whiteout to the user's files (local and tar, ${where})`,
+    async (c) => {
+      whiteoutImage ??= pushWhiteoutImage();
+      const ref = await whiteoutImage;
+      const context = join(parent(), "whiteouts");
+      await mkdir(context);
+      await writeFile(join(context, "Dockerfile"), `FROM ${ref}\n`);
 
-    assert.equal(
-      await readFile(join(dest, "keep-me"), "utf8"),
-      "mine\n",
-      "a whiteout deleted the user's file",
-    );
-    assert.equal(await readFile(join(dest, "d", "mine"), "utf8"), "mine\n", "an opaque marker emptied d/");
-    assert.equal(await readFile(join(dest, "d", "upper"), "utf8"), "upper\n");
-    assert.deepEqual((await readdir(join(dest, "d"))).sort(), ["mine", "upper"], "d/lower was whited out");
-    assert.equal(await readlink(join(dest, "elsewhere")), c.tmpDir, "a link the image does not name is kept");
+      const dest = join(parent(), "user-dir");
+      await mkdir(join(dest, "d"), { recursive: true });
+      await writeFile(join(dest, "keep-me"), "mine\n");
+      await writeFile(join(dest, "d", "mine"), "mine\n");
+      await symlink(c.tmpDir, join(dest, "elsewhere"));
+      await build(context, ["--platform", "linux/amd64", "-o", `type=local,dest=${dest}`]);
 
-    // type=tar streams the same merged tree: no whiteout entries, nothing the upper layer removed.
-    const out = join(work, "rootfs.tar");
-    await build(context, ["--platform", "linux/amd64", "-o", `type=tar,dest=${out}`]);
-    const names: string[] = [];
-    const extract = tar.extract();
-    extract.on("entry", (header, stream, next) => {
-      names.push(header.name);
-      stream.resume();
-      stream.on("end", next);
-    });
-    extract.end(await readFile(out));
-    await new Promise<void>((resolve, reject) => extract.on("finish", () => resolve()).on("error", reject));
-    assert.deepEqual(names.sort(), ["d/", "d/upper"].sort());
-  },
-);
+      assert.equal(
+        await readFile(join(dest, "keep-me"), "utf8"),
+        "mine\n",
+        "a whiteout deleted the user's file",
+      );
+      assert.equal(await readFile(join(dest, "d", "mine"), "utf8"), "mine\n", "an opaque marker emptied d/");
+      assert.equal(await readFile(join(dest, "d", "upper"), "utf8"), "upper\n");
+      assert.deepEqual((await readdir(join(dest, "d"))).sort(), ["mine", "upper"], "d/lower was whited out");
+      assert.equal(
+        await readlink(join(dest, "elsewhere")),
+        c.tmpDir,
+        "a link the image does not name is kept",
+      );
+
+      // type=tar streams the same merged tree: no whiteout entries, nothing the upper layer removed.
+      const out = join(parent(), "rootfs.tar");
+      await build(context, ["--platform", "linux/amd64", "-o", `type=tar,dest=${out}`]);
+      const names: string[] = [];
+      const extract = tar.extract();
+      extract.on("entry", (header, stream, next) => {
+        names.push(header.name);
+        stream.resume();
+        stream.on("end", next);
+      });
+      extract.end(await readFile(out));
+      await new Promise<void>((resolve, reject) => extract.on("finish", () => resolve()).on("error", reject));
+      assert.deepEqual(names.sort(), ["d/", "d/upper"].sort());
+    },
+  );
+}

@@ -10,11 +10,24 @@
  * written as BuildKit's local exporter (fsutil's DiskWriter, merge mode) writes it: every path of the tree,
  * parents first; a directory merges with a directory already there; anything else in the way, a symlink
  * above all, is replaced, never followed; files of the user that the tree does not name are left alone.
- * The merged tree goes to `dest` through the same applier, as a whiteout-free tar: its in-root resolver and
- * no-follow writes are the one place that rule is implemented.
+ * On the state root's file system the tree is moved into dest by rename (moveInto); elsewhere it goes to
+ * `dest` through the same applier, as a whiteout-free tar, whose in-root resolver and no-follow writes apply
+ * the same rule.
  */
 import { createWriteStream } from "node:fs";
-import { lstat, mkdir, mkdtemp, rename, rm, unlink } from "node:fs/promises";
+import {
+  chmod,
+  lchown,
+  lstat,
+  lutimes,
+  mkdir,
+  mkdtemp,
+  readdir,
+  rename,
+  rm,
+  stat,
+  unlink,
+} from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -90,12 +103,39 @@ export async function exportLocal(
   await withMergedTrees(images, dirs, ctx, async (trees) => {
     await prepareDestination(output.dest);
     const done = ctx.progress(`copying files to ${output.dest}`);
-    const now = Date.now();
-    const dirTime = { sec: Math.floor(now / 1000), nsec: (now % 1000) * 1e6 };
-    await ctx.unpackLayer(layerTarStream(treeItems(trees, dirTime)), output.dest);
+    const [scratch] = [...trees.values()];
+    if (scratch !== undefined && (await stat(scratch)).dev === (await stat(output.dest)).dev) {
+      for (const [sub, tree] of trees) await moveInto(tree, output.dest, sub);
+    } else {
+      const now = Date.now();
+      const dirTime = { sec: Math.floor(now / 1000), nsec: (now % 1000) * 1e6 };
+      await ctx.unpackLayer(layerTarStream(treeItems(trees, dirTime)), output.dest);
+    }
     done();
   });
   return { type: "local", dest: output.dest, platformDirs: dirs.filter((d) => d !== "") };
+}
+
+/**
+ * On one file system the merged tree is moved into dest by rename, with the same rules: `name` in `dir` is
+ * looked at without following it; a directory on both sides merges (the image's metadata wins), anything
+ * else in the way is removed (rm never follows a link) and the image's entry, a whole subtree when dest has
+ * none, is renamed into place, which does not follow a link at the new name either.
+ */
+async function moveInto(from: string, dir: string, name: string): Promise<void> {
+  const target = name === "" ? dir : join(dir, name);
+  const source = await lstat(from);
+  const existing = name === "" ? await stat(dir) : await lstat(target).catch(() => undefined);
+  if (!(source.isDirectory() && existing?.isDirectory())) {
+    if (existing !== undefined) await rm(target, { recursive: true, force: true });
+    await rename(from, target);
+    return;
+  }
+  for (const child of await readdir(from)) await moveInto(join(from, child), target, child);
+  if (name === "") return; // dest itself keeps the user's owner and mode
+  await lchown(target, source.uid, source.gid);
+  await chmod(target, source.mode & 0o7777); // target was lstat'ed a directory: chmod follows no link here
+  await lutimes(target, source.atime, source.mtime);
 }
 
 /** `dest` itself is the user's to name (a link they give is followed); it must be, or become, a directory. */
