@@ -11,6 +11,7 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { openContentStore } from "../content/local-store.ts";
 import { defaultStateDir } from "../content/paths.ts";
+import { prepareStateRoot } from "../content/state-root.ts";
 import { resolveBuildInputs } from "../dockerfile/context/build-inputs.ts";
 import { loadIgnoreRules } from "../dockerfile/context/ignore-rules.ts";
 import type { NamedContext } from "../dockerfile/context/named-contexts.ts";
@@ -93,6 +94,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   let solver: Solver | undefined;
   let failure: unknown;
   let lines: readonly string[] = [];
+  await prepareStateRoot(stateRoot);
   const resolver = new ImageResolver({
     store: await openContentStore(join(stateRoot, "content")),
     ...(options.registry ? { registry: options.registry } : {}),

@@ -1,6 +1,7 @@
 export { BlobNotFoundError, SizeMismatchError } from "./errors.ts";
 export { LocalContentStore, openContentStore } from "./local-store.ts";
 export { defaultContentRoot, defaultStateDir } from "./paths.ts";
+export { prepareStateRoot } from "./state-root.ts";
 export type {
   BlobInfo,
   BlobSource,
@@ -13,3 +14,4 @@ export type {
   WriteOptions,
 } from "./types.ts";
 export { distributionSourceLabelPrefix, gcRefLabelPrefix } from "./types.ts";
+export { CorruptBlobError } from "./verified-read.ts";

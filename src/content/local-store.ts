@@ -1,23 +1,18 @@
 import { createHash } from "node:crypto";
 import { mkdir, open, readdir, readFile, stat, unlink, utimes } from "node:fs/promises";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
+import { pipeline, type Readable } from "node:stream";
+import { jsonSyntaxProblem } from "../errors/json-syntax.ts";
 import { UserError } from "../errors/user-error.ts";
 import { type Descriptor, parseDescriptor } from "../oci/descriptor.ts";
-import {
-  type Digest,
-  DigestMismatchError,
-  digestAlgorithm,
-  digestHex,
-  digestOf,
-  isDigest,
-} from "../oci/digest.ts";
+import { type Digest, digestAlgorithm, digestHex, digestOf, isDigest } from "../oci/digest.ts";
 import { IngestWriter } from "./blob-writer.ts";
 import { BlobNotFoundError } from "./errors.ts";
 import { fsyncDir, isNotFound, writeFileAtomic } from "./fs-util.ts";
 import { collectGarbage } from "./gc.ts";
-import { defaultContentRoot } from "./paths.ts";
+import { defaultContentRoot, defaultStateDir } from "./paths.ts";
 import { chunksOf, discardSource } from "./source.ts";
+import { prepareStateRoot } from "./state-root.ts";
 import type {
   BlobInfo,
   BlobSource,
@@ -29,12 +24,18 @@ import type {
   StoreRef,
   WriteOptions,
 } from "./types.ts";
+import { CorruptBlobError, VerifiedBlobStream } from "./verified-read.ts";
 
 const dayMs = 24 * 60 * 60 * 1000;
 const defaultMaxBytes = 16 * 1024 * 1024;
 
-/** Opens (creating when needed) a content store; `root` defaults to `<state dir>/content`. */
-export async function openContentStore(root: string = defaultContentRoot()): Promise<LocalContentStore> {
+/**
+ * Opens (creating when needed) a content store; `root` defaults to `<state dir>/content`, and then the state
+ * directory is checked first (see state-root.ts). A caller giving `root` prepares its own state directory.
+ */
+export async function openContentStore(given?: string): Promise<LocalContentStore> {
+  if (given === undefined) await prepareStateRoot(defaultStateDir());
+  const root = given ?? defaultContentRoot();
   const store = new LocalContentStore(root);
   try {
     for (const dir of ["blobs", "ingest", "labels", "refs"])
@@ -81,7 +82,34 @@ export class LocalContentStore implements ContentStore {
 
   async readStream(digest: Digest, range: { start?: number; end?: number } = {}): Promise<Readable> {
     const handle = await this.#openBlob(digest);
-    return handle.createReadStream({ start: range.start, end: range.end, autoClose: true });
+    if (range.start !== undefined || range.end !== undefined) {
+      // A part cannot be checked against the whole's digest; ranges are for peeking (e.g. magic bytes).
+      return handle.createReadStream({ start: range.start, end: range.end, autoClose: true });
+    }
+    const { ino } = await handle.stat();
+    const verified = new VerifiedBlobStream(digest, (actual) => this.#damaged(digest, actual, ino));
+    const file = handle.createReadStream({ autoClose: true, highWaterMark: 1 << 20 });
+    pipeline(file, verified, () => {});
+    return verified;
+  }
+
+  /**
+   * A stored blob no longer matches its digest. Its file is removed, unless it was replaced meanwhile (a
+   * concurrent write of the same blob renames good bytes into place), so the next build fetches or builds
+   * it again; its labels stay, they describe the content, not the damaged copy.
+   */
+  async #damaged(digest: Digest, actual: Digest, ino: number): Promise<CorruptBlobError> {
+    const path = this.path(digest);
+    let removed = false;
+    try {
+      if ((await stat(path)).ino === ino) {
+        await unlink(path);
+        removed = true;
+      }
+    } catch (e) {
+      if (isNotFound(e)) removed = true;
+    }
+    return new CorruptBlobError(digest, actual, path, removed);
   }
 
   async readBytes(digest: Digest, maxBytes = defaultMaxBytes): Promise<Buffer> {
@@ -95,8 +123,7 @@ export class LocalContentStore implements ContentStore {
       }
       const bytes = await handle.readFile();
       const actual = digestOf(bytes, digestAlgorithm(digest));
-      if (actual !== digest)
-        throw new DigestMismatchError(digest, actual, `content store ${this.path(digest)}`);
+      if (actual !== digest) throw await this.#damaged(digest, actual, (await handle.stat()).ino);
       return bytes;
     } finally {
       await handle.close();
@@ -323,7 +350,7 @@ function parseStoreJson(text: string, path: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new UserError(`content store metadata ${path} is damaged (${(e as Error).message})`, {
+    throw new UserError(`content store metadata ${path} is damaged (${jsonSyntaxProblem(e, text)})`, {
       hint: "remove the file; a removed ref or label only makes gc keep less",
     });
   }

@@ -97,7 +97,9 @@ export interface ContentStore {
   info(digest: Digest): Promise<BlobInfo | undefined>;
   /**
    * A stream of the blob's bytes (optionally a byte range, `end` inclusive). The file is opened before this
-   * resolves, so a missing blob rejects here with BlobNotFoundError, not later on the stream.
+   * resolves, so a missing blob rejects here with BlobNotFoundError, not later on the stream. A whole blob is
+   * verified as it streams: when its bytes no longer match the digest the stream fails with CorruptBlobError
+   * before its last chunk is delivered (the damaged file is removed from the store). Ranges are not verified.
    */
   readStream(digest: Digest, range?: { start?: number; end?: number }): Promise<Readable>;
   /**

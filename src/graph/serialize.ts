@@ -1,3 +1,4 @@
+import { jsonSyntaxProblem } from "../errors/json-syntax.ts";
 import { UserError } from "../errors/user-error.ts";
 import type { Digest } from "../oci/digest.ts";
 import { vertexDigest } from "./digest.ts";
@@ -25,7 +26,7 @@ export function graphFromJson(text: string): BuildGraph {
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new UserError(`build graph: not valid JSON (${(e as Error).message})`);
+    throw new UserError(`build graph: ${jsonSyntaxProblem(e, text)}`);
   }
   return graphFromValue(doc);
 }

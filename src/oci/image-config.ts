@@ -1,3 +1,4 @@
+import { jsonSyntaxProblem } from "../errors/json-syntax.ts";
 import { UserError } from "../errors/user-error.ts";
 import type { Digest } from "./digest.ts";
 import { normalizePlatform, type Platform } from "./platform.ts";
@@ -50,10 +51,11 @@ export interface ImageConfig {
 
 export function parseImageConfig(bytes: Uint8Array, where: string): ImageConfig {
   let doc: unknown;
+  const text = Buffer.from(bytes).toString("utf8");
   try {
-    doc = JSON.parse(Buffer.from(bytes).toString("utf8"));
+    doc = JSON.parse(text);
   } catch (e) {
-    throw new UserError(`${where}: image config is not valid JSON (${(e as Error).message})`);
+    throw new UserError(`${where}: image config is ${jsonSyntaxProblem(e, text)}`);
   }
   if (typeof doc !== "object" || doc === null) throw new UserError(`${where}: image config is not an object`);
   const c = doc as Partial<ImageConfig>;

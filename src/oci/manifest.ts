@@ -1,3 +1,4 @@
+import { jsonSyntaxProblem } from "../errors/json-syntax.ts";
 import { UserError } from "../errors/user-error.ts";
 import {
   type Descriptor,
@@ -35,10 +36,11 @@ export type AnyManifest =
 
 function parseJsonObject(bytes: Uint8Array | string, where: string): Record<string, unknown> {
   let value: unknown;
+  const text = typeof bytes === "string" ? bytes : Buffer.from(bytes).toString("utf8");
   try {
-    value = JSON.parse(typeof bytes === "string" ? bytes : Buffer.from(bytes).toString("utf8"));
+    value = JSON.parse(text);
   } catch (e) {
-    throw new UserError(`${where}: not valid JSON (${(e as Error).message})`);
+    throw new UserError(`${where}: ${jsonSyntaxProblem(e, text)}`);
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new UserError(`${where}: expected a JSON object`);

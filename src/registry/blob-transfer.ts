@@ -1,7 +1,11 @@
-import { createReadStream } from "node:fs";
 import { pipeline, Transform } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type BlobWriter, type ContentStore, distributionSourceLabelPrefix } from "../content/index.ts";
+import {
+  type BlobWriter,
+  type ContentStore,
+  CorruptBlobError,
+  distributionSourceLabelPrefix,
+} from "../content/index.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { DigestMismatchError } from "../oci/digest.ts";
 import { releaseBuffersAfter } from "./release-buffers.ts";
@@ -69,7 +73,12 @@ async function writeBatched(body: AsyncIterable<Uint8Array>, writer: BlobWriter)
   if (size) await writer.writev(batch);
 }
 
-/** Uploads a stored blob (HEAD first; mounted from `mountFrom` on the same registry when possible). */
+/**
+ * Uploads a stored blob (HEAD first; mounted from `mountFrom` on the same registry when possible). The bytes
+ * come through the store's verified read, so a blob damaged on disk fails the upload before its last byte
+ * is sent, and the registry never completes it; that failure is reported as what it is, not as the network
+ * error the transport sees when a request body fails.
+ */
 export async function pushStoredBlob(
   repo: RepositoryClient,
   store: ContentStore,
@@ -78,7 +87,7 @@ export async function pushStoredBlob(
 ): Promise<"exists" | "mounted" | "uploaded"> {
   const labels = await store.labels(descriptor.digest);
   const mountFrom = labels[`${distributionSourceLabelPrefix}${repo.transport.registry}`];
-  const path = store.path(descriptor.digest);
+  let damaged: CorruptBlobError | undefined;
   const open = () => {
     // Counted on the way out so dead read buffers are freed as the upload goes (see release-buffers.ts).
     const counted = new Transform({
@@ -87,12 +96,27 @@ export async function pushStoredBlob(
         done(null, chunk);
       },
     });
-    pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), counted, () => {});
+    counted.on("error", (e) => {
+      if (e instanceof CorruptBlobError) damaged = e;
+    });
+    if (damaged) {
+      // A retried upload must not read the blob again: it is known damaged (and gone from the store).
+      counted.destroy(damaged);
+      return counted;
+    }
+    store.readStream(descriptor.digest).then(
+      (blob) => pipeline(blob, counted, () => {}),
+      (e: unknown) => counted.destroy(e as Error),
+    );
     return counted;
   };
-  return repo.pushBlob(
-    descriptor.digest,
-    { size: descriptor.size, open },
-    { ...(mountFrom ? { mountFrom } : {}), ...options },
-  );
+  try {
+    return await repo.pushBlob(
+      descriptor.digest,
+      { size: descriptor.size, open },
+      { ...(mountFrom ? { mountFrom } : {}), ...options },
+    );
+  } catch (e) {
+    throw damaged ?? e;
+  }
 }

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { jsonSyntaxProblem } from "../errors/json-syntax.ts";
 import { UserError } from "../errors/user-error.ts";
 import { dockerHubRegistry } from "./reference.ts";
 
@@ -79,7 +80,7 @@ export class DockerConfigCredentials implements CredentialSource {
       try {
         return JSON.parse(text) as DockerConfigFile;
       } catch (e) {
-        throw new UserError(`${file} is not valid JSON: ${(e as Error).message}`, {
+        throw new UserError(`${file} is not valid: ${jsonSyntaxProblem(e, text)}`, {
           hint: "fix or remove the file, or point DOCKER_CONFIG at another directory",
         });
       }

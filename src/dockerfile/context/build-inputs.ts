@@ -1,5 +1,5 @@
 import { readFile, realpath, stat } from "node:fs/promises";
-import { isAbsolute, join, relative, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { UserError } from "../../errors/user-error.ts";
 import { type IgnoreRules, loadIgnoreRules, noIgnoreRules } from "./ignore-rules.ts";
 
@@ -71,7 +71,8 @@ export async function resolveBuildInputs(options: BuildInputOptions): Promise<Bu
       ? resolve(cwd, options.file)
       : await defaultDockerfile(resolve(cwd, options.context));
   const displayName = displayPath(cwd, dockerfilePath);
-  const text = await readDockerfile(dockerfilePath, displayName, options.file === undefined);
+  const readable = await confinedDockerfile(dockerfilePath, contextDir, displayName);
+  const text = await readDockerfile(readable, displayName, options.file === undefined);
   return {
     contextDir,
     dockerfile: { path: dockerfilePath, displayName, text: checkNotEmpty(text, displayName) },
@@ -94,6 +95,36 @@ async function resolveContextDir(dir: string, asGiven: string): Promise<string> 
     });
   }
   return realpath(dir);
+}
+
+/**
+ * A Dockerfile that is a symbolic link is followed only to a file inside the build context or inside the
+ * directory it is named in, as BuildKit reads it from a snapshot of that directory (links resolved in it).
+ * A context is often someone else's: its Dockerfile may point at /etc/shadow, and polyarch, running as root,
+ * would then read that file and quote its lines in the parse error. Resolves the path to read.
+ */
+async function confinedDockerfile(path: string, contextDir: string, displayName: string): Promise<string> {
+  let real: string;
+  let ownDir: string;
+  try {
+    real = await realpath(path);
+    ownDir = await realpath(dirname(path));
+  } catch {
+    return path; // missing or unreadable: readDockerfile says which
+  }
+  if (real === join(ownDir, basename(path)) || isInside(real, ownDir) || isInside(real, contextDir))
+    return real;
+  throw new UserError(
+    `Dockerfile ${displayName} is a symbolic link to a file outside the build context and outside its own directory`,
+    {
+      hint: "polyarch does not read files that a context's links point to elsewhere; if you mean that file, pass its own path with -f",
+    },
+  );
+}
+
+function isInside(path: string, dir: string): boolean {
+  const rel = relative(dir, path);
+  return rel !== "" && rel !== ".." && !rel.startsWith("../") && !isAbsolute(rel);
 }
 
 // The Docker CLI falls back to a lowercase `dockerfile` when `Dockerfile` is absent; keep that courtesy.

@@ -1,7 +1,7 @@
 /**
  * type=oci (an OCI image layout, as a tar or a directory) and type=docker (the same tar plus the
  * manifest.json that `docker load` reads, as BuildKit's docker exporter writes it through containerd's
- * archive writer). Blobs are copied from the store by path, never buffered.
+ * archive writer). Blobs are streamed from the store, verified, never buffered.
  */
 
 import type { Writable } from "node:stream";
@@ -48,7 +48,9 @@ export async function exportLayout(
     );
   }
   const writer = new OciLayoutWriter();
-  const add = (d: Descriptor) => writer.addBlobFile(d, ctx.store.path(d.digest));
+  // Read through the store, which re-verifies each blob as it streams: one changed on disk since it was
+  // stored fails the export before the layout or archive is in place, never ships under its old digest.
+  const add = (d: Descriptor) => writer.addBlob(d, () => ctx.store.readStream(d.digest));
   for (const image of assembly.images) {
     add(image.config);
     for (const layer of image.layers) add(layer);

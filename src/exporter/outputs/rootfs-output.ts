@@ -1,15 +1,39 @@
 /**
- * type=local (the image's files in a directory) and type=tar (the same files as one tar). Layers are
- * unpacked in order by the injected applier (worker/'s, which deals with whiteouts and hostile names), so
- * the result is exactly the rootfs a container would see. With several platforms each gets a subdirectory
- * named as buildx names it (`linux_arm64`), unless platform-split=false merges them.
+ * type=local (the image's files in a directory) and type=tar (the same files as one tar). With several
+ * platforms each gets a subdirectory named as buildx names it (`linux_arm64`), unless platform-split=false
+ * merges them.
+ *
+ * Both first compute the merged view of each image in a scratch directory of the state root (the injected
+ * applier, worker/'s, unpacks the layers in order there, so whiteouts only ever delete the image's own
+ * files), then write that view: as a tar stream, or into `dest`. The destination is the user's directory
+ * and may hold their own files and links (some planted by an earlier export of a hostile image), so it is
+ * written as BuildKit's local exporter (fsutil's DiskWriter, merge mode) writes it: every path of the tree,
+ * parents first; a directory merges with a directory already there; anything else in the way, a symlink
+ * above all, is replaced, never followed; files of the user that the tree does not name are left alone.
+ * On the state root's file system the tree is moved into dest by rename (moveInto); elsewhere it goes to
+ * `dest` through the same applier, as a whiteout-free tar, whose in-root resolver and no-follow writes apply
+ * the same rule.
  */
 import { createWriteStream } from "node:fs";
-import { mkdir, mkdtemp, rename, rm, unlink } from "node:fs/promises";
+import {
+  chmod,
+  lchown,
+  lstat,
+  lutimes,
+  mkdir,
+  mkdtemp,
+  readdir,
+  rename,
+  rm,
+  stat,
+  unlink,
+} from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ContentStore } from "../../content/index.ts";
+import { UserError } from "../../errors/user-error.ts";
+import { type Timestamp, zeroTime } from "../../oci/layer/entry.ts";
 import type { LayerTarItem } from "../../oci/layer/tar-writer.ts";
 import { layerTarStream } from "../../oci/layer/tar-writer.ts";
 import { platformDirName } from "../../oci/platform.ts";
@@ -19,6 +43,7 @@ import { rootfsTarItems } from "./rootfs-walk.ts";
 
 export interface RootfsContext {
   store: ContentStore;
+  /** Unpacks a layer (or any tar) into a directory, resolving every path in-root and following no final link. */
   unpackLayer: (blob: Readable, dir: string) => Promise<void>;
   stdout: Writable;
   tempDir: string;
@@ -34,15 +59,38 @@ export interface RootfsResult {
   platformDirs: string[];
 }
 
+/** Subdirectory (or "" for the root) to the scratch directory holding its merged tree. */
+type MergedTrees = Map<string, string>;
+
 function subdirs(output: RootfsOutput, images: readonly BuiltImage[]): string[] {
   const split = output.platformSplit && images.length > 1;
   return images.map((img) => (split ? platformDirName(img.platform) : ""));
 }
 
-async function unpackImage(image: BuiltImage, dir: string, ctx: RootfsContext): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  for (const layer of [...image.baseLayers, ...image.layers]) {
-    await ctx.unpackLayer(await ctx.store.readStream(layer.descriptor.digest), dir);
+/** Runs `use` on the merged tree of every image, built in scratch space that is removed afterwards. */
+async function withMergedTrees<T>(
+  images: readonly BuiltImage[],
+  dirs: readonly string[],
+  ctx: RootfsContext,
+  use: (trees: MergedTrees) => Promise<T>,
+): Promise<T> {
+  await mkdir(ctx.tempDir, { recursive: true });
+  const scratch = await mkdtemp(join(ctx.tempDir, "rootfs-"));
+  try {
+    const trees: MergedTrees = new Map();
+    for (const [i, image] of images.entries()) {
+      const sub = dirs[i]!;
+      // platform-split=false: every image lands in the same tree, later ones over earlier ones.
+      const root = trees.get(sub) ?? join(scratch, sub === "" ? "merged" : sub);
+      await mkdir(root, { recursive: true });
+      for (const layer of [...image.baseLayers, ...image.layers]) {
+        await ctx.unpackLayer(await ctx.store.readStream(layer.descriptor.digest), root);
+      }
+      trees.set(sub, root);
+    }
+    return await use(trees);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
   }
 }
 
@@ -52,10 +100,53 @@ export async function exportLocal(
   ctx: RootfsContext,
 ): Promise<RootfsResult> {
   const dirs = subdirs(output, images);
-  const done = ctx.progress(`copying files to ${output.dest}`);
-  for (const [i, image] of images.entries()) await unpackImage(image, join(output.dest, dirs[i]!), ctx);
-  done();
+  await withMergedTrees(images, dirs, ctx, async (trees) => {
+    await prepareDestination(output.dest);
+    const done = ctx.progress(`copying files to ${output.dest}`);
+    const [scratch] = [...trees.values()];
+    if (scratch !== undefined && (await stat(scratch)).dev === (await stat(output.dest)).dev) {
+      for (const [sub, tree] of trees) await moveInto(tree, output.dest, sub);
+    } else {
+      const now = Date.now();
+      const dirTime = { sec: Math.floor(now / 1000), nsec: (now % 1000) * 1e6 };
+      await ctx.unpackLayer(layerTarStream(treeItems(trees, dirTime)), output.dest);
+    }
+    done();
+  });
   return { type: "local", dest: output.dest, platformDirs: dirs.filter((d) => d !== "") };
+}
+
+/**
+ * On one file system the merged tree is moved into dest by rename, with the same rules: `name` in `dir` is
+ * looked at without following it; a directory on both sides merges (the image's metadata wins), anything
+ * else in the way is removed (rm never follows a link) and the image's entry, a whole subtree when dest has
+ * none, is renamed into place, which does not follow a link at the new name either.
+ */
+async function moveInto(from: string, dir: string, name: string): Promise<void> {
+  const target = name === "" ? dir : join(dir, name);
+  const source = await lstat(from);
+  const existing = name === "" ? await stat(dir) : await lstat(target).catch(() => undefined);
+  if (!(source.isDirectory() && existing?.isDirectory())) {
+    if (existing !== undefined) await rm(target, { recursive: true, force: true });
+    await rename(from, target);
+    return;
+  }
+  for (const child of await readdir(from)) await moveInto(join(from, child), target, child);
+  if (name === "") return; // dest itself keeps the user's owner and mode
+  await lchown(target, source.uid, source.gid);
+  await chmod(target, source.mode & 0o7777); // target was lstat'ed a directory: chmod follows no link here
+  await lutimes(target, source.atime, source.mtime);
+}
+
+/** `dest` itself is the user's to name (a link they give is followed); it must be, or become, a directory. */
+async function prepareDestination(dest: string): Promise<void> {
+  const existing = await lstat(dest).catch(() => undefined);
+  if (existing !== undefined && !existing.isDirectory() && !existing.isSymbolicLink()) {
+    throw new UserError(`-o type=local: ${dest} exists and is not a directory`, {
+      hint: "give dest= a directory (new or existing), or remove the file",
+    });
+  }
+  await mkdir(dest, { recursive: true });
 }
 
 export async function exportRootfsTar(
@@ -64,36 +155,27 @@ export async function exportRootfsTar(
   ctx: RootfsContext,
 ): Promise<RootfsResult> {
   const dirs = subdirs(output, images);
-  await mkdir(ctx.tempDir, { recursive: true });
-  const scratch = await mkdtemp(join(ctx.tempDir, "rootfs-"));
-  try {
-    const roots = new Map<string, string>(); // subdir → unpacked tree
-    for (const [i, image] of images.entries()) {
-      const sub = dirs[i]!;
-      const root = join(scratch, sub === "" ? "merged" : sub);
-      await unpackImage(image, root, ctx);
-      roots.set(sub, root);
-    }
+  await withMergedTrees(images, dirs, ctx, async (trees) => {
     const done = ctx.progress("sending tarball");
-    const tar = layerTarStream(treeItems(roots), ctx.epoch === undefined ? {} : { clampMtime: ctx.epoch });
+    const tar = layerTarStream(
+      treeItems(trees, zeroTime),
+      ctx.epoch === undefined ? {} : { clampMtime: ctx.epoch },
+    );
     if (output.dest === "-") await pipeline(tar, ctx.stdout, { end: false });
     else await writeFileAtomically(output.dest, tar);
     done();
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
-  }
+  });
   return { type: "tar", dest: output.dest, platformDirs: dirs.filter((d) => d !== "") };
 }
 
-async function* treeItems(roots: Map<string, string>): AsyncGenerator<LayerTarItem> {
-  const subs = [...roots.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+/** The trees in tar order; each platform subdirectory is an entry of its own, with mtime `dirTime`. */
+async function* treeItems(trees: MergedTrees, dirTime: Timestamp): AsyncGenerator<LayerTarItem> {
+  const subs = [...trees.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
   for (const sub of subs) {
     if (sub !== "") {
-      yield {
-        entry: { path: sub, type: "dir", mode: 0o755, uid: 0, gid: 0, mtime: { sec: 0, nsec: 0 }, size: 0 },
-      };
+      yield { entry: { path: sub, type: "dir", mode: 0o755, uid: 0, gid: 0, mtime: dirTime, size: 0 } };
     }
-    yield* rootfsTarItems(roots.get(sub)!, sub);
+    yield* rootfsTarItems(trees.get(sub)!, sub);
   }
 }
 

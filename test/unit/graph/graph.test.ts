@@ -240,7 +240,7 @@ describe("JSON round-trip", () => {
     assert.ok(v);
 
     assert.throws(() => graphFromJson('{"version":2,"vertices":{}}'), /unsupported version/);
-    assert.throws(() => graphFromJson("{"), /not valid JSON/);
+    assert.throws(() => graphFromJson("{"), /build graph: invalid JSON/);
   });
 
   it("rejects an input index that points outside the inputs", () => {
