@@ -146,7 +146,7 @@ export class RuncExecutor {
     const bundle = join(this.#bundles, id);
     const overlay = typeof root === "string" ? undefined : root;
     const rootfs = typeof root === "string" ? root : join(bundle, "rootfs");
-    let stubs: MountStubs = { paths: [], parents: new Map() };
+    let stubs: MountStubs = { paths: [], parents: [] };
     let overlayStubs: OverlayStub[] = [];
     let needsDelete = false;
     try {
