@@ -1,16 +1,18 @@
 import { spawn } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { constants as osConstants } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { EmulationDetector } from "../emulation/runnable.ts";
+import { ownerTag } from "../process-owner.ts";
 import { execMountPoints, type OverlayRoot } from "../snapshot/snapshotter.ts";
+import { defaultBundleRoot, makeBundleDir, removeBundleDir } from "./bundle-root.ts";
 import { ExecFailedError, ExecStartError, ExecTimeoutError } from "./errors.ts";
 import { hostsFile, resolvConf } from "./etc-files.ts";
 import { defaultHostname, type ExecMount, type ExecRequest } from "./exec-request.ts";
 import { readLayeredFile } from "./layered-path.ts";
 import { findMissingMountPoints, type MountStubs, removeMountStubs } from "./mount-stubs.ts";
+import { startOrphanGuard } from "./orphan-guard.ts";
 import { OutputTail } from "./output-tail.ts";
 import {
   layersTopFirst,
@@ -94,19 +96,13 @@ function nofileLimit(): Promise<number> {
   return hostNofile;
 }
 
-/**
- * Bundles live for one step and hold a few small files: on memory-backed /dev/shm their writes and removal
- * cost no disk I/O, which on a slow disk was most of a step's overhead beside `runc run`. One directory per
- * state root, so two state roots never share bundles.
- */
-function defaultBundleRoot(stateRoot: string): string {
-  if (!existsSync("/dev/shm")) return join(stateRoot, "bundles");
-  const tag = createHash("sha256").update(resolve(stateRoot)).digest("hex").slice(0, 16);
-  return join("/dev/shm", `polyarch-bundles-${tag}`);
+/** The name every container (and bundle) of this process starts with; see process-owner.ts. */
+export function containerPrefix(): string {
+  return `polyarch-${ownerTag()}-`;
 }
 
 function newContainerId(): string {
-  return `polyarch-${process.pid.toString(36)}-${randomBytes(6).toString("hex")}`;
+  return `${containerPrefix()}${randomBytes(6).toString("hex")}`;
 }
 
 /** Runs RUN steps as runc containers on prepared root filesystems. Daemonless: each run is one `runc run`. */
@@ -143,6 +139,7 @@ export class RuncExecutor {
     signal?.throwIfAborted();
     const how = await this.#emulation.assertCanRun(req.platform);
     const id = newContainerId();
+    startOrphanGuard(this.#runc.binary, this.#runc.stateDir, this.#bundles, containerPrefix());
     const bundle = join(this.#bundles, id);
     const overlay = typeof root === "string" ? undefined : root;
     const rootfs = typeof root === "string" ? root : join(bundle, "rootfs");
@@ -162,7 +159,7 @@ export class RuncExecutor {
           : findMissingMountPoints(rootfs, [...mountPointsRuncCreates, ...mounts.map((m) => m.destination)]),
         nofileLimit(),
         overlay ? overlayMountPoints(overlay, mounts) : Promise.resolve([]),
-        mkdir(bundle, { recursive: true }).then(() =>
+        makeBundleDir(this.#bundles, id).then(() =>
           Promise.all([
             writeFile(join(bundle, "hosts"), hostsFile(hostname, req.extraHosts)),
             resolvConf(this.#resolvConfPath).then((text) => writeFile(join(bundle, "resolv.conf"), text)),
@@ -203,7 +200,8 @@ export class RuncExecutor {
         resolvConfFile: join(bundle, "resolv.conf"),
         nofile,
       });
-      await writeFile(join(bundle, "config.json"), JSON.stringify(spec));
+      // The spec holds the step's environment, env secrets included: for our eyes (and runc's) only.
+      await writeFile(join(bundle, "config.json"), JSON.stringify(spec), { mode: 0o600 });
       signal?.throwIfAborted();
 
       needsDelete = true;
@@ -223,7 +221,7 @@ export class RuncExecutor {
       if (needsDelete) await runcDeleteForce(this.#runc, id);
       if (overlay) await removeUpperStubs(overlay.upper, overlayStubs);
       else await removeMountStubs(rootfs, stubs);
-      await rm(bundle, { recursive: true, force: true });
+      await removeBundleDir(this.#bundles, id);
     }
   }
 
