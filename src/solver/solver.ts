@@ -127,7 +127,13 @@ export class Solver {
     }
 
     // 3. preflight
-    const emulated = await preflight(graph, probe.runSet, options.secrets, options.binfmtDir);
+    const emulated = await preflight(
+      graph,
+      probe.runSet,
+      options.secrets,
+      options.binfmtDir,
+      new Set(options.allow ?? []),
+    );
 
     // 4. run
     for (const d of order) {

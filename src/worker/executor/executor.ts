@@ -25,7 +25,7 @@ import {
 } from "./overlay-root.ts";
 import { mkdirInRoot, readRootfsFile } from "./rootfs-path.ts";
 import { type RuncConfig, runcDeleteForce, runcFailure, runcGlobalArgs, runcKill } from "./runc.ts";
-import { buildRuntimeSpec, defaultNofile } from "./spec.ts";
+import { buildRuntimeSpec, capabilitiesInMask, defaultNofile } from "./spec.ts";
 import { resolveUser } from "./user.ts";
 
 export type OutputStream = "stdout" | "stderr";
@@ -80,6 +80,19 @@ async function overlayMountPoints(o: OverlayRoot, mounts: readonly ExecMount[]):
   );
   const standard = execMountPoints.map((m) => ({ path: `/${m.path}`, dir: m.dir }));
   return missingMountPoints(o, [...standard, ...wanted]);
+}
+
+let bounding: Promise<string[] | undefined> | undefined;
+/** Our own capability bounding set: an insecure step can get these and no more. */
+function boundingCapabilities(): Promise<string[] | undefined> {
+  bounding ??= readFile("/proc/self/status", "utf8").then(
+    (text) => {
+      const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(text);
+      return m ? capabilitiesInMask(BigInt(`0x${m[1]}`)) : undefined;
+    },
+    () => undefined,
+  );
+  return bounding;
 }
 
 let hostNofile: Promise<number> | undefined;
@@ -178,6 +191,7 @@ export class RuncExecutor {
         await mkdir(rootfs);
         if (overlayStubs.length > 0) await writeStubLayer(join(bundle, "mountpoints"), overlayStubs);
       }
+      const privileged = req.security === "insecure" ? await boundingCapabilities() : undefined;
       const spec = buildRuntimeSpec({
         rootfs,
         ...(overlay
@@ -193,6 +207,8 @@ export class RuncExecutor {
         cwd,
         user,
         network: req.network ?? "host",
+        security: req.security ?? "sandbox",
+        ...(privileged ? { privilegedCapabilities: privileged } : {}),
         hostname,
         readonlyRootfs: req.readonlyRootfs ?? false,
         mounts,
