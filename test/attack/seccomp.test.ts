@@ -38,12 +38,12 @@ async function build(dockerfile: string, platform: string, extra: string[] = [])
   );
 }
 
-// Writes into the new namespace's map: the canary file is where a step that escaped would aim.
-const escape = (c: { etcFile: string }) =>
+// A step that got a namespace of its own (root in it) goes on to aim at the host canary.
+const userNsEscape = (c: { etcFile: string }) =>
   `/bin/busybox unshare -U -r /bin/busybox sh -c 'echo in-userns; echo pwned > ${c.etcFile}'`;
 
 attack("a RUN that unshares a user namespace is refused by the default seccomp profile", async (c) => {
-  const r = await build(`FROM ${base}\nRUN ${escape(c)}\n`, "linux/amd64");
+  const r = await build(`FROM ${base}\nRUN ${userNsEscape(c)}\n`, "linux/amd64");
   assert.equal(r.code, 1, r.stderr.slice(-3000));
   assert.match(r.stderr, /unshare.*Operation not permitted/);
   assert.doesNotMatch(r.stderr, /^#\d+ \S+ in-userns$/m);
@@ -54,7 +54,7 @@ for (const platform of ["linux/arm64", "linux/arm/v7"]) {
     const r = await build(
       `FROM ${base}
 RUN echo files: $(ls / | wc -l) && sleep 0.2 && cat /etc/passwd > /copy && echo ordinary-ok
-RUN ${escape(c)} || echo blocked-under-qemu
+RUN ${userNsEscape(c)} || echo blocked-under-qemu
 `,
       platform,
     );
@@ -70,7 +70,7 @@ attack(
   "RUN --security=insecure without --allow security.insecure is a clear error before any step",
   async (c) => {
     const r = await build(
-      `FROM ${base}\nRUN echo first-step\nRUN --security=insecure ${escape(c)}\n`,
+      `FROM ${base}\nRUN echo first-step\nRUN --security=insecure ${userNsEscape(c)}\n`,
       "linux/amd64",
     );
     assert.equal(r.code, 1);
