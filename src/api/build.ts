@@ -71,6 +71,8 @@ export interface BuildOptions {
   cwd?: string;
   /** Where `dest=-` outputs write; default process.stdout. */
   stdout?: import("node:stream").Writable;
+  /** Entitlements (buildx's --allow): "security.insecure" lets RUN --security=insecure steps run. */
+  allow?: string[];
   /** Make an index even for one platform. */
   multiPlatform?: boolean;
 }
@@ -154,6 +156,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ...(options.execConcurrency !== undefined ? { execConcurrency: options.execConcurrency } : {}),
       ...(options.binfmtDir !== undefined ? { binfmtDir: options.binfmtDir } : {}),
       ...(options.snapshotter !== undefined ? { snapshotter: options.snapshotter } : {}),
+      ...(options.allow ? { allow: options.allow } : {}),
     });
     const solved = await solver.solve({
       graph: plan.graph,

@@ -17,6 +17,7 @@ export async function preflight(
   runSet: ReadonlySet<Digest>,
   secrets: SecretProvider | undefined,
   binfmtDir: string | undefined,
+  allowed: ReadonlySet<string> = new Set(),
 ): Promise<Map<string, boolean>> {
   const execs = [...runSet]
     .map((d) => graph.vertices[d]!)
@@ -36,10 +37,14 @@ export async function preflight(
         throw withLocation(e, where);
       }
     }
-    if (v.op.security === "insecure") {
-      const e = new UserError("RUN --security=insecure is not supported", {
-        hint: "polyarch runs every step sandboxed; drop the flag",
-      });
+    if (v.op.security === "insecure" && !allowed.has("security.insecure")) {
+      // As BuildKit: a Dockerfile alone can never give itself every capability on the build machine.
+      const e = new UserError(
+        "RUN --security=insecure needs the security.insecure entitlement, which this build does not grant",
+        {
+          hint: "run polyarch build with --allow security.insecure if you trust this Dockerfile with full privileges on this machine",
+        },
+      );
       throw withLocation(e, where);
     }
     for (const m of v.op.mounts) {

@@ -49,6 +49,7 @@ export async function runExec(
       cwd: op.cwd,
       user: op.user,
       network: op.network === "none" ? "none" : "host",
+      security: op.security,
       platform: op.platform,
       mounts: prepared.mounts,
       ...(location ? { location } : {}),

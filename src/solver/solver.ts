@@ -21,6 +21,7 @@ import { formatPlatform } from "../oci/platform.ts";
 import type { PlatformSummary } from "../progress/events.ts";
 import { type CacheKey, computeCacheKeys, deriveKey } from "./cache-key.ts";
 import { Execution } from "./execution.ts";
+import { removeDeadLeftovers } from "./leftovers.ts";
 import { preflight } from "./preflight.ts";
 import { Probe } from "./probe.ts";
 import { ProgressTracker } from "./progress-tracker.ts";
@@ -66,6 +67,7 @@ export class Solver {
     else options.signal?.addEventListener("abort", onAbort, { once: true });
     let sources: SourceContent | undefined;
     try {
+      await removeDeadLeftovers(options.stateRoot);
       return await this.#solve(request, internal, (s) => {
         sources = s;
       });
@@ -125,7 +127,13 @@ export class Solver {
     }
 
     // 3. preflight
-    const emulated = await preflight(graph, probe.runSet, options.secrets, options.binfmtDir);
+    const emulated = await preflight(
+      graph,
+      probe.runSet,
+      options.secrets,
+      options.binfmtDir,
+      new Set(options.allow ?? []),
+    );
 
     // 4. run
     for (const d of order) {

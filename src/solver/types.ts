@@ -76,6 +76,8 @@ export interface SolverOptions {
   execTimeoutMs?: number;
   /** Where binfmt_misc is read (tests point it at an empty dir); default /proc/sys/fs/binfmt_misc. */
   binfmtDir?: string;
+  /** Entitlements the build grants (buildx's --allow): `security.insecure` lets RUN --security=insecure run. */
+  allow?: readonly string[];
   /** SOURCE_DATE_EPOCH with rewrite-timestamp: new layers' file times are clamped to it. */
   clampMtime?: number;
   /** The snapshotter: "auto" (overlay where it works, else copies), "overlay" or "copy". */

@@ -22,6 +22,7 @@ export interface ImageBuildFlags {
   label?: string[];
   progress: string;
   insecureRegistry?: string[];
+  allow?: string[];
 }
 
 /**
@@ -85,6 +86,7 @@ export async function buildImage(
       registry: registryOptionsFor(flags, debug),
       ...(sourceDateEpoch === undefined ? {} : { sourceDateEpoch }),
       signal: controller.signal,
+      allow: parseEntitlements(flags.allow ?? []),
     });
     if (flags.iidfile) await writeFile(flags.iidfile, result.descriptor.digest);
     if (flags.metadataFile)
@@ -95,6 +97,23 @@ export async function buildImage(
     process.off("SIGTERM", onSignal);
     await progress.close();
   }
+}
+
+const entitlements = ["security.insecure", "network.host"];
+
+/** `--allow a,b` (repeatable), as buildx spells it; network.host is accepted (RUN uses the host network). */
+function parseEntitlements(values: readonly string[]): string[] {
+  const out = values
+    .flatMap((v) => v.split(","))
+    .map((v) => v.trim())
+    .filter(Boolean);
+  for (const e of out) {
+    if (!entitlements.includes(e))
+      throw new UserError(`unknown entitlement ${JSON.stringify(e)} in --allow`, {
+        hint: `allowed: ${entitlements.join(", ")}`,
+      });
+  }
+  return out;
 }
 
 /** SOURCE_DATE_EPOCH from --build-arg, else the environment (buildx passes the env var along the same way). */

@@ -51,6 +51,12 @@ export function registerBuild(program: Command): void {
       collect,
       [],
     )
+    .option(
+      "--allow <ENTITLEMENT>",
+      "grant an entitlement (repeatable or comma-separated): security.insecure lets RUN --security=insecure run",
+      collect,
+      [],
+    )
     .option("--call <FUNCTION>", 'what to run: "outline", "targets" or "check" (add ",format=json" for JSON)')
     .option("--check", "shorthand for --call=check")
     .option("--format <FORMAT>", "output format of --call: text (default) or json")

@@ -4,6 +4,9 @@ import type { Platform } from "../../oci/platform.ts";
 /** `host` shares the build machine's network (the default for RUN, as in BuildKit); `none` has only lo. */
 export type NetworkMode = "host" | "none";
 
+/** `sandbox` (the default) confines a step; `insecure` (RUN --security=insecure) lifts it: see spec.ts. */
+export type SecurityMode = "sandbox" | "insecure";
+
 /**
  * Extra mounts of a RUN step. `cache` is a persistent host directory mounted read-write (RUN
  * --mount=type=cache); `bind` covers --mount=type=bind and secrets; `tmpfs` is a fresh in-memory dir.
@@ -23,6 +26,7 @@ export interface ExecRequest {
   /** `name|uid[:group|gid]`, resolved against the rootfs's /etc/passwd and /etc/group. Default root. */
   user?: string;
   network?: NetworkMode;
+  security?: SecurityMode;
   /** Default "buildkitsandbox", the name RUN steps see under BuildKit. */
   hostname?: string;
   /** The platform the binaries are built for; a foreign one needs a registered emulator. */

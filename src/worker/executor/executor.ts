@@ -1,16 +1,18 @@
 import { spawn } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { constants as osConstants } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { EmulationDetector } from "../emulation/runnable.ts";
+import { ownerTag } from "../process-owner.ts";
 import { execMountPoints, type OverlayRoot } from "../snapshot/snapshotter.ts";
+import { defaultBundleRoot, makeBundleDir, removeBundleDir } from "./bundle-root.ts";
 import { ExecFailedError, ExecStartError, ExecTimeoutError } from "./errors.ts";
 import { hostsFile, resolvConf } from "./etc-files.ts";
 import { defaultHostname, type ExecMount, type ExecRequest } from "./exec-request.ts";
 import { readLayeredFile } from "./layered-path.ts";
 import { findMissingMountPoints, type MountStubs, removeMountStubs } from "./mount-stubs.ts";
+import { startOrphanGuard } from "./orphan-guard.ts";
 import { OutputTail } from "./output-tail.ts";
 import {
   layersTopFirst,
@@ -23,7 +25,7 @@ import {
 } from "./overlay-root.ts";
 import { mkdirInRoot, readRootfsFile } from "./rootfs-path.ts";
 import { type RuncConfig, runcDeleteForce, runcFailure, runcGlobalArgs, runcKill } from "./runc.ts";
-import { buildRuntimeSpec, defaultNofile } from "./spec.ts";
+import { buildRuntimeSpec, capabilitiesInMask, defaultNofile } from "./spec.ts";
 import { resolveUser } from "./user.ts";
 
 export type OutputStream = "stdout" | "stderr";
@@ -80,6 +82,19 @@ async function overlayMountPoints(o: OverlayRoot, mounts: readonly ExecMount[]):
   return missingMountPoints(o, [...standard, ...wanted]);
 }
 
+let bounding: Promise<string[] | undefined> | undefined;
+/** Our own capability bounding set: an insecure step can get these and no more. */
+function boundingCapabilities(): Promise<string[] | undefined> {
+  bounding ??= readFile("/proc/self/status", "utf8").then(
+    (text) => {
+      const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(text);
+      return m ? capabilitiesInMask(BigInt(`0x${m[1]}`)) : undefined;
+    },
+    () => undefined,
+  );
+  return bounding;
+}
+
 let hostNofile: Promise<number> | undefined;
 /** The container may not get more open files than our own hard limit unless we hold CAP_SYS_RESOURCE. */
 function nofileLimit(): Promise<number> {
@@ -94,19 +109,13 @@ function nofileLimit(): Promise<number> {
   return hostNofile;
 }
 
-/**
- * Bundles live for one step and hold a few small files: on memory-backed /dev/shm their writes and removal
- * cost no disk I/O, which on a slow disk was most of a step's overhead beside `runc run`. One directory per
- * state root, so two state roots never share bundles.
- */
-function defaultBundleRoot(stateRoot: string): string {
-  if (!existsSync("/dev/shm")) return join(stateRoot, "bundles");
-  const tag = createHash("sha256").update(resolve(stateRoot)).digest("hex").slice(0, 16);
-  return join("/dev/shm", `polyarch-bundles-${tag}`);
+/** The name every container (and bundle) of this process starts with; see process-owner.ts. */
+export function containerPrefix(): string {
+  return `polyarch-${ownerTag()}-`;
 }
 
 function newContainerId(): string {
-  return `polyarch-${process.pid.toString(36)}-${randomBytes(6).toString("hex")}`;
+  return `${containerPrefix()}${randomBytes(6).toString("hex")}`;
 }
 
 /** Runs RUN steps as runc containers on prepared root filesystems. Daemonless: each run is one `runc run`. */
@@ -143,10 +152,11 @@ export class RuncExecutor {
     signal?.throwIfAborted();
     const how = await this.#emulation.assertCanRun(req.platform);
     const id = newContainerId();
+    startOrphanGuard(this.#runc.binary, this.#runc.stateDir, this.#bundles, containerPrefix());
     const bundle = join(this.#bundles, id);
     const overlay = typeof root === "string" ? undefined : root;
     const rootfs = typeof root === "string" ? root : join(bundle, "rootfs");
-    let stubs: MountStubs = { paths: [], parents: new Map() };
+    let stubs: MountStubs = { paths: [], parents: [] };
     let overlayStubs: OverlayStub[] = [];
     let needsDelete = false;
     try {
@@ -162,7 +172,7 @@ export class RuncExecutor {
           : findMissingMountPoints(rootfs, [...mountPointsRuncCreates, ...mounts.map((m) => m.destination)]),
         nofileLimit(),
         overlay ? overlayMountPoints(overlay, mounts) : Promise.resolve([]),
-        mkdir(bundle, { recursive: true }).then(() =>
+        makeBundleDir(this.#bundles, id).then(() =>
           Promise.all([
             writeFile(join(bundle, "hosts"), hostsFile(hostname, req.extraHosts)),
             resolvConf(this.#resolvConfPath).then((text) => writeFile(join(bundle, "resolv.conf"), text)),
@@ -181,6 +191,7 @@ export class RuncExecutor {
         await mkdir(rootfs);
         if (overlayStubs.length > 0) await writeStubLayer(join(bundle, "mountpoints"), overlayStubs);
       }
+      const privileged = req.security === "insecure" ? await boundingCapabilities() : undefined;
       const spec = buildRuntimeSpec({
         rootfs,
         ...(overlay
@@ -196,6 +207,8 @@ export class RuncExecutor {
         cwd,
         user,
         network: req.network ?? "host",
+        security: req.security ?? "sandbox",
+        ...(privileged ? { privilegedCapabilities: privileged } : {}),
         hostname,
         readonlyRootfs: req.readonlyRootfs ?? false,
         mounts,
@@ -203,7 +216,8 @@ export class RuncExecutor {
         resolvConfFile: join(bundle, "resolv.conf"),
         nofile,
       });
-      await writeFile(join(bundle, "config.json"), JSON.stringify(spec));
+      // The spec holds the step's environment, env secrets included: for our eyes (and runc's) only.
+      await writeFile(join(bundle, "config.json"), JSON.stringify(spec), { mode: 0o600 });
       signal?.throwIfAborted();
 
       needsDelete = true;
@@ -223,7 +237,7 @@ export class RuncExecutor {
       if (needsDelete) await runcDeleteForce(this.#runc, id);
       if (overlay) await removeUpperStubs(overlay.upper, overlayStubs);
       else await removeMountStubs(rootfs, stubs);
-      await rm(bundle, { recursive: true, force: true });
+      await removeBundleDir(this.#bundles, id);
     }
   }
 

@@ -1,8 +1,8 @@
 import { execFile } from "node:child_process";
-import { lstat, readdir, rmdir, unlink } from "node:fs/promises";
-import { dirname } from "node:path";
+import { fstatSync, lstatSync, readdirSync, rmdirSync, unlinkSync } from "node:fs";
 import { promisify } from "node:util";
-import { resolveInRoot } from "./rootfs-path.ts";
+import { resolveInRoot } from "../fileop/root-path.ts";
+import { atDir, atDirForChild, closeDir, openDirNoFollow } from "./no-follow-dir.ts";
 
 const execFileAsync = promisify(execFile);
 
@@ -12,69 +12,104 @@ const execFileAsync = promisify(execFile);
  * made them, so we note which mount points are missing before the run and remove the stubs after it
  * (only while they are still empty: a step may have put something there itself), then give the parent
  * directory back its modification time so that it does not look changed either. BuildKit does the same.
+ *
+ * The paths are resolved in the root before the run, as runc resolves them; after the run the tree is
+ * the step's, so the clean-up follows no link at all (see no-follow-dir.ts) and leaves alone any stub
+ * whose directories the step replaced.
  */
 export interface MountStubs {
-  /** Container paths runc will create, deepest first. */
-  paths: string[];
+  /** Paths (components below the root) runc will create, deepest first. */
+  paths: string[][];
   /** The existing directories those paths hang from: their mtime in nanoseconds and their entries. */
-  parents: Map<string, { mtimeNs: bigint; names: string }>;
+  parents: { parts: string[]; mtimeNs: bigint; names: string }[];
+}
+
+function components(path: string): string[] {
+  return path.split("/").filter((p) => p !== "" && p !== ".");
+}
+
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export async function findMissingMountPoints(
   root: string,
   destinations: readonly string[],
 ): Promise<MountStubs> {
-  const missing: string[] = [];
-  const parents: MountStubs["parents"] = new Map();
+  const missing = new Map<string, string[]>();
+  const parents = new Map<string, MountStubs["parents"][number]>();
   for (const dest of destinations) {
-    const parts = dest.split("/").filter((p) => p !== "" && p !== ".");
+    // Where runc will put the mount point: links in the image are followed inside the root.
+    const parts = components(resolveInRoot(root, dest).logical);
     for (let i = 1; i <= parts.length; i++) {
-      const containerPath = `/${parts.slice(0, i).join("/")}`;
-      try {
-        await lstat(await resolveInRoot(root, containerPath));
-      } catch {
-        for (let j = parts.length; j >= i; j--) missing.push(`/${parts.slice(0, j).join("/")}`);
-        const parent = `/${parts.slice(0, i - 1).join("/")}`;
-        if (!parents.has(parent)) {
-          try {
-            const host = await resolveInRoot(root, parent);
-            const { mtimeNs } = await lstat(host, { bigint: true });
-            parents.set(parent, { mtimeNs, names: (await readdir(host)).sort().join("\0") });
-          } catch {
-            // The parent vanished meanwhile; nothing to restore.
-          }
+      if (exists(`${root}/${parts.slice(0, i).join("/")}`)) continue;
+      for (let j = parts.length; j >= i; j--) missing.set(parts.slice(0, j).join("/"), parts.slice(0, j));
+      const parent = parts.slice(0, i - 1);
+      const key = parent.join("/");
+      if (!parents.has(key)) {
+        const host = parent.length === 0 ? root : `${root}/${key}`;
+        try {
+          const { mtimeNs } = lstatSync(host, { bigint: true });
+          parents.set(key, { parts: parent, mtimeNs, names: readdirSync(host).sort().join("\0") });
+        } catch {
+          // The parent vanished meanwhile; nothing to restore.
         }
-        break;
       }
+      break;
     }
   }
-  const paths = [...new Set(missing)].sort((a, b) => b.split("/").length - a.split("/").length);
-  return { paths, parents };
+  const paths = [...missing.values()].sort((a, b) => b.length - a.length);
+  return { paths, parents: [...parents.values()] };
+}
+
+/** Removes `name` from the open directory `fd` when it is an empty directory or an empty regular file. */
+function removeIfEmptyStub(fd: number, name: string): void {
+  const path = atDir(fd, name);
+  try {
+    const st = lstatSync(path);
+    if (st.isDirectory()) rmdirSync(path);
+    else if (st.isFile() && st.size === 0) unlinkSync(path);
+  } catch {
+    // Not there any more, or no longer empty: either way the step owns it now.
+  }
+}
+
+/** Removes the stubs below `root` (components relative to it) that are still empty; follows no link. */
+export function removeStubsNoFollow(root: string, stubs: readonly (readonly string[])[]): void {
+  for (const parts of stubs) {
+    if (parts.length === 0) continue;
+    const fd = openDirNoFollow(root, parts.slice(0, -1));
+    if (fd === undefined) continue;
+    try {
+      removeIfEmptyStub(fd, parts[parts.length - 1]!);
+    } finally {
+      closeDir(fd);
+    }
+  }
 }
 
 export async function removeMountStubs(root: string, stubs: MountStubs): Promise<void> {
-  for (const stub of stubs.paths) {
-    // Resolve only the parent: the stub itself must not be followed if the step replaced it with a link.
-    const host = `${await resolveInRoot(root, dirname(stub))}/${stub.slice(stub.lastIndexOf("/") + 1)}`;
+  removeStubsNoFollow(root, stubs.paths);
+  for (const { parts, mtimeNs, names } of stubs.parents) {
+    const fd = openDirNoFollow(root, parts);
+    if (fd === undefined) continue;
     try {
-      const st = await lstat(host);
-      if (st.isDirectory()) await rmdir(host);
-      else if (st.isFile() && st.size === 0) await unlink(host);
-    } catch {
-      // Not there any more, or no longer empty: either way the step owns it now.
-    }
-  }
-  for (const [parent, { mtimeNs, names }] of stubs.parents) {
-    const host = await resolveInRoot(root, parent);
-    try {
-      const now = await lstat(host, { bigint: true });
+      const now = fstatSync(fd, { bigint: true });
       // Only when the step left the directory's entries as they were: otherwise its new mtime is real.
-      if (now.mtimeNs === mtimeNs || (await readdir(host)).sort().join("\0") !== names) continue;
-      // Node's utimes rounds through a double; touch keeps the nanoseconds the differ compares.
+      if (now.mtimeNs === mtimeNs || readdirSync(atDir(fd)).sort().join("\0") !== names) continue;
+      // Node's utimes rounds through a double; touch keeps the nanoseconds the differ compares. It is
+      // given our descriptor of the directory, so no path the step controls is looked up again.
       const stamp = `@${mtimeNs / 1_000_000_000n}.${String(mtimeNs % 1_000_000_000n).padStart(9, "0")}`;
-      await execFileAsync("touch", ["-m", "-h", "-d", stamp, host]);
+      await execFileAsync("touch", ["-m", "-d", stamp, atDirForChild(fd)]);
     } catch {
       // Best effort: a changed parent only makes the layer list one directory more.
+    } finally {
+      closeDir(fd);
     }
   }
 }

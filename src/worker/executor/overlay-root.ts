@@ -1,8 +1,9 @@
-import { chmod, chown, lstat, mkdir, rmdir, unlink, utimes, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, utimes, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { UserError } from "../../errors/user-error.ts";
 import type { OverlayRoot } from "../snapshot/snapshotter.ts";
 import { resolveLayered, topEntry } from "./layered-path.ts";
+import { removeStubsNoFollow } from "./mount-stubs.ts";
 import type { RuntimeMount } from "./runtime-spec.ts";
 
 /**
@@ -97,16 +98,11 @@ export async function writeStubLayer(dir: string, stubs: readonly OverlayStub[])
 /**
  * Where a whiteout or an opaque directory hid a stub from runc, it made one in the upper dir: removes
  * those that are still empty (the parent's new modification time stays, unlike on a mounted rootfs).
+ * The upper dir is the step's: a link it planted on the way is never followed (removeStubsNoFollow).
  */
 export async function removeUpperStubs(upper: string, stubs: readonly OverlayStub[]) {
-  for (const s of [...stubs].reverse()) {
-    const p = join(upper, ...s.parts);
-    try {
-      const st = await lstat(p);
-      if (st.isDirectory()) await rmdir(p);
-      else if (st.isFile() && st.size === 0) await unlink(p);
-    } catch {
-      // Absent (the usual case), or no longer empty: the step owns it.
-    }
-  }
+  removeStubsNoFollow(
+    upper,
+    [...stubs].reverse().map((s) => s.parts),
+  );
 }

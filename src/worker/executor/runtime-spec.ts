@@ -1,3 +1,5 @@
+import type { SeccompProfile } from "./seccomp-profile.ts";
+
 /**
  * The part of the OCI runtime-spec config.json that polyarch writes. Field names are the spec's own
  * (config.md, config-linux.md); everything not listed here is left to runc's defaults.
@@ -49,5 +51,6 @@ export interface RuntimeSpec {
     maskedPaths: string[];
     readonlyPaths: string[];
     cgroupsPath?: string;
+    seccomp?: SeccompProfile;
   };
 }

@@ -1,5 +1,6 @@
-import { defaultPath, type ExecMount, type NetworkMode } from "./exec-request.ts";
+import { defaultPath, type ExecMount, type NetworkMode, type SecurityMode } from "./exec-request.ts";
 import type { RuntimeDevice, RuntimeMount, RuntimeSpec } from "./runtime-spec.ts";
+import { defaultSeccompProfile } from "./seccomp-profile.ts";
 import type { ResolvedUser } from "./user.ts";
 
 /** Docker's default capability set: enough for package managers (chown, setuid, mknod) and no more. */
@@ -19,6 +20,60 @@ export const defaultCapabilities = [
   "CAP_KILL",
   "CAP_AUDIT_WRITE",
 ];
+
+/**
+ * What `RUN --security=insecure` gets (BuildKit's privileged step): every capability polyarch itself
+ * holds, no seccomp filter, nothing of /proc or /sys hidden. Only with the build's `--allow
+ * security.insecure`. In the kernel's order: bit n of a capability mask is the n-th name.
+ */
+export const allCapabilities = [
+  "CAP_CHOWN",
+  "CAP_DAC_OVERRIDE",
+  "CAP_DAC_READ_SEARCH",
+  "CAP_FOWNER",
+  "CAP_FSETID",
+  "CAP_KILL",
+  "CAP_SETGID",
+  "CAP_SETUID",
+  "CAP_SETPCAP",
+  "CAP_LINUX_IMMUTABLE",
+  "CAP_NET_BIND_SERVICE",
+  "CAP_NET_BROADCAST",
+  "CAP_NET_ADMIN",
+  "CAP_NET_RAW",
+  "CAP_IPC_LOCK",
+  "CAP_IPC_OWNER",
+  "CAP_SYS_MODULE",
+  "CAP_SYS_RAWIO",
+  "CAP_SYS_CHROOT",
+  "CAP_SYS_PTRACE",
+  "CAP_SYS_PACCT",
+  "CAP_SYS_ADMIN",
+  "CAP_SYS_BOOT",
+  "CAP_SYS_NICE",
+  "CAP_SYS_RESOURCE",
+  "CAP_SYS_TIME",
+  "CAP_SYS_TTY_CONFIG",
+  "CAP_MKNOD",
+  "CAP_LEASE",
+  "CAP_AUDIT_WRITE",
+  "CAP_AUDIT_CONTROL",
+  "CAP_SETFCAP",
+  "CAP_MAC_OVERRIDE",
+  "CAP_MAC_ADMIN",
+  "CAP_SYSLOG",
+  "CAP_WAKE_ALARM",
+  "CAP_BLOCK_SUSPEND",
+  "CAP_AUDIT_READ",
+  "CAP_PERFMON",
+  "CAP_BPF",
+  "CAP_CHECKPOINT_RESTORE",
+];
+
+/** The capabilities whose bits are set in a mask such as /proc/self/status's CapBnd (bit n is allCapabilities[n]). */
+export function capabilitiesInMask(mask: bigint): string[] {
+  return allCapabilities.filter((_, bit) => (mask >> BigInt(bit)) & 1n);
+}
 
 /** Kernel interfaces hidden from the container (Docker's defaults), so a build cannot read host secrets. */
 export const maskedPaths = [
@@ -72,6 +127,10 @@ export interface SpecInput {
   cgroupsPath?: string;
   /** RLIMIT_NOFILE soft and hard; default defaultNofile. */
   nofile?: number;
+  /** "sandbox" (default): Docker's capabilities and seccomp profile; "insecure": see allCapabilities. */
+  security?: SecurityMode;
+  /** The capabilities an insecure step gets: those we hold (runc cannot grant more); default all. */
+  privilegedCapabilities?: readonly string[];
 }
 
 /** PATH defaults when absent, HOME comes from the user's passwd entry when absent; a repeated key keeps its last value. */
@@ -141,6 +200,8 @@ export function buildRuntimeSpec(input: SpecInput): RuntimeSpec {
     ...input.mounts.map(extraMount),
   ];
 
+  const insecure = input.security === "insecure";
+  const capabilities = insecure ? (input.privilegedCapabilities ?? allCapabilities) : defaultCapabilities;
   const user: RuntimeSpec["process"]["user"] = { uid: input.user.uid, gid: input.user.gid };
   if (input.user.additionalGids.length > 0) user.additionalGids = [...input.user.additionalGids];
 
@@ -153,9 +214,9 @@ export function buildRuntimeSpec(input: SpecInput): RuntimeSpec {
       env: processEnv(input.env, input.user.home),
       cwd: input.cwd,
       capabilities: {
-        bounding: [...defaultCapabilities],
-        effective: [...defaultCapabilities],
-        permitted: [...defaultCapabilities],
+        bounding: [...capabilities],
+        effective: [...capabilities],
+        permitted: [...capabilities],
       },
       rlimits: [
         { type: "RLIMIT_NOFILE", soft: input.nofile ?? defaultNofile, hard: input.nofile ?? defaultNofile },
@@ -182,10 +243,12 @@ export function buildRuntimeSpec(input: SpecInput): RuntimeSpec {
           { allow: true, type: "c", major: 136, access: "rwm" },
         ],
       },
-      maskedPaths: [...maskedPaths],
-      readonlyPaths: [...readonlyPaths],
+      maskedPaths: insecure ? [] : [...maskedPaths],
+      readonlyPaths: insecure ? [] : [...readonlyPaths],
     },
   };
+  const seccomp = insecure ? undefined : defaultSeccompProfile(capabilities);
+  if (seccomp) spec.linux.seccomp = seccomp;
   if (input.cgroupsPath !== undefined) spec.linux.cgroupsPath = input.cgroupsPath;
   return spec;
 }

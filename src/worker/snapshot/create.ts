@@ -1,7 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { ownerTag } from "../process-owner.ts";
 import { CopySnapshotter } from "./copy.ts";
+import { probePrefix } from "./leftover-mounts.ts";
 import { mountOverlay, unmount } from "./mount.ts";
 import { OverlaySnapshotter } from "./overlay.ts";
 import type { Snapshotter } from "./snapshotter.ts";
@@ -28,7 +30,8 @@ export function overlaySupport(root: string): Promise<OverlaySupport> {
 }
 
 async function probeOverlay(root: string): Promise<OverlaySupport> {
-  const dir = join(root, `.overlay-probe-${randomBytes(4).toString("hex")}`);
+  // Named by its owner: a probe mount left by a killed process is found and removed (leftover-mounts.ts).
+  const dir = join(root, `${probePrefix}${ownerTag()}-${randomBytes(4).toString("hex")}`);
   const [lower, upper, work, merged] = ["lower", "upper", "work", "merged"].map((d) => join(dir, d)) as [
     string,
     string,

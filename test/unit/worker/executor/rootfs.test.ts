@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { lstat, mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readdir, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -66,10 +66,10 @@ test("mount points runc would create are found, and removed after the run only w
       "/cache/go/build",
     ]);
     assert.deepEqual(
-      new Set(stubs.paths),
+      new Set(stubs.paths.map((p) => `/${p.join("/")}`)),
       new Set(["/proc", "/etc/hosts", "/cache/go/build", "/cache/go", "/cache"]),
     );
-    assert.deepEqual([...stubs.parents.keys()].sort(), ["/", "/etc"]);
+    assert.deepEqual(stubs.parents.map((p) => `/${p.parts.join("/")}`).sort(), ["/", "/etc"]);
     const etcBefore = (await stat(join(r, "etc"), { bigint: true })).mtimeNs;
     await new Promise((res) => setTimeout(res, 20));
     // What runc does: empty dirs and files at each missing point.
@@ -110,4 +110,28 @@ test("a failed step's error names the command, the exit code and its last lines"
   assert.match(e.hint ?? "", /make: \*\*\* \[all\] Error 2/);
   assert.equal(e.exitCode, 2);
   assert.match(new ExecFailedError(["x"], 137, []).message, /exit code: 137 \(killed by signal 9\)/);
+});
+
+test("stub clean-up follows no link the step planted: a parent swapped for a link keeps its target's files", async () => {
+  const r = await mkdtemp(join(tmpdir(), "polyarch-stubs-"));
+  const host = await mkdtemp(join(tmpdir(), "polyarch-stub-target-"));
+  try {
+    await mkdir(join(host, "empty"));
+    await writeFile(join(host, "zero"), "");
+    const stubs = await findMissingMountPoints(r, ["/x/empty", "/x/zero"]);
+    await mkdir(join(r, "x/empty"), { recursive: true });
+    await writeFile(join(r, "x/zero"), "");
+    // The step: /x moved aside, a link to the host directory in its place, then one to where /x went.
+    await rename(join(r, "x"), join(r, "x.moved"));
+    await symlink(host, join(r, "x"));
+    await removeMountStubs(r, stubs);
+    await rm(join(r, "x"));
+    await symlink("/x.moved", join(r, "x"));
+    await removeMountStubs(r, stubs);
+    assert.deepEqual((await readdir(host)).sort(), ["empty", "zero"]);
+    assert.deepEqual((await readdir(join(r, "x.moved"))).sort(), ["empty", "zero"]);
+  } finally {
+    await rm(r, { recursive: true, force: true });
+    await rm(host, { recursive: true, force: true });
+  }
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { defaultPath } from "../../../../src/worker/executor/exec-request.ts";
+import { defaultSeccompProfile } from "../../../../src/worker/executor/seccomp-profile.ts";
 import { buildRuntimeSpec, processEnv, type SpecInput } from "../../../../src/worker/executor/spec.ts";
 
 function input(overrides: Partial<SpecInput> = {}): SpecInput {
@@ -137,4 +138,48 @@ test("the spec is plain JSON: it round-trips unchanged", () => {
   const s = buildRuntimeSpec(input({ network: "none" }));
   assert.deepEqual(JSON.parse(JSON.stringify(s)), s);
   assert.equal(s.ociVersion, "1.0.2");
+});
+
+test("sandboxed steps get Docker's default seccomp profile for the host architecture; insecure ones none", () => {
+  const input = {
+    rootfs: "/r",
+    args: ["true"],
+    env: [],
+    cwd: "/",
+    user: { uid: 0, gid: 0, additionalGids: [], home: "/root" },
+    network: "host" as const,
+    hostname: "h",
+    readonlyRootfs: false,
+    mounts: [],
+    hostsFile: "/h",
+    resolvConfFile: "/c",
+  };
+  const seccomp = buildRuntimeSpec(input).linux.seccomp!;
+  assert.equal(seccomp.defaultAction, "SCMP_ACT_ERRNO");
+  assert.equal(seccomp.defaultErrnoRet, 1);
+  const allowed = new Set(
+    seccomp.syscalls.filter((s) => s.action === "SCMP_ACT_ALLOW" && !s.args).flatMap((s) => s.names),
+  );
+  for (const n of ["read", "execve", "chroot", "ptrace"]) assert.ok(allowed.has(n), n);
+  for (const n of ["unshare", "mount", "setns", "keyctl", "add_key", "reboot", "init_module"])
+    assert.ok(!allowed.has(n), n);
+  assert.deepEqual(
+    seccomp.syscalls.find((s) => s.names.includes("clone3")),
+    { names: ["clone3"], action: "SCMP_ACT_ERRNO", errnoRet: 38 },
+  );
+  assert.deepEqual(defaultSeccompProfile([], "amd64")!.architectures, [
+    "SCMP_ARCH_X86_64",
+    "SCMP_ARCH_X86",
+    "SCMP_ARCH_X32",
+  ]);
+  assert.deepEqual(defaultSeccompProfile([], "arm64")!.architectures, ["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"]);
+  assert.ok(defaultSeccompProfile(["CAP_SYS_ADMIN"], "amd64")!.syscalls[0]!.names.includes("unshare"));
+  const insecure = buildRuntimeSpec({
+    ...input,
+    security: "insecure",
+    privilegedCapabilities: ["CAP_SYS_ADMIN"],
+  });
+  assert.equal(insecure.linux.seccomp, undefined);
+  assert.deepEqual(insecure.process.capabilities.bounding, ["CAP_SYS_ADMIN"]);
+  assert.deepEqual(insecure.linux.maskedPaths, []);
 });
