@@ -1,6 +1,7 @@
-import { chmod, chown, mkdir, utimes, writeFile } from "node:fs/promises";
+import { lchown, lutimes, mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { UserError } from "../../errors/user-error.ts";
+import { chmodNoFollow } from "../../fsutil/no-follow.ts";
 import type { OverlayRoot } from "../snapshot/snapshotter.ts";
 import { resolveLayered, topEntry } from "./layered-path.ts";
 import { removeStubsNoFollow } from "./mount-stubs.ts";
@@ -50,10 +51,11 @@ export async function mkdirInOverlay(o: OverlayRoot, containerPath: string, uid:
     if (found?.host === upper) continue;
     await mkdir(upper, { mode: 0o755 });
     if (found) {
-      await chown(upper, found.stats.uid, found.stats.gid);
-      await chmod(upper, found.stats.mode & 0o7777);
-      await utimes(upper, found.stats.atime, found.stats.mtime);
-    } else await chown(upper, uid, gid);
+      // Metadata never follows a link, even on a name this function has just made (the GUIDE's rule).
+      await lchown(upper, found.stats.uid, found.stats.gid);
+      chmodNoFollow(upper, found.stats.mode & 0o7777);
+      await lutimes(upper, found.stats.atime, found.stats.mtime);
+    } else await lchown(upper, uid, gid);
   }
 }
 
