@@ -71,7 +71,7 @@ export function splitStages(ast: DockerfileAst, source: DockerfileSource): Split
   if (stages.length === 0) {
     const pos = ast.instructions[0]?.pos ?? { line: 1, column: 1 };
     throw dockerfileError(
-      "the Dockerfile has no FROM instruction, so there is no stage to build",
+      "dockerfile contains no stages to build: it has no FROM instruction",
       source,
       pos,
       {
