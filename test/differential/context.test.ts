@@ -50,7 +50,10 @@ test("symlinks in the context: a link that leaves the context is an error in bot
   );
   assert.ok(!seen.buildkit.ok, seen.buildkit.output);
   assert.ok(!seen.polyarch.ok, seen.polyarch.output);
-  assert.match(seen.polyarch.error, /out is a symbolic link to "..\/..\/..\/..\/etc\/hostname", which does not exist/);
+  assert.match(
+    seen.polyarch.error,
+    /out is a symbolic link to "..\/..\/..\/..\/etc\/hostname", which does not exist/,
+  );
 });
 
 test("context names with +, %XX, spaces and non-ASCII characters copy as written", async () => {
@@ -101,7 +104,10 @@ test(".dockerignore: an invalid pattern is an error naming the file and line", a
     { ".dockerignore": "# ok\nfine\na[b\n", Dockerfile: "FROM scratch\nCOPY . /\n" },
     { output: "local" },
   );
-  assert.ok(!seen.buildkit.ok && seen.buildkit.error.includes("syntax error in pattern"), seen.buildkit.output);
+  assert.ok(
+    !seen.buildkit.ok && seen.buildkit.error.includes("syntax error in pattern"),
+    seen.buildkit.output,
+  );
   assert.ok(!seen.polyarch.ok, seen.polyarch.output);
   assert.match(seen.polyarch.error, /^error: syntax error in pattern "a\[b" at \S*\.dockerignore:3$/m);
 });

@@ -20,13 +20,9 @@ const pick = (config: Record<string, unknown> | undefined) => {
 test("exec form: JSON followed by more text, or not an array of strings, is the shell form", async () => {
   const seen = await d.both(
     {
-      Dockerfile: [
-        `FROM ${d.base}`,
-        `CMD ["a","b"] trailing`,
-        "ENTRYPOINT []random",
-        `LABEL x=1`,
-        "",
-      ].join("\n"),
+      Dockerfile: [`FROM ${d.base}`, `CMD ["a","b"] trailing`, "ENTRYPOINT []random", `LABEL x=1`, ""].join(
+        "\n",
+      ),
     },
     { output: "oci" },
   );
@@ -35,7 +31,7 @@ test("exec form: JSON followed by more text, or not an array of strings, is the 
   assert.deepEqual(pick(seen.polyarch.config).Cmd, ["/bin/sh", "-c", `["a","b"] trailing`]);
 });
 
-test("exec form: RUN [\"echo\",\"x\"]this is invalid runs as a shell command and fails like BuildKit", async () => {
+test('exec form: RUN ["echo","x"]this is invalid runs as a shell command and fails like BuildKit', async () => {
   const seen = await d.both(
     { Dockerfile: `FROM ${d.base}\nRUN ["echo","x"]this is invalid\n` },
     { output: "local" },
@@ -62,10 +58,15 @@ const proxyArgs = { HTTP_PROXY: "http://proxy.example:3128", no_proxy: "x.exampl
 test("automatic args: proxy args reach RUN without ARG; TARGETSTAGE names the stage being built", async () => {
   const files = { Dockerfile: proxyAndStage(d.base) };
   for (const target of [undefined, "mystage"]) {
-    const seen = await d.both(files, { output: "local", buildArgs: proxyArgs, ...(target ? { target } : {}) });
+    const seen = await d.both(files, {
+      output: "local",
+      buildArgs: proxyArgs,
+      ...(target ? { target } : {}),
+    });
     assert.ok(seen.buildkit.ok && seen.polyarch.ok, seen.polyarch.output + seen.buildkit.output);
     // Only what the steps wrote: the base image's own tree is another comparison.
-    const written = (tree: typeof seen.buildkit.tree) => tree?.filter((e) => e.path === "o" || e.path === "p");
+    const written = (tree: typeof seen.buildkit.tree) =>
+      tree?.filter((e) => e.path === "o" || e.path === "p");
     assert.deepEqual(written(seen.polyarch.tree), written(seen.buildkit.tree));
     assert.equal(written(seen.polyarch.tree)?.length, target ? 1 : 2);
   }

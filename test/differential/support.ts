@@ -78,8 +78,13 @@ export class Differential implements AsyncDisposable {
     const args = ["build", "--progress=plain", "--platform", options.platform ?? "linux/amd64"];
     for (const [k, v] of Object.entries(options.buildArgs ?? {})) args.push("--build-arg", `${k}=${v}`);
     if (options.target) args.push("--target", options.target);
-    for (const [id, src] of Object.entries(options.secrets ?? {})) args.push("--secret", `id=${id},src=${src}`);
-    args.push("-o", options.output === "local" ? `type=local,dest=${out}` : `type=oci,dest=${out}.tar`, context);
+    for (const [id, src] of Object.entries(options.secrets ?? {}))
+      args.push("--secret", `id=${id},src=${src}`);
+    args.push(
+      "-o",
+      options.output === "local" ? `type=local,dest=${out}` : `type=oci,dest=${out}.tar`,
+      context,
+    );
     const r = await polyarch(args, {
       env: { POLYARCH_ROOT: join(this.dir, "state"), ...this.registry.env() },
     });
@@ -108,7 +113,13 @@ export function assertSameTree(seen: { buildkit: Observed; polyarch: Observed })
 export function assertSameError(seen: { buildkit: Observed; polyarch: Observed }, words: string): void {
   assert.ok(!seen.buildkit.ok, `BuildKit built it:\n${seen.buildkit.output}`);
   assert.ok(!seen.polyarch.ok, `polyarch built it:\n${seen.polyarch.output}`);
-  assert.ok(seen.buildkit.error.includes(words), `BuildKit's error no longer says ${words}:\n${seen.buildkit.error}`);
+  assert.ok(
+    seen.buildkit.error.includes(words),
+    `BuildKit's error no longer says ${words}:\n${seen.buildkit.error}`,
+  );
   const message = seen.polyarch.error.replace(/^error: (\S+:\d+(:\d+)?: )?/, "");
-  assert.ok(message.startsWith(words), `polyarch's error does not start with ${JSON.stringify(words)}:\n${seen.polyarch.error}`);
+  assert.ok(
+    message.startsWith(words),
+    `polyarch's error does not start with ${JSON.stringify(words)}:\n${seen.polyarch.error}`,
+  );
 }

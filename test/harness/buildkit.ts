@@ -26,7 +26,8 @@ export function findBuildKitDir(): string {
     "/work/shared/buildkit",
     resolve(repoRoot, "../shared/buildkit"),
   ].filter((d): d is string => d !== undefined && d !== "");
-  for (const dir of candidates) if (existsSync(join(dir, "start.sh")) && existsSync(join(dir, tarball))) return dir;
+  for (const dir of candidates)
+    if (existsSync(join(dir, "start.sh")) && existsSync(join(dir, tarball))) return dir;
   throw new Error(
     `no BuildKit for the differential tests: looked for start.sh and ${tarball} in ${candidates.join(", ")}. ` +
       "Set POLYARCH_BUILDKIT_DIR to the directory that holds them.",
@@ -78,7 +79,13 @@ async function cachedBinaries(kitDir: string): Promise<string> {
   if (existsSync(join(bin, "buildctl"))) return bin;
   const scratch = scratchPathFor(bin);
   await mkdir(scratch, { recursive: true });
-  await runOk("sh", ["-c", `xz -dc "$1" | tar -x -C "$2" buildkitd buildctl`, "sh", join(kitDir, tarball), scratch]);
+  await runOk("sh", [
+    "-c",
+    `xz -dc "$1" | tar -x -C "$2" buildkitd buildctl`,
+    "sh",
+    join(kitDir, tarball),
+    scratch,
+  ]);
   await publish(scratch, bin);
   return bin;
 }
@@ -135,7 +142,8 @@ export async function startBuildKit(registryHosts: readonly string[]): Promise<B
       ];
       for (const [k, v] of Object.entries(options.buildArgs ?? {})) args.push("--opt", `build-arg:${k}=${v}`);
       if (options.target) args.push("--opt", `target=${options.target}`);
-      for (const [id, src] of Object.entries(options.secrets ?? {})) args.push("--secret", `id=${id},src=${src}`);
+      for (const [id, src] of Object.entries(options.secrets ?? {}))
+        args.push("--secret", `id=${id},src=${src}`);
       args.push(
         "--output",
         options.output === "local" ? `type=local,dest=${out}` : `type=oci,dest=${out}.tar`,
@@ -169,7 +177,13 @@ export async function readTree(root: string): Promise<TreeEntry[]> {
       const path = rel === "" ? name : `${rel}/${name}`;
       const abs = join(root, path);
       const st = await lstat(abs);
-      const type = st.isFile() ? "file" : st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : "other";
+      const type = st.isFile()
+        ? "file"
+        : st.isDirectory()
+          ? "dir"
+          : st.isSymbolicLink()
+            ? "symlink"
+            : "other";
       const entry: TreeEntry = { path, type, mode: (st.mode & 0o7777).toString(8), uid: st.uid, gid: st.gid };
       if (type === "symlink") entry.linkTarget = await readlink(abs);
       if (type === "file") {
@@ -189,7 +203,10 @@ export async function readTree(root: string): Promise<TreeEntry[]> {
 }
 
 /** The image config of the (single, or linux/amd64) image in an OCI archive. */
-export async function imageConfigOfOciTar(tar: string, scratchParent: string): Promise<Record<string, unknown>> {
+export async function imageConfigOfOciTar(
+  tar: string,
+  scratchParent: string,
+): Promise<Record<string, unknown>> {
   const dir = await mkdtemp(join(scratchParent, "oci-"));
   try {
     await runOk("tar", ["-xf", tar, "-C", dir]);

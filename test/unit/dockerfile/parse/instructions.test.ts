@@ -319,7 +319,12 @@ describe("the other instructions", () => {
     parseError("FROM a\nHEALTHCHECK CMD\n", /Missing command after HEALTHCHECK CMD/);
     parseError("FROM a\nHEALTHCHECK CMD []\n", /Missing command after HEALTHCHECK CMD/);
     parseError("FROM a\nHEALTHCHECK RUN x\n", /Unknown type "RUN" in HEALTHCHECK \(try CMD\)/);
-    parseError("FROM a\nHEALTHCHECK --interval=10 CMD x\n", /time: invalid duration "10" \(--interval\)/, 2, 24);
+    parseError(
+      "FROM a\nHEALTHCHECK --interval=10 CMD x\n",
+      /time: invalid duration "10" \(--interval\)/,
+      2,
+      24,
+    );
     parseError("FROM a\nHEALTHCHECK --timeout=-1s CMD x\n", /cannot be less than 1ms/);
     parseError("FROM a\nHEALTHCHECK --retries=-1 CMD x\n", /--retries cannot be negative \(-1\)/);
     parseError("FROM a\nHEALTHCHECK --retries=x CMD x\n", /invalid value for --retries/);
