@@ -15,6 +15,16 @@ export function mayContainMatch(dirPath: string, pattern: string): boolean {
   return true;
 }
 
+/** Whether one path segment (a name) matches one pattern segment (`*`, `?`, `[…]`, `\` escapes). */
+export function segmentMatches(patternSegment: string, name: string): boolean {
+  return segmentRegex(patternSegment).test(name);
+}
+
+/** Whether a pattern segment holds a wildcard (so it must be matched against a directory's names). */
+export function hasWildcard(patternSegment: string): boolean {
+  return /[*?[\\]/.test(patternSegment);
+}
+
 function cleanPattern(pattern: string): string {
   return pattern
     .split("/")

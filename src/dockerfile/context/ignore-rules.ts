@@ -1,11 +1,11 @@
 import { readFile } from "node:fs/promises";
 import { basename, dirname, join, relative } from "node:path";
-import * as dockerignore from "@balena/dockerignore";
 import { UserError } from "../../errors/user-error.ts";
+import { BadPatternError, compileDockerPatterns } from "../../fsutil/docker-patterns.ts";
 
 /**
- * The exclusion rules of a build context, with Docker's exact `.dockerignore` semantics. Matching is done by
- * @balena/dockerignore (a port of moby's matcher, case-sensitive here as Docker is): comments start in column
+ * The exclusion rules of a build context, with Docker's exact `.dockerignore` semantics (the matcher is
+ * src/fsutil/docker-patterns.ts, case-sensitive as Docker is): comments start in column
  * one, patterns are cleaned and anchored at the context root, `**` spans directories, `!` re-includes, the
  * last matching line wins, and a path is excluded when it or one of its parent directories matches.
  */
@@ -20,35 +20,45 @@ export interface IgnoreRules {
   ignores(relPath: string): boolean;
 }
 
-/** Compiles ignore rules from the text of an ignore file. */
+/** Compiles ignore rules from the text of an ignore file; a malformed pattern is an error naming its line. */
 export function parseIgnoreRules(text: string, source?: string): IgnoreRules {
   const patterns: string[] = [];
-  for (const raw of text.replace(/^\uFEFF/, "").split(/\r?\n/)) {
-    // Docker only treats `#` in the first column as a comment; "  # x" is a pattern.
-    if (raw.startsWith("#")) continue;
-    if (raw.trim() === "") continue;
-    patterns.push(raw);
+  const lines: number[] = [];
+  text
+    .replace(/^\uFEFF/, "")
+    .split(/\r?\n/)
+    .forEach((raw, i) => {
+      // Docker only treats `#` in the first column as a comment; "  # x" is a pattern.
+      if (raw.startsWith("#") || raw.trim() === "") return;
+      patterns.push(raw);
+      lines.push(i + 1);
+    });
+  try {
+    return compileIgnoreRules(patterns, source);
+  } catch (e) {
+    if (!(e instanceof BadPatternError)) throw e;
+    const file = source === undefined ? ".dockerignore" : relative(process.cwd(), source) || source;
+    const line = lines[patterns.indexOf(e.pattern)];
+    throw new UserError(`${e.message} ${JSON.stringify(e.pattern)} at ${file}:${line}`, {
+      hint: "close each [ with ], end no line with a lone \\, or escape a literal [ as \\[",
+    });
   }
-  return compileIgnoreRules(patterns, source);
 }
 
-/** Compiles ignore rules from pattern lines (as `--exclude` flags or a planner's selection carry them). */
+/**
+ * Compiles ignore rules from pattern lines (as `--exclude` flags or a planner's selection carry them);
+ * throws BadPatternError for a malformed one.
+ */
 export function compileIgnoreRules(patterns: readonly string[], source?: string): IgnoreRules {
-  const matcher = ignore({ ignorecase: false }).add([...patterns]);
+  const matcher = compileDockerPatterns(patterns);
   const hasExceptions = patterns.some((p) => /^\s*\/?!/.test(p));
   return {
     source,
     patterns: [...patterns],
     hasExceptions,
-    ignores: (relPath: string) => relPath !== "" && relPath !== "." && matcher.ignores(relPath),
+    ignores: matcher.matches,
   };
 }
-
-// The package is CommonJS (`module.exports = factory`) while its typings declare a default export; the
-// namespace's `default` is the factory both for Node's ESM loader and for the bundle.
-type IgnoreFactory = typeof dockerignore.default.default;
-const loaded = dockerignore.default as unknown as IgnoreFactory | { default: IgnoreFactory };
-const ignore: IgnoreFactory = typeof loaded === "function" ? loaded : loaded.default;
 
 export const noIgnoreRules: IgnoreRules = compileIgnoreRules([]);
 

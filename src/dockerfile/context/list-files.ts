@@ -3,6 +3,7 @@ import { lstat, readdir, readlink, realpath } from "node:fs/promises";
 import { join } from "node:path";
 import { UserError } from "../../errors/user-error.ts";
 import type { LocalSource } from "../../graph/types.ts";
+import { withLinkTargets } from "./follow-links.ts";
 import { mayContainMatch } from "./glob-segments.ts";
 import { compileIgnoreRules, type IgnoreRules } from "./ignore-rules.ts";
 
@@ -74,7 +75,9 @@ export async function listContextFiles(selection: ContextSelection): Promise<Con
   const filters: IncludeFilter[] = [];
   for (const list of [selection.include, selection.followPaths]) {
     if (list === undefined) continue;
-    const patterns = list.map(cleanInclude);
+    let patterns = list.map(cleanInclude);
+    // A followed path that is or goes through a link needs the link's target too, so the copy can follow it.
+    if (list === selection.followPaths) patterns = await withLinkTargets(root, patterns);
     if (!patterns.includes("")) filters.push({ patterns, matcher: compileIgnoreRules(patterns) });
   }
   const out: ContextEntry[] = [];

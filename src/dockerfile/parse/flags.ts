@@ -79,7 +79,8 @@ export function readFlags(
     if (kind === undefined) {
       const suggestion = didYouMean(name, names);
       fail(
-        `unknown flag: ${name}${suggestion ? ` (${suggestion.replace("did you mean ", "did you mean --")})` : ""}`,
+        // BuildKit's words (`unknown flag: --mont (did you mean mount?)`), which users search for.
+        `unknown flag: --${name}${suggestion ? ` (${suggestion})` : ""}`,
         names.length === 0
           ? `${keyword} takes no flags`
           : `${keyword} accepts ${names.map((n) => `--${n}`).join(", ")}`,

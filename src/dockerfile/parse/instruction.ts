@@ -378,7 +378,7 @@ function healthcheck(a: string, aStart: number, line: LogicalLine, flags: Flag[]
     const ns = parseGoDuration(f.value);
     if (ns === undefined) {
       fail(
-        `invalid duration for --${name}: ${JSON.stringify(f.value)}`,
+        `time: invalid duration ${JSON.stringify(f.value)} (--${name})`,
         f.valuePos ?? f.pos,
         "use a duration such as 30s, 1m30s or 500ms",
       );

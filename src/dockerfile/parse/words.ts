@@ -113,42 +113,20 @@ export function splitQuotedWords(text: string, base: number, escapeChar: string)
 export type MaybeJson = { json: true; values: string[] } | { json: false } | { json: "not-strings" };
 
 /**
- * Reads the exec (JSON array) form. Like BuildKit, only the first JSON value is read (text after it is
- * ignored); text that is not valid JSON is the shell form; a valid array holding anything but strings is
- * an error (`json: "not-strings"`).
+ * Reads the exec (JSON array) form as BuildKit does: the whole rest of the line is decoded as one JSON
+ * value (Go's json.Unmarshal into a slice), so an array followed by more text, or a value that is not an
+ * array, is the shell form; only a well-formed array holding something else than strings is an error
+ * (`json: "not-strings"`).
  */
 export function parseJsonArray(text: string): MaybeJson {
   if (text.charCodeAt(0) !== 0x5b) return { json: false };
-  const end = endOfJsonValue(text);
-  if (end < 0) return { json: false };
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text.slice(0, end));
+    parsed = JSON.parse(text);
   } catch {
     return { json: false };
   }
   if (!Array.isArray(parsed)) return { json: false };
   if (!parsed.every((v) => typeof v === "string")) return { json: "not-strings" };
   return { json: true, values: parsed as string[] };
-}
-
-// The offset just after the bracketed value that starts `text`, or -1 when the brackets never balance.
-function endOfJsonValue(text: string): number {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-      continue;
-    }
-    if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) depth++;
-    else if (c === 0x5d || c === 0x7d) {
-      depth--;
-      if (depth === 0) return i + 1;
-    }
-  }
-  return -1;
 }

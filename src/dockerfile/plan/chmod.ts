@@ -11,7 +11,6 @@ export function parseChmod(value: string): { mode: number | string } | { error: 
   }
   const clause = /^[ugoa]*(?:[-+=](?:[rwxXst]*|[ugo]))+$/;
   if (value !== "" && value.split(",").every((c) => clause.test(c))) return { mode: value };
-  return {
-    error: `invalid chmod parameter: '${value}'. it should be an octal mode or a symbolic mode like u+x`,
-  };
+  // BuildKit's words; a symbolic mode (u+x, go-w) is accepted too.
+  return { error: nonOctal };
 }

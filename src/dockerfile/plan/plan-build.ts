@@ -49,6 +49,9 @@ export async function planBuild(ast: DockerfileAst, options: PlanOptions = {}): 
 
   const results: PlatformPlan[] = [];
   for (const platform of platforms) {
+    const globalArgs = platformArgs(platform, build);
+    // As current BuildKit: the name of the stage being built, for stages that declare `ARG TARGETSTAGE`.
+    globalArgs.set("TARGETSTAGE", split.stages[target]!.name ?? "default");
     const ctx: PlatformContext = {
       source,
       escapeChar: ast.escapeChar,
@@ -57,7 +60,7 @@ export async function planBuild(ast: DockerfileAst, options: PlanOptions = {}): 
       target: platform,
       build,
       multiPlatform: platforms.length > 1,
-      globalArgs: platformArgs(platform, build),
+      globalArgs,
       buildArgs: options.buildArgs ?? {},
       namedContexts: options.namedContexts ?? [],
       contextExcludePatterns: options.contextExcludePatterns,

@@ -70,14 +70,9 @@ export function splitStages(ast: DockerfileAst, source: DockerfileSource): Split
   }
   if (stages.length === 0) {
     const pos = ast.instructions[0]?.pos ?? { line: 1, column: 1 };
-    throw dockerfileError(
-      "the Dockerfile has no FROM instruction, so there is no stage to build",
-      source,
-      pos,
-      {
-        hint: "add FROM IMAGE (or FROM scratch) to start a stage",
-      },
-    );
+    throw dockerfileError("dockerfile contains no stages to build: it has no FROM instruction", source, pos, {
+      hint: "add FROM IMAGE (or FROM scratch) to start a stage",
+    });
   }
   return { globalArgs, stages };
 }

@@ -2,10 +2,9 @@
  * Include and exclude patterns of a copy (`COPY --exclude`, `COPY --parents`), with Docker's pattern rules
  * (moby/patternmatcher, the .dockerignore syntax): `*` and `?` within a component, `**` across any number
  * of them, `!` re-includes, the last matching pattern wins, and a path matches when it or one of its
- * parent directories does. @balena/dockerignore is a faithful port of that matcher; it is used
- * case-sensitively, as Docker is on Linux.
+ * parent directories does (the matcher is src/fsutil/docker-patterns.ts, shared with .dockerignore).
  */
-import * as dockerignore from "@balena/dockerignore";
+import { compileDockerPatterns } from "../../fsutil/docker-patterns.ts";
 
 export interface PathMatcher {
   /** Whether a slash-separated path relative to the copied source matches. */
@@ -14,16 +13,11 @@ export interface PathMatcher {
   hasExceptions: boolean;
 }
 
-// The package is CommonJS (`module.exports = factory`) while its typings declare a default export.
-type IgnoreFactory = typeof dockerignore.default.default;
-const loaded = dockerignore.default as unknown as IgnoreFactory | { default: IgnoreFactory };
-const factory: IgnoreFactory = typeof loaded === "function" ? loaded : loaded.default;
-
 export function compilePatterns(patterns: readonly string[] | undefined): PathMatcher | undefined {
   if (patterns === undefined || patterns.length === 0) return undefined;
-  const matcher = factory({ ignorecase: false }).add([...patterns]);
+  const matcher = compileDockerPatterns(patterns);
   return {
-    matches: (relPath) => relPath !== "" && matcher.ignores(relPath),
+    matches: matcher.matches,
     hasExceptions: patterns.some((p) => p.trim().startsWith("!")),
   };
 }

@@ -34,7 +34,7 @@ describe("positioned errors", () => {
   });
 
   it("points into continuation lines", () => {
-    parseError("FROM a\nRUN --network=none \\\n    --bogus=1 make\n", /unknown flag: bogus/, 3, 5);
+    parseError("FROM a\nRUN --network=none \\\n    --bogus=1 make\n", /unknown flag: --bogus/, 3, 5);
     parseError("FROM a\nCOPY \\\n  --from=x \\\n  --from=y a b\n", /duplicate flag/, 4, 3);
   });
 

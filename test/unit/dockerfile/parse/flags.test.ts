@@ -46,16 +46,16 @@ describe("instruction flags", () => {
   it("rejects unknown flags with a suggestion and the accepted list", () => {
     const e = parseError(
       "FROM a\nRUN --mout=type=cache x\n",
-      /unknown flag: mout \(did you mean --mount\?\)/,
+      /unknown flag: --mout \(did you mean mount\?\)/,
       2,
       5,
     );
     assert.match(e.hint ?? "", /--mount, --network, --security/);
-    const n = parseError("FROM a\nENV --x=1 A=b\n", /unknown flag: x/);
+    const n = parseError("FROM a\nENV --x=1 A=b\n", /unknown flag: --x/);
     assert.equal(n.hint, "ENV takes no flags");
-    parseError("FROM a\nCMD --version\n", /unknown flag: version/);
-    parseError("FROM a\nONBUILD --x RUN y\n", /unknown flag: x/);
-    parseError("FROM --plattform=x a\n", /did you mean --platform/);
+    parseError("FROM a\nCMD --version\n", /unknown flag: --version/);
+    parseError("FROM a\nONBUILD --x RUN y\n", /unknown flag: --x/);
+    parseError("FROM --plattform=x a\n", /unknown flag: --plattform \(did you mean platform\?\)/);
   });
 
   it("checks values: strings need one, bools must be true or false, only list flags repeat", () => {
@@ -71,7 +71,7 @@ describe("instruction flags", () => {
   });
 
   it("accepts labs-only flags only with a labs syntax", () => {
-    parseError("FROM a\nRUN --device=x y\n", /unknown flag: device/);
+    parseError("FROM a\nRUN --device=x y\n", /unknown flag: --device/);
     const insts = parse("# syntax=docker/dockerfile:1-labs\nFROM a\nRUN --device=nvidia.com/gpu=all y\n");
     assert.equal(insts[1]?.flags[0]?.value, "nvidia.com/gpu=all");
   });

@@ -1,0 +1,225 @@
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { cacheSubdir, publish, scratchPathFor } from "./cache.ts";
+import { forgetDir, removeOnExit } from "./daemon.ts";
+import { run, runOk } from "./exec.ts";
+
+/**
+ * A real BuildKit (buildkitd + buildctl v0.24.0, the oracle of Dockerfile semantics) for differential tests:
+ * one daemon per test file, and what a user observes of a build (the exported tree, the image config, the
+ * error), in the same shape as test/differential/support.ts gives for polyarch.
+ *
+ *   await using bk = await startBuildKit([reg.host]);
+ *   const seen = await bk.build(ctx, { output: "local" });
+ */
+
+const repoRoot = new URL("../../", import.meta.url).pathname;
+const tarball = "buildkit-v0.24.0-linux-amd64.tar.xz";
+
+/** The directory holding start.sh, stop.sh and the release tarball; an Error saying where it looked otherwise. */
+export function findBuildKitDir(): string {
+  const candidates = [
+    process.env.POLYARCH_BUILDKIT_DIR,
+    "/work/shared/buildkit",
+    resolve(repoRoot, "../shared/buildkit"),
+  ].filter((d): d is string => d !== undefined && d !== "");
+  for (const dir of candidates)
+    if (existsSync(join(dir, "start.sh")) && existsSync(join(dir, tarball))) return dir;
+  throw new Error(
+    `no BuildKit for the differential tests: looked for start.sh and ${tarball} in ${candidates.join(", ")}. ` +
+      "Set POLYARCH_BUILDKIT_DIR to the directory that holds them.",
+  );
+}
+
+/** One entry of an exported tree, with everything a user can see of it. */
+export interface TreeEntry {
+  path: string;
+  type: "file" | "dir" | "symlink" | "other";
+  mode: string;
+  uid: number;
+  gid: number;
+  linkTarget?: string;
+  /** The file's text when it is short and printable, else its sha256. */
+  content?: string;
+}
+
+/** What a build showed its user: success with its outputs, or failure with its error text. */
+export interface Observed {
+  ok: boolean;
+  /** The error lines (`error: …`) the build printed, or "" on success. */
+  error: string;
+  /** Everything it printed, for assertion messages. */
+  output: string;
+  tree?: TreeEntry[];
+  config?: Record<string, unknown>;
+}
+
+export interface BuildCase {
+  /** "local": the tree; "oci": the image config (from an OCI archive). */
+  output: "local" | "oci";
+  platform?: string;
+  buildArgs?: Record<string, string>;
+  target?: string;
+  /** id → file */
+  secrets?: Record<string, string>;
+}
+
+export interface BuildKit extends AsyncDisposable {
+  address: string;
+  build(context: string, options: BuildCase): Promise<Observed>;
+  stop(): Promise<void>;
+}
+
+// The binaries are unpacked once per machine into the test cache; each daemon's state dir links to them.
+async function cachedBinaries(kitDir: string): Promise<string> {
+  const bin = join(await cacheSubdir("buildkit"), "v0.24.0-bin");
+  if (existsSync(join(bin, "buildctl"))) return bin;
+  const scratch = scratchPathFor(bin);
+  await mkdir(scratch, { recursive: true });
+  await runOk("sh", [
+    "-c",
+    `xz -dc "$1" | tar -x -C "$2" buildkitd buildctl`,
+    "sh",
+    join(kitDir, tarball),
+    scratch,
+  ]);
+  await publish(scratch, bin);
+  return bin;
+}
+
+/** Starts a buildkitd that may pull from the given plain-HTTP registries (host:port). */
+export async function startBuildKit(registryHosts: readonly string[]): Promise<BuildKit> {
+  const kitDir = findBuildKitDir();
+  const bin = await cachedBinaries(kitDir);
+  const state = await mkdtemp(join(tmpdir(), "polyarch-buildkit-"));
+  removeOnExit(state);
+  await mkdir(join(state, "bin"));
+  for (const name of ["buildkitd", "buildctl"]) await symlink(join(bin, name), join(state, "bin", name));
+  const started = await run(join(kitDir, "start.sh"), [state, ...registryHosts], { timeoutMs: 60_000 });
+  if (started.code !== 0) throw new Error(`BuildKit did not start (${kitDir}/start.sh):\n${started.stderr}`);
+  const address = started.stdout.trim();
+  const pid = Number((await readFile(join(state, "buildkitd.pid"), "utf8")).trim());
+  // start.sh detaches the daemon (setsid); kill it if this test process ends without stop().
+  const killer = () => {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  };
+  process.on("exit", killer);
+  let seq = 0;
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      await run(join(kitDir, "stop.sh"), [state], { env: { ...process.env, PURGE: "1" } });
+      process.off("exit", killer);
+      await rm(state, { recursive: true, force: true });
+      forgetDir(state);
+    })();
+    return stopping;
+  };
+  return {
+    address,
+    async build(context, options) {
+      const out = join(state, `out-${++seq}`);
+      const args = [
+        "--addr",
+        address,
+        "build",
+        "--progress=plain",
+        "--frontend",
+        "dockerfile.v0",
+        "--local",
+        `context=${context}`,
+        "--local",
+        `dockerfile=${context}`,
+        "--opt",
+        `platform=${options.platform ?? "linux/amd64"}`,
+      ];
+      for (const [k, v] of Object.entries(options.buildArgs ?? {})) args.push("--opt", `build-arg:${k}=${v}`);
+      if (options.target) args.push("--opt", `target=${options.target}`);
+      for (const [id, src] of Object.entries(options.secrets ?? {}))
+        args.push("--secret", `id=${id},src=${src}`);
+      args.push(
+        "--output",
+        options.output === "local" ? `type=local,dest=${out}` : `type=oci,dest=${out}.tar`,
+      );
+      const r = await run(join(state, "bin", "buildctl"), args, { timeoutMs: 180_000 });
+      const output = r.stderr + r.stdout;
+      if (r.code !== 0) return { ok: false, error: errorLines(output), output };
+      return options.output === "local"
+        ? { ok: true, error: "", output, tree: await readTree(out) }
+        : { ok: true, error: "", output, config: await imageConfigOfOciTar(`${out}.tar`, state) };
+    },
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}
+
+/** The `error: …` lines of a build's output (BuildKit's and polyarch's both start that way). */
+export function errorLines(output: string): string {
+  return output
+    .split("\n")
+    .filter((l) => l.startsWith("error: "))
+    .join("\n");
+}
+
+/** Every entry of an exported directory, sorted by path, with type, mode, owner, link target and content. */
+export async function readTree(root: string): Promise<TreeEntry[]> {
+  const out: TreeEntry[] = [];
+  const walk = async (rel: string) => {
+    const names = (await readdir(join(root, rel))).sort();
+    for (const name of names) {
+      const path = rel === "" ? name : `${rel}/${name}`;
+      const abs = join(root, path);
+      const st = await lstat(abs);
+      const type = st.isFile()
+        ? "file"
+        : st.isDirectory()
+          ? "dir"
+          : st.isSymbolicLink()
+            ? "symlink"
+            : "other";
+      const entry: TreeEntry = { path, type, mode: (st.mode & 0o7777).toString(8), uid: st.uid, gid: st.gid };
+      if (type === "symlink") entry.linkTarget = await readlink(abs);
+      if (type === "file") {
+        const data = await readFile(abs);
+        const text = data.toString("utf8");
+        entry.content =
+          data.length <= 256 && !/[^\x20-\x7e\n\t]/.test(text)
+            ? text
+            : `sha256:${createHash("sha256").update(data).digest("hex")}`;
+      }
+      out.push(entry);
+      if (type === "dir") await walk(path);
+    }
+  };
+  await walk("");
+  return out;
+}
+
+/** The image config of the (single, or linux/amd64) image in an OCI archive. */
+export async function imageConfigOfOciTar(
+  tar: string,
+  scratchParent: string,
+): Promise<Record<string, unknown>> {
+  const dir = await mkdtemp(join(scratchParent, "oci-"));
+  try {
+    await runOk("tar", ["-xf", tar, "-C", dir]);
+    const blob = async (digest: string) =>
+      JSON.parse(await readFile(join(dir, "blobs", ...digest.split(":")), "utf8")) as Record<string, unknown>;
+    let node = JSON.parse(await readFile(join(dir, "index.json"), "utf8")) as Record<string, unknown>;
+    for (let depth = 0; depth < 4 && Array.isArray(node.manifests); depth++) {
+      const list = node.manifests as { digest: string; platform?: { architecture?: string } }[];
+      const pick = list.find((m) => m.platform?.architecture === "amd64") ?? list[0]!;
+      node = await blob(pick.digest);
+    }
+    return blob((node.config as { digest: string }).digest);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
