@@ -1,11 +1,14 @@
 import { isUserError } from "../errors/user-error.ts";
 
-/** Scrubs credentials that must never reach a terminal or log, even in --debug output. */
+/**
+ * Scrubs credentials that must never reach a terminal or log, even in --debug output. A key must start a
+ * word, so a name that ends in one (`secret mysecret: not found`) is not taken for a key.
+ */
 export function redactSecrets(text: string): string {
   return text
     .replace(/(authorization:\s*)(bearer|basic)\s+[^\s"',]+/gi, "$1$2 [redacted]")
     .replace(
-      /("?(?:password|token|access_token|refresh_token|auth|identitytoken|secret)"?\s*[:=]\s*"?)[^"\s,}&]+/gi,
+      /((?<![\w-])"?(?:password|token|access_token|refresh_token|auth|identitytoken|secret)"?\s*[:=]\s*"?)[^"\s,}&]+/gi,
       "$1[redacted]",
     )
     .replace(/(\/\/[^/\s:@]+:)[^@/\s]+@/g, "$1[redacted]@");

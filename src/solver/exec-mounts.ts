@@ -118,7 +118,8 @@ export async function prepareMounts(
 }
 
 export function missingSecret(id: string): UserError {
-  return new UserError(`secret ${JSON.stringify(id)} is required but was not provided`, {
+  // BuildKit's words first (what users search for), then ours.
+  return new UserError(`secret ${id}: not found (the step requires it and the build was given none)`, {
     hint: `pass it with --secret id=${id},src=FILE or --secret id=${id},env=VARIABLE`,
   });
 }

@@ -3,9 +3,12 @@ import { UserError } from "../../errors/user-error.ts";
 import type { ActionEnv } from "./context.ts";
 import { lstatIfExists, resolveInRoot } from "./root-path.ts";
 
-/** A UserError for a file op: the message starts with where the instruction is, when that is known. */
+/**
+ * A UserError for a file op. With a location the error carries it (and the CLI prints it before the
+ * message); only without one does the message start with where the instruction is, so it is said once.
+ */
 export function fileOpError(env: ActionEnv, message: string, hint?: string, cause?: unknown): UserError {
-  return new UserError(env.where ? `${env.where}: ${message}` : message, {
+  return new UserError(env.where && env.location === undefined ? `${env.where}: ${message}` : message, {
     ...(hint === undefined ? {} : { hint }),
     ...(env.location === undefined ? {} : { location: env.location }),
     ...(cause === undefined ? {} : { cause }),

@@ -51,7 +51,10 @@ test("unknown and legacy media types are refused with a clear error", () => {
     /reg\/app:1: unknown manifest media type "application\/x-foo"/,
   );
   assert.throws(() => parseAnyManifest('{"schemaVersion":1,"name":"x"}', undefined, "old"), /schema 1/);
-  assert.throws(() => parseAnyManifest("not json", undefined, "bad"), /bad: invalid JSON at line 1, column 2/);
+  assert.throws(
+    () => parseAnyManifest("not json", undefined, "bad"),
+    /bad: invalid JSON at line 1, column 2/,
+  );
   assert.throws(
     () =>
       parseAnyManifest(
