@@ -1,0 +1,127 @@
+// Registry faults through the CLI a user runs: builds pull their base image, and push their result, through
+// a proxy that breaks 30 % of requests at random (503, 429 with Retry-After, resets, bodies cut midway). Every
+// build must succeed, and every pushed tag must be complete when read from the registry itself.
+import assert from "node:assert/strict";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { runOk } from "../harness/exec.ts";
+import { type Fault, startFaultProxy } from "../harness/fault-proxy.ts";
+import { pushBusyboxImage } from "../harness/images.ts";
+import { startRegistry, type TestRegistry } from "../harness/registry.ts";
+import { polyarch } from "../support/cli.ts";
+
+const runs = 20;
+const rate = 0.3;
+/** A seed from the environment replays a run; otherwise a fresh one, printed as a diagnostic. */
+const seed = Number(process.env.POLYARCH_FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
+
+const faults: Fault[] = [
+  { kind: "status", status: 503 },
+  { kind: "status", status: 502 },
+  { kind: "status", status: 429, retryAfter: 0 },
+  { kind: "status", status: 429, retryAfter: 1 },
+  { kind: "reset" },
+  { kind: "reset" },
+  { kind: "cut-body", afterBytes: 100 },
+  { kind: "cut-body", afterBytes: 100 },
+];
+
+let reg: TestRegistry;
+let work: string;
+
+before(async () => {
+  reg = await startRegistry();
+  await pushBusyboxImage(reg);
+  work = await mkdtemp(join(tmpdir(), "polyarch-fault-registry-"));
+});
+after(async () => {
+  await reg?.stop();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+async function context(name: string, dockerfile: string, file: string): Promise<string> {
+  const dir = join(work, name);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, "Dockerfile"), dockerfile);
+  await writeFile(join(dir, "file"), file);
+  return dir;
+}
+
+function summary(failures: string[]): string {
+  return failures.map((f) => f.slice(0, 2000)).join("\n---\n");
+}
+
+test("fault: builds pull their base through 30 % random registry faults", async (t) => {
+  t.diagnostic(`fault seed: ${seed} (replay with POLYARCH_FAULT_SEED=${seed})`);
+  await using proxy = await startFaultProxy(reg);
+  proxy.addFault({ rate, seed, fault: faults });
+  const failures: string[] = [];
+  for (let i = 0; i < runs; i++) {
+    // A fresh state directory per build: nothing cached, so each one pulls index, manifests and blobs.
+    const state = await mkdtemp(join(work, "pull-state-"));
+    const ctx = await context(
+      `pull-${i}`,
+      `FROM ${proxy.ref("library/busybox:latest")}\nCOPY file /file\n`,
+      `pull ${i}\n`,
+    );
+    const out = join(work, `pull-${i}.tar`);
+    const r = await polyarch(
+      ["build", "--platform", "linux/amd64,linux/arm64", "--output", `type=oci,dest=${out}`, ctx],
+      { env: { POLYARCH_ROOT: state, DOCKER_CONFIG: state } },
+    );
+    if (r.code !== 0) failures.push(`pull ${i}: ${r.stderr}`);
+    await rm(state, { recursive: true, force: true });
+  }
+  t.diagnostic(`figure: pulls through 30 % faults: ${runs}, failed: ${failures.length}`);
+  t.diagnostic(`figure: faults injected during the pulls: ${proxy.injected()}`);
+  assert.deepEqual(failures, [], summary(failures));
+  assert.ok(proxy.injected("cut-body") > 0 && proxy.injected("reset") > 0 && proxy.injected("status") > 0);
+  assert.ok(
+    proxy.log.some((f) => f.kind === "cut-body" && /\/manifests\//.test(f.path)),
+    "some manifest body was cut midway",
+  );
+});
+
+test("fault: build --push through 30 % random registry faults leaves every tag complete", async (t) => {
+  t.diagnostic(`fault seed: ${seed + 1} (replay with POLYARCH_FAULT_SEED=${seed})`);
+  await using proxy = await startFaultProxy(reg);
+  proxy.addFault({ rate, seed: seed + 1, fault: faults });
+  // One state directory: the base is pulled once, each push then uploads its own new layer and manifests,
+  // and mounts or uploads the base layers into its own repository.
+  const state = await mkdtemp(join(work, "push-state-"));
+  const failures: string[] = [];
+  for (let i = 0; i < runs; i++) {
+    const ctx = await context(
+      `push-${i}`,
+      `FROM ${proxy.ref("library/busybox:latest")}\nCOPY file /file\n`,
+      `push ${i}\n`,
+    );
+    const tag = `pushed/app-${i}:1`;
+    const r = await polyarch(
+      ["build", "--platform", "linux/amd64,linux/arm64", "-t", proxy.ref(tag), "--push", ctx],
+      { env: { POLYARCH_ROOT: state, DOCKER_CONFIG: state } },
+    );
+    if (r.code !== 0) {
+      failures.push(`push ${i}: ${r.stderr}`);
+      continue;
+    }
+    // Straight from the registry, not the proxy: skopeo copies the whole index and checks every digest.
+    const copy = await mkdtemp(join(work, "copy-"));
+    await runOk("skopeo", [
+      "copy",
+      "--all",
+      "--quiet",
+      ...reg.skopeoFlags("src"),
+      `docker://${reg.ref(tag)}`,
+      `oci:${copy}:x`,
+    ]);
+    await rm(copy, { recursive: true, force: true });
+  }
+  await rm(state, { recursive: true, force: true });
+  t.diagnostic(`figure: pushes through 30 % faults: ${runs}, failed: ${failures.length}`);
+  t.diagnostic(`figure: faults injected during the pushes: ${proxy.injected()}`);
+  assert.deepEqual(failures, [], summary(failures));
+  assert.ok(proxy.injected("reset") > 0 && proxy.injected("status") > 0);
+});
