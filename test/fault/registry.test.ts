@@ -3,6 +3,7 @@
 // build must succeed, and every pushed tag must be complete when read from the registry itself.
 import assert from "node:assert/strict";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -140,4 +141,66 @@ test("fault: build --push through 30 % random registry faults leaves every tag c
   t.diagnostic(`figure: faults injected during the pushes: ${proxy.injected()}`);
   assert.deepEqual(failures, [], summary(failures));
   assert.ok(proxy.injected("reset") > 0 && proxy.injected("status") > 0);
+});
+
+/**
+ * A TCP forwarder to the registry that "restarts" it: at the first manifest PUT it drops every connection
+ * and stops listening (connections are refused), then listens on the same port again after `downMs`.
+ */
+async function restartingRegistry(target: TestRegistry, downMs: number) {
+  const upstream = new URL(target.url);
+  const sockets = new Set<Socket>();
+  let restarted = false;
+  let relisten: NodeJS.Timeout | undefined;
+  const server = createServer((client) => {
+    const up = connect(Number(upstream.port), upstream.hostname);
+    for (const s of [client, up]) {
+      sockets.add(s);
+      s.on("close", () => sockets.delete(s));
+      s.on("error", () => {});
+    }
+    client.on("data", (chunk: Buffer) => {
+      if (!restarted && /^PUT \/v2\/[^ ]+\/manifests\//.test(chunk.toString("latin1", 0, 200))) {
+        restarted = true;
+        server.close();
+        for (const s of sockets) s.destroy();
+        relisten = setTimeout(() => server.listen(port, "127.0.0.1"), downMs);
+        return;
+      }
+      up.write(chunk);
+    });
+    up.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    host: `127.0.0.1:${port}`,
+    get restarted() {
+      return restarted;
+    },
+    close: () => {
+      clearTimeout(relisten);
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+test("fault: build --push survives the registry restarting mid-push (connections refused for a second)", async () => {
+  const registry = await restartingRegistry(reg, 1000);
+  const state = await mkdtemp(join(work, "restart-state-"));
+  try {
+    const ctx = await context("restart", "FROM scratch\nCOPY file /file\n", "restart\n");
+    const tag = "pushed/restart:1";
+    const r = await polyarch(["--debug", "build", "-t", `${registry.host}/${tag}`, "--push", ctx], {
+      env: { POLYARCH_ROOT: state, DOCKER_CONFIG: state },
+    });
+    assert.ok(registry.restarted, "the registry went away during the push");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /manifests\/1 -> ECONNREFUSED/, "the push met a refused connection");
+    await runOk("skopeo", ["inspect", "--raw", ...reg.skopeoFlags(), `docker://${reg.ref(tag)}`]);
+  } finally {
+    registry.close();
+    await rm(state, { recursive: true, force: true });
+  }
 });
