@@ -1,3 +1,5 @@
+import { defaultStateDir } from "../content/paths.ts";
+import { asEnvironmentError } from "../errors/environment-error.ts";
 import { isUserError } from "../errors/user-error.ts";
 
 /**
@@ -14,8 +16,13 @@ export function redactSecrets(text: string): string {
     .replace(/(\/\/[^/\s:@]+:)[^@/\s]+@/g, "$1[redacted]@");
 }
 
-/** Formats an error for the terminal: one line for user errors (with location and hint), full detail for bugs. */
-export function formatError(e: unknown, debug: boolean): string {
+/**
+ * Formats an error for the terminal: one line for user errors (with location and hint), full detail for bugs.
+ * A full disk, a denied permission or a missing program is the machine's state, not a bug, wherever it
+ * surfaced and however it was wrapped: it is shown as a user error that names the place and what to do.
+ */
+export function formatError(e: unknown, debug: boolean, env: NodeJS.ProcessEnv = process.env): string {
+  e = asEnvironmentError(e, { stateDir: defaultStateDir(env) }) ?? e;
   const lines: string[] = [];
   if (isUserError(e)) {
     const loc = e.location;

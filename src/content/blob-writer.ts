@@ -1,6 +1,7 @@
 import type { FileHandle } from "node:fs/promises";
 import { mkdir, open, rename, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { attachDirectory } from "../errors/environment-error.ts";
 import { type Digest, Digester, DigestMismatchError, digestAlgorithm, digestHex } from "../oci/digest.ts";
 import { SizeMismatchError } from "./errors.ts";
 import { fsyncDir, isNotFound, uniqueSuffix } from "./fs-util.ts";
@@ -50,7 +51,9 @@ export class IngestWriter implements BlobWriter {
     const label = expected ? `${digestAlgorithm(expected.digest)}-${digestHex(expected.digest)}` : "unknown";
     const tmp = join(target.ingestDir, `${label}-${uniqueSuffix()}`);
     // Read-only from the start: a committed blob is immutable, and consumers get it by path.
-    const handle = await open(tmp, "wx", 0o444);
+    const handle = await open(tmp, "wx", 0o444).catch((e: unknown) => {
+      throw attachDirectory(e, target.ingestDir);
+    });
     return new IngestWriter(target, expected, options, tmp, handle);
   }
 
@@ -71,10 +74,14 @@ export class IngestWriter implements BlobWriter {
       throw new SizeMismatchError(limit, seen, this.#where, true);
     }
     this.#digester.update(chunk);
-    let offset = 0;
-    while (offset < chunk.byteLength) {
-      const { bytesWritten } = await this.#handle.write(chunk, offset, chunk.byteLength - offset);
-      offset += bytesWritten;
+    try {
+      let offset = 0;
+      while (offset < chunk.byteLength) {
+        const { bytesWritten } = await this.#handle.write(chunk, offset, chunk.byteLength - offset);
+        offset += bytesWritten;
+      }
+    } catch (e) {
+      throw await this.#failed(e);
     }
   }
 
@@ -91,12 +98,25 @@ export class IngestWriter implements BlobWriter {
     for (const c of chunks) this.#digester.update(c);
     // One syscall for many network-sized chunks, without copying them into one buffer first.
     const pending = [...chunks];
-    while (pending.length) {
-      const { bytesWritten } = await this.#handle.writev(pending);
-      let left = bytesWritten;
-      while (pending.length && left >= pending[0]!.byteLength) left -= pending.shift()!.byteLength;
-      if (left > 0 && pending.length) pending[0] = pending[0]!.subarray(left);
+    try {
+      while (pending.length) {
+        const { bytesWritten } = await this.#handle.writev(pending);
+        let left = bytesWritten;
+        while (pending.length && left >= pending[0]!.byteLength) left -= pending.shift()!.byteLength;
+        if (left > 0 && pending.length) pending[0] = pending[0]!.subarray(left);
+      }
+    } catch (e) {
+      throw await this.#failed(e);
     }
+  }
+
+  /**
+   * A write that failed (a full disk, most often) leaves a partial temp file nobody will finish: it goes
+   * at once, giving its space back, and the error names the directory that filled up.
+   */
+  async #failed(e: unknown): Promise<unknown> {
+    await this.#discard();
+    return attachDirectory(e, this.#target.ingestDir);
   }
 
   async commit(): Promise<BlobInfo> {
@@ -133,7 +153,7 @@ export class IngestWriter implements BlobWriter {
       return info;
     } catch (e) {
       await this.#discard();
-      throw e;
+      throw attachDirectory(e, this.#target.ingestDir);
     }
   }
 

@@ -6,11 +6,11 @@ import {
   CorruptBlobError,
   distributionSourceLabelPrefix,
 } from "../content/index.ts";
+import { UserError } from "../errors/user-error.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
-import { DigestMismatchError } from "../oci/digest.ts";
 import { releaseBuffersAfter } from "./release-buffers.ts";
 import type { RepositoryClient } from "./repository-client.ts";
-import { isRetryableNetworkError } from "./transport.ts";
+import { errorCode, isRetryableNetworkError, networkFailureHint, RegistryNetworkError } from "./transport.ts";
 
 /**
  * Downloads a blob into the store, verified against its descriptor (digest and size) as it streams; nothing
@@ -37,12 +37,14 @@ export async function pullBlob(
       return "fetched";
     } catch (e) {
       await writer.abort();
-      if (
-        e instanceof DigestMismatchError ||
-        !isRetryableNetworkError(e) ||
-        attempt >= repo.transport.maxAttempts
-      )
-        throw e;
+      // A UserError is final: wrong bytes (retrying would mask tampering), a full disk, or a request the
+      // transport already retried to its limit. What is left is the body cut midway, worth a fresh GET.
+      if (e instanceof UserError || !isRetryableNetworkError(e)) throw e;
+      if (attempt >= repo.transport.maxAttempts)
+        throw new RegistryNetworkError(
+          `${where}: the download was cut off ${attempt} times: ${errorCode(e) ?? (e as Error).message}`,
+          { hint: networkFailureHint(e, repo.transport.registry), cause: e },
+        );
       await sleep(repo.transport.backoffMs(attempt));
     }
   }

@@ -11,9 +11,12 @@ export interface RegistryOptions {
   insecureRegistries?: readonly string[];
   /** Docker's certs.d layout: `<dir>/<host[:port]>/*.crt` are extra CAs, client.cert/client.key for mTLS. */
   certsDir?: string;
-  /** Attempts for a request that fails with 429, 5xx or a reset connection (default 6). */
+  /**
+   * Attempts for a request that fails with 429, 5xx, a reset or refused connection, or (for manifests, tags
+   * and tokens, which are read whole) a body cut short (default 10).
+   */
   maxAttempts?: number;
-  /** First back-off delay in ms, doubled each attempt, with jitter (default 200). */
+  /** First back-off delay in ms, doubled each attempt up to 5 s, with jitter (default 200). */
   retryBaseMs?: number;
   /** Upper bound on any one wait, including a server's Retry-After (default 30 s). */
   retryMaxMs?: number;

@@ -59,18 +59,16 @@ export class RepositoryClient {
 
   /** Like getManifest, but a manifest the repository does not have is undefined rather than an error. */
   async tryGetManifest(reference: string): Promise<FetchedManifest | undefined> {
-    const res = await this.transport.send({
+    // Read whole by the transport: a manifest cut midway is fetched again, not a failed pull.
+    const res = await this.transport.sendBuffered({
       method: "GET",
       path: `/v2/${this.repository}/manifests/${reference}`,
       headers: { accept: manifestAccept.join(", ") },
       scopes: [this.pullScope],
       expect: [404],
     });
-    if (res.status === 404) {
-      await res.body.dump();
-      return undefined;
-    }
-    const bytes = Buffer.from(await res.body.arrayBuffer());
+    if (res.status === 404) return undefined;
+    const bytes = res.bytes;
     const mediaType = headerString(res, "content-type")?.split(";")[0]?.trim() ?? "";
     const announced = headerString(res, "docker-content-digest");
     const expected = isDigest(reference)
@@ -299,7 +297,7 @@ export class RepositoryClient {
 
   async #finishUpload(res: TransportResponse, digest: Digest): Promise<void> {
     if (res.status === 400) {
-      const text = await res.body.text();
+      const text = await res.body.text().catch(() => "");
       if (/DIGEST_INVALID/.test(text)) {
         throw new UserError(
           this.#where(`the registry rejected blob ${digest}: its bytes do not match the digest`),
@@ -321,17 +319,19 @@ export class RepositoryClient {
 
   /** Lists tags (used by imagetools and tests). */
   async listTags(): Promise<string[]> {
-    const res = await this.transport.send({
+    const res = await this.transport.sendBuffered({
       method: "GET",
       path: `/v2/${this.repository}/tags/list`,
       scopes: [this.pullScope],
       expect: [404],
     });
-    if (res.status === 404) {
-      await res.body.dump();
-      return [];
+    if (res.status === 404) return [];
+    let body: { tags?: string[] | null };
+    try {
+      body = JSON.parse(res.bytes.toString("utf8")) as typeof body;
+    } catch {
+      throw new UserError(this.#where("the tag list is not valid JSON"));
     }
-    const body = (await res.body.json()) as { tags?: string[] | null };
     return body.tags ?? [];
   }
 }
@@ -344,7 +344,7 @@ function isRestartableUploadFailure(e: unknown): boolean {
   return false;
 }
 
-export function headerString(res: TransportResponse, name: string): string | undefined {
+export function headerString(res: Pick<TransportResponse, "headers">, name: string): string | undefined {
   const v = res.headers[name];
   return Array.isArray(v) ? v[0] : v;
 }

@@ -37,6 +37,14 @@ export interface TransportResponse {
   url: string;
 }
 
+/** A whole small response (manifest, index, tag list), read to its end before the caller sees it. */
+export interface BufferedResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  bytes: Buffer;
+  url: string;
+}
+
 /** Thrown for an HTTP status the caller did not expect, after retries. Carries the registry's error text. */
 export class RegistryHttpError extends UserError {
   readonly status: number;
@@ -57,6 +65,8 @@ export class RegistryNetworkError extends UserError {
 const retryableStatuses = new Set([408, 425, 429, 500, 502, 503, 504]);
 const retryableCodes = new Set([
   "ECONNRESET",
+  // Nothing listens for a moment (a registry restarting): the request never left, so any request may retry.
+  "ECONNREFUSED",
   "EPIPE",
   "ETIMEDOUT",
   "ECONNABORTED",
@@ -87,6 +97,29 @@ export function isRetryableNetworkError(e: unknown): boolean {
   return e instanceof Error && /other side closed|socket hang up|terminated|aborted/i.test(e.message);
 }
 
+/** Connection refused: the request never reached a server, so even a non-idempotent upload may be re-sent. */
+function isRefused(e: unknown): boolean {
+  return errorCode(e) === "ECONNREFUSED";
+}
+
+/** A connect that timed out costs its whole timeout each time: such a host gets fewer attempts. */
+function isConnectTimeout(e: unknown): boolean {
+  const code = errorCode(e);
+  return code === "UND_ERR_CONNECT_TIMEOUT" || code === "ETIMEDOUT";
+}
+
+/** What to do about a request that failed at the connection level, by why it failed. */
+export function networkFailureHint(e: unknown, host: string): string {
+  const code = errorCode(e);
+  if (code === "ECONNREFUSED")
+    return `nothing accepted connections at ${host}: check that the registry is running and the address and port are right`;
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN")
+    return `the host name ${host} does not resolve: check the name and your DNS`;
+  if (code && /TIMEOUT|ETIMEDOUT/.test(code))
+    return `${host} did not answer in time: check the network (proxy, firewall) and try again`;
+  return `the connection to ${host} was cut repeatedly: check the network (proxy, VPN) and the registry's health, then try again`;
+}
+
 function isCertificateError(e: unknown): boolean {
   const code = errorCode(e) ?? "";
   return /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT/.test(code);
@@ -99,6 +132,17 @@ function retryAfterMs(header: string | string[] | undefined): number | undefined
   const date = Date.parse(v);
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
+
+/**
+ * Ten attempts with waits doubling from 200 ms to at most 5 s: a registry (or proxy) failing one request in
+ * three still fails a given request only once in ~170 000, and a registry that stays down is reported after
+ * about 25 s of waiting. A server's Retry-After is honoured up to retryMaxMs instead.
+ */
+const defaultMaxAttempts = 10;
+const ownBackoffCapMs = 5_000;
+
+/** Small responses read whole; more than this from a manifest or token endpoint is not a real answer. */
+const maxBufferedBytes = 16 * 1024 * 1024;
 
 interface Token {
   value: string;
@@ -202,11 +246,15 @@ export class RegistryTransport {
           // The server speaks TLS but we do not trust it: falling back to plain HTTP would only hide that.
           if (isCertificateError(e)) throw this.#unreachable(e, httpAllowed);
           // With a plain-HTTP fallback, a failed TLS handshake usually means the server speaks HTTP: move on.
+          // A refused connection says nothing about the scheme (no server listens at all yet): stay and retry,
+          // or a registry coming back during the fallback would be taken for a plain-HTTP one.
           const hasFallback = origin !== candidates[candidates.length - 1];
-          if (!hasFallback && isRetryableNetworkError(e) && attempt < Math.min(3, this.#maxAttempts())) {
+          const budget = isConnectTimeout(e) ? Math.min(3, this.#maxAttempts()) : this.#maxAttempts();
+          if ((!hasFallback || isRefused(e)) && isRetryableNetworkError(e) && attempt < budget) {
             await sleep(this.#backoff(attempt, undefined));
             continue;
           }
+          if (isRefused(e)) throw this.#unreachable(e, httpAllowed);
           break;
         }
       }
@@ -242,7 +290,7 @@ export class RegistryTransport {
   }
 
   #maxAttempts(): number {
-    return this.#options.maxAttempts ?? 6;
+    return this.#options.maxAttempts ?? defaultMaxAttempts;
   }
 
   #backoff(attempt: number, retryAfter: string | string[] | undefined): number {
@@ -250,7 +298,7 @@ export class RegistryTransport {
     const server = retryAfterMs(retryAfter);
     if (server !== undefined) return Math.min(server, max);
     const base = (this.#options.retryBaseMs ?? 200) * 2 ** (attempt - 1);
-    return Math.min(max, base / 2 + Math.random() * base);
+    return Math.min(max, ownBackoffCapMs, base / 2 + Math.random() * base);
   }
 
   #baseHeaders(): Record<string, string> {
@@ -307,55 +355,63 @@ export class RegistryTransport {
       throw new UserError(`registry ${this.registry} asked for a bearer token but named no token server`);
     const url = new URL(realm);
     const service = challenge.params.service;
-    let res: Dispatcher.ResponseData;
+    const method = creds?.identityToken ? "POST" : "GET";
+    let init: { method: "GET" | "POST"; headers: Record<string, string>; body?: string };
+    if (creds?.identityToken) {
+      const form = new URLSearchParams({
+        grant_type: "refresh_token",
+        refresh_token: creds.identityToken,
+        client_id: "polyarch",
+      });
+      if (service) form.set("service", service);
+      if (scopes.length) form.set("scope", scopes.join(" "));
+      init = {
+        method,
+        headers: { ...this.#baseHeaders(), "content-type": "application/x-www-form-urlencoded" },
+        body: form.toString(),
+      };
+    } else {
+      if (service) url.searchParams.set("service", service);
+      for (const s of scopes) url.searchParams.append("scope", s);
+      const headers: Record<string, string> = this.#baseHeaders();
+      if (creds?.username !== undefined || creds?.password !== undefined) {
+        headers.authorization = `Basic ${Buffer.from(`${creds.username ?? ""}:${creds.password ?? ""}`).toString("base64")}`;
+        url.searchParams.set("account", creds.username ?? "");
+      }
+      init = { method, headers };
+    }
+    let status: number;
+    let text: string;
     for (let attempt = 1; ; attempt++) {
       try {
-        if (creds?.identityToken) {
-          const form = new URLSearchParams({
-            grant_type: "refresh_token",
-            refresh_token: creds.identityToken,
-            client_id: "polyarch",
-          });
-          if (service) form.set("service", service);
-          if (scopes.length) form.set("scope", scopes.join(" "));
-          res = await request(url, {
-            method: "POST",
-            dispatcher: this.#dispatcher,
-            headers: { ...this.#baseHeaders(), "content-type": "application/x-www-form-urlencoded" },
-            body: form.toString(),
-          });
-        } else {
-          if (service) url.searchParams.set("service", service);
-          for (const s of scopes) url.searchParams.append("scope", s);
-          const headers: Record<string, string> = this.#baseHeaders();
-          if (creds?.username !== undefined || creds?.password !== undefined) {
-            headers.authorization = `Basic ${Buffer.from(`${creds.username ?? ""}:${creds.password ?? ""}`).toString("base64")}`;
-            url.searchParams.set("account", creds.username ?? "");
-          }
-          res = await request(url, { method: "GET", dispatcher: this.#dispatcher, headers });
+        const res = await request(url, { ...init, dispatcher: this.#dispatcher });
+        status = res.statusCode;
+        this.#log(`${method} ${url.origin}${url.pathname} (token) -> ${status}`);
+        if (retryableStatuses.has(status) && attempt < this.#maxAttempts()) {
+          await res.body.dump();
+          await sleep(this.#backoff(attempt, res.headers["retry-after"]));
+          continue;
         }
+        // Read whole inside the loop: a token answer cut midway is retried like a reset before the headers.
+        text = status < 300 ? (await readLimited(res.body, maxBufferedBytes)).toString("utf8") : "";
+        if (status >= 300) await res.body.dump();
+        break;
       } catch (e) {
+        if (e instanceof UserError) throw e;
         if (isRetryableNetworkError(e) && attempt < this.#maxAttempts()) {
+          this.#log(
+            `${method} ${url.origin}${url.pathname} (token) -> ${errorCode(e) ?? (e as Error).message}`,
+          );
           await sleep(this.#backoff(attempt, undefined));
           continue;
         }
-        throw new UserError(
-          `cannot reach the token server of ${this.registry} (${url.origin}): ${errorCode(e) ?? (e as Error).message}`,
-          { cause: e },
+        throw new RegistryNetworkError(
+          `cannot get a token from the token server of ${this.registry} (${url.origin}) after ${attempt} attempt${attempt === 1 ? "" : "s"}: ${errorCode(e) ?? (e as Error).message}`,
+          { hint: networkFailureHint(e, url.host), cause: e },
         );
       }
-      this.#log(
-        `${creds?.identityToken ? "POST" : "GET"} ${url.origin}${url.pathname} (token) -> ${res.statusCode}`,
-      );
-      if (retryableStatuses.has(res.statusCode) && attempt < this.#maxAttempts()) {
-        await res.body.dump();
-        await sleep(this.#backoff(attempt, res.headers["retry-after"]));
-        continue;
-      }
-      break;
     }
-    if (res.statusCode === 401 || res.statusCode === 403) {
-      await res.body.dump();
+    if (status === 401 || status === 403) {
       throw new UserError(
         `authentication to ${this.registry} failed: the token server rejected ${creds ? "the credentials" : "anonymous access"}`,
         {
@@ -365,16 +421,13 @@ export class RegistryTransport {
         },
       );
     }
-    if (res.statusCode >= 300) {
-      await res.body.dump();
-      throw new UserError(`the token server of ${this.registry} answered HTTP ${res.statusCode}`);
+    if (status >= 300) throw new UserError(`the token server of ${this.registry} answered HTTP ${status}`);
+    let body: { token?: string; access_token?: string; expires_in?: number; issued_at?: string };
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      throw new UserError(`the token server of ${this.registry} (${url.origin}) answered with invalid JSON`);
     }
-    const body = (await res.body.json()) as {
-      token?: string;
-      access_token?: string;
-      expires_in?: number;
-      issued_at?: string;
-    };
     const value = body.token ?? body.access_token;
     if (!value) throw new UserError(`the token server of ${this.registry} returned no token`);
     // The token spec's default lifetime is 60 seconds when expires_in is absent.
@@ -388,9 +441,28 @@ export class RegistryTransport {
 
   /**
    * Sends a request with authentication and retries. 401 triggers one re-authentication with the scopes the
-   * challenge names; 429/5xx and reset connections are retried with back-off (Retry-After honoured).
+   * challenge names; 429/5xx, reset and refused connections are retried with back-off (Retry-After honoured).
+   * The body is the caller's to read: a blob streams, and its reader restarts a download cut midway.
    */
-  async send(req: TransportRequest): Promise<TransportResponse> {
+  send(req: TransportRequest): Promise<TransportResponse> {
+    return this.#exchange(req, async (res) => res);
+  }
+
+  /**
+   * send, with the body read whole before it returns (manifests, indexes, tag lists). A body cut midway is
+   * retried like a reset before the headers, from the same attempt budget: the response is small and a GET
+   * (or a PUT of a manifest) can be repeated without harm.
+   */
+  sendBuffered(req: TransportRequest, maxBytes = maxBufferedBytes): Promise<BufferedResponse> {
+    return this.#exchange(req, async (res) => ({
+      status: res.status,
+      headers: res.headers,
+      url: res.url,
+      bytes: await readLimited(res.body, maxBytes, () => `${req.method} ${redactUrl(res.url)}`),
+    }));
+  }
+
+  async #exchange<T>(req: TransportRequest, consume: (res: TransportResponse) => Promise<T>): Promise<T> {
     const origin = await this.origin();
     let url =
       req.path.startsWith("http://") || req.path.startsWith("https://") ? req.path : `${origin}${req.path}`;
@@ -416,11 +488,12 @@ export class RegistryTransport {
         });
       } catch (e) {
         this.#log(`${method} ${redactUrl(url)} -> ${errorCode(e) ?? (e as Error).message}`);
-        if (req.retryNetworkErrors !== false && isRetryableNetworkError(e) && attempt < this.#maxAttempts()) {
+        const mayResend = req.retryNetworkErrors !== false || isRefused(e);
+        if (mayResend && isRetryableNetworkError(e) && attempt < this.#maxAttempts()) {
           await sleep(this.#backoff(attempt++, undefined));
           continue;
         }
-        throw this.#networkError(e, method, url);
+        throw this.#networkError(e, method, url, attempt);
       }
       const status = res.statusCode;
       this.#log(`${method} ${redactUrl(url)} -> ${status}`);
@@ -460,18 +533,33 @@ export class RegistryTransport {
       if (status >= 400 && !(req.expect ?? []).includes(status)) {
         throw await this.#httpError(res, method, url);
       }
-      return { status, headers: res.headers, body: res.body, url };
+      try {
+        return await consume({ status, headers: res.headers, body: res.body, url });
+      } catch (e) {
+        if (e instanceof UserError) throw e;
+        this.#log(`${method} ${redactUrl(url)} -> body cut: ${errorCode(e) ?? (e as Error).message}`);
+        if (req.retryNetworkErrors !== false && isRetryableNetworkError(e) && attempt < this.#maxAttempts()) {
+          await sleep(this.#backoff(attempt++, undefined));
+          continue;
+        }
+        throw this.#networkError(e, method, url, attempt);
+      }
     }
   }
 
-  #networkError(e: unknown, method: string, url: string): UserError {
+  /** The error for a request that failed at the connection level after `attempts` tries. */
+  #networkError(e: unknown, method: string, url: string, attempts: number): UserError {
     const code = errorCode(e);
+    const host = (() => {
+      try {
+        return new URL(url).host;
+      } catch {
+        return this.registry;
+      }
+    })();
     return new RegistryNetworkError(
-      `${this.registry}: ${method} ${redactUrl(url)} failed: ${code ?? (e as Error).message}`,
-      {
-        hint: "the registry or the network dropped the connection repeatedly; try again later",
-        cause: e,
-      },
+      `${this.registry}: ${method} ${redactUrl(url)} failed after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${code ?? (e as Error).message}`,
+      { hint: networkFailureHint(e, host), cause: e },
     );
   }
 
@@ -525,4 +613,28 @@ function redactUrl(url: string): string {
   } catch {
     return "(url)";
   }
+}
+
+/**
+ * Reads a body whole, refusing more than `maxBytes` (a hostile or broken server could send without end).
+ * Connection errors pass through unchanged, so the caller can tell a cut body from a wrong one.
+ */
+async function readLimited(
+  body: AsyncIterable<Uint8Array> & { destroy(): void },
+  maxBytes: number,
+  what: () => string = () => "response",
+): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.byteLength;
+    if (size > maxBytes) {
+      body.destroy();
+      throw new UserError(`${what()}: the response is larger than ${maxBytes} bytes`, {
+        hint: "this is not a manifest or token answer; check the registry address",
+      });
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
 }

@@ -12,7 +12,8 @@ import type { AddressInfo, Socket } from "node:net";
 import type { TestRegistry } from "./registry.ts";
 
 /**
- * A reverse proxy in front of a test registry that breaks chosen requests on a deterministic schedule: status
+ * A reverse proxy in front of a test registry that breaks chosen requests on a deterministic schedule (or at
+ * a seeded random rate): status
  * answers (503 with or without Retry-After, 429 with Retry-After), connections cut before the headers or in the
  * middle of a body, and bodies with flipped bytes. Everything else is streamed through untouched. Counters
  * say which faults really happened, so a test that "survived faults" can prove there were some.
@@ -21,6 +22,7 @@ import type { TestRegistry } from "./registry.ts";
  *   proxy.addFault({ method: "GET", path: paths.blob, first: 2, fault: { kind: "status", status: 503 } });
  *   … client pulls from proxy.host …
  *   assert.equal(proxy.injected(), 2);
+ *   proxy.addFault({ rate: 0.3, seed, fault: [{ kind: "reset" }, { kind: "status", status: 503 }] });
  */
 
 export type Fault =
@@ -38,11 +40,19 @@ export interface FaultRule {
   method?: string;
   /** Matched against the request path (with query): a RegExp, or a substring. Any path when absent. */
   path?: RegExp | string;
-  fault: Fault;
+  /** The fault to inject; with a list, one drawn at random (from the rule's seeded generator) each time. */
+  fault: Fault | readonly Fault[];
   /** Inject on the first N matching requests only. */
   first?: number;
   /** Inject on every Kth matching request (the Kth, 2Kth, …). With neither first nor every: always. */
   every?: number;
+  /**
+   * Inject on each matching request with this probability (0–1), drawn from a generator seeded by `seed`, so
+   * a failing run can be replayed (request order aside). Not combined with first/every.
+   */
+  rate?: number;
+  /** Seed of the rule's generator (rate and fault lists); default 1. Print it in the test. */
+  seed?: number;
 }
 
 /** Path patterns for the distribution API's endpoints. */
@@ -86,6 +96,19 @@ export interface FaultProxy extends AsyncDisposable {
 interface LiveRule {
   rule: FaultRule;
   seen: number;
+  random: () => number;
+}
+
+/** mulberry32: a tiny seeded generator, so a fault schedule is a function of its seed. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 function matches(rule: FaultRule, method: string, path: string): boolean {
@@ -103,10 +126,17 @@ function withoutHopByHop(headers: IncomingMessage["headers"]): OutgoingHttpHeade
 }
 
 function fires(live: LiveRule): boolean {
-  const { first, every } = live.rule;
+  const { first, every, rate } = live.rule;
   if (first !== undefined) return live.seen <= first;
   if (every !== undefined) return live.seen % every === 0;
+  if (rate !== undefined) return live.random() < rate;
   return true;
+}
+
+function drawFault(live: LiveRule): Fault {
+  const { fault } = live.rule;
+  if (!Array.isArray(fault)) return fault as Fault;
+  return fault[Math.floor(live.random() * fault.length)]!;
 }
 
 /**
@@ -146,7 +176,7 @@ export async function startFaultProxy(registry: TestRegistry): Promise<FaultProx
     rules.forEach((live, index) => {
       if (!matches(live.rule, method, path)) return;
       live.seen++;
-      if (!picked && fires(live)) picked = { fault: live.rule.fault, index };
+      if (!picked && fires(live)) picked = { fault: drawFault(live), index };
     });
     return picked;
   }
@@ -272,7 +302,7 @@ export async function startFaultProxy(registry: TestRegistry): Promise<FaultProx
     host,
     url: `http://${host}`,
     addFault: (rule) => {
-      rules.push({ rule, seen: 0 });
+      rules.push({ rule, seen: 0, random: seededRandom(rule.seed ?? 1) });
     },
     clearFaults: () => {
       rules.length = 0;

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { openContentStore } from "../../../src/content/index.ts";
+import { UserError } from "../../../src/errors/user-error.ts";
 import { digestOf } from "../../../src/oci/digest.ts";
 import { parsePlatform } from "../../../src/oci/platform.ts";
 import { pullImage } from "../../../src/registry/pull.ts";
@@ -185,6 +186,41 @@ test("an index without the requested platform lists the platforms it has", async
         return true;
       },
     );
+  } finally {
+    await clients.close();
+  }
+});
+
+test("a manifest cut midway is fetched again; cut on every attempt, the error names the URL and what to do", async () => {
+  await using proxy = await startFaultProxy(reg);
+  const ref = parseReference(proxy.ref("library/busybox:latest"));
+  const store = await openContentStore(join(root, "cut-manifest"));
+  proxy.addFault({
+    method: "GET",
+    path: paths.manifest,
+    first: 1,
+    fault: { kind: "cut-body", afterBytes: 50 },
+  });
+  const clients = new RegistryClients({ ...fastRetries, maxAttempts: 3 });
+  try {
+    await pullImage(clients, store, ref, [platforms[0]!], { metadataOnly: true });
+    assert.equal(proxy.injected("cut-body"), 1);
+
+    proxy.clearFaults();
+    proxy.addFault({ method: "GET", path: paths.manifest, fault: { kind: "cut-body", afterBytes: 50 } });
+    await assert.rejects(
+      pullImage(clients, store, ref, [platforms[0]!], { metadataOnly: true }),
+      (e: Error & { hint?: string }) => {
+        assert.ok(e instanceof UserError, "a user (environment) error, not a bug");
+        assert.match(
+          e.message,
+          new RegExp(`GET http://${proxy.host}/v2/library/busybox/manifests/latest failed after 3 attempts`),
+        );
+        assert.match(e.hint ?? "", new RegExp(`connection to ${proxy.host} was cut repeatedly`));
+        return true;
+      },
+    );
+    assert.equal(proxy.injected("cut-body"), 1 + 3);
   } finally {
     await clients.close();
   }
