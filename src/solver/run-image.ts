@@ -8,6 +8,7 @@ import type { ImageSource } from "../graph/types.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { type Digest, digestHex } from "../oci/digest.ts";
 import { applyLayer } from "../worker/layer/apply-layer.ts";
+import { acquireForStep } from "./lock-wait.ts";
 import type { RunEnv } from "./run-env.ts";
 
 function short(d: string): string {
@@ -71,7 +72,7 @@ async function unpack(
   ref: string,
 ): Promise<void> {
   if (await env.ws.exists(name)) return;
-  const lock = await env.ws.locks.acquire(name, env.signal);
+  const lock = await acquireForStep(env, name, id, `layer ${short(layer.digest)} of ${ref}`);
   try {
     if (lock.waited && (await env.ws.exists(name))) return;
     env.signal.throwIfAborted();

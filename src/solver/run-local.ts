@@ -7,12 +7,18 @@ import { constants } from "node:fs";
 import { chmod, copyFile, lchown, lstat, lutimes, mkdir, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import pLimit from "p-limit";
+import { acquireForStep } from "./lock-wait.ts";
 import type { RunEnv } from "./run-env.ts";
 import type { LocalSelection } from "./types.ts";
 
-export async function runLocal(env: RunEnv, name: string, selection: LocalSelection): Promise<string[]> {
+export async function runLocal(
+  env: RunEnv,
+  id: string,
+  name: string,
+  selection: LocalSelection,
+): Promise<string[]> {
   if (await env.ws.exists(name)) return [name];
-  const lock = await env.ws.locks.acquire(name, env.signal);
+  const lock = await acquireForStep(env, name, id, "the same build context");
   try {
     if (lock.waited && (await env.ws.exists(name))) return [name];
     await env.ws.fillNewDir("local", name, (root) => copySelection(selection, root, env.signal));

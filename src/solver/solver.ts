@@ -39,6 +39,7 @@ export class Solver {
     this.#ws = new Workspace(options.stateRoot, {
       ...(options.snapshotter ? { snapshotter: options.snapshotter } : {}),
       ...(options.binfmtDir ? { binfmtDir: options.binfmtDir } : {}),
+      ...(options.lockTimeoutMs !== undefined ? { lockTimeoutMs: options.lockTimeoutMs } : {}),
     });
     this.#progress = new ProgressTracker(options.progress);
   }
@@ -65,16 +66,22 @@ export class Solver {
     if (options.signal?.aborted) onAbort();
     else options.signal?.addEventListener("abort", onAbort, { once: true });
     let sources: SourceContent | undefined;
+    let ranSteps = false;
     try {
-      return await this.#solve(request, internal, (s) => {
+      await this.#ws.begin();
+      const result = await this.#solve(request, internal, (s) => {
         sources = s;
       });
+      ranSteps = result.ran.length > 0;
+      return result;
     } catch (e) {
+      ranSteps = this.#ws.usedSnapshotter;
       if (options.signal?.aborted) throw canceled(options.signal.reason);
       throw e;
     } finally {
       options.signal?.removeEventListener("abort", onAbort);
       if (sources) await discardDownloads(sources);
+      await this.#ws.finish(ranSteps && !options.signal?.aborted);
     }
   }
 
