@@ -17,8 +17,11 @@ import { uniqueSuffix } from "../fsutil/atomic-file.ts";
 import { orphanedTemp } from "../fsutil/orphans.ts";
 import { identityAlive, pidOwnerGone, selfIdentity } from "../fsutil/process-identity.ts";
 
-/** Rename updates a directory's ctime; this much slack covers coarse filesystem clocks. */
-const ctimeSlackMs = 2_000;
+/**
+ * Rename updates a directory's ctime. The kernel stamps files with a coarse clock (a tick behind the
+ * precise one at most); this slack covers it.
+ */
+const ctimeSlackMs = 100;
 
 async function names(dir: string): Promise<string[]> {
   try {

@@ -16,6 +16,7 @@
 import { randomBytes } from "node:crypto";
 import { lstat, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { orphanedTemp } from "../fsutil/orphans.ts";
 import { pidOwnerGone } from "../fsutil/process-identity.ts";
 import type { RuncExecutor } from "../worker/executor/executor.ts";
 import type { Snapshotter, SnapshotterMode } from "../worker/snapshot/index.ts";
@@ -64,7 +65,29 @@ export class Workspace {
    */
   async begin(): Promise<void> {
     await this.#presence.announce((dir) => mkdir(dir, { recursive: true }));
-    this.#sweep ??= sweepEveryBuild(this.root, () => this.locks.sweep()).catch(() => 0);
+    this.#sweep ??= Promise.all([
+      sweepEveryBuild(this.root, () => this.locks.sweep()),
+      this.#presence.alone(),
+      this.#sweepSnapshots(),
+    ]).catch(() => 0);
+  }
+
+  /**
+   * Snapshots and trash a killed build left: the snapshotter (made only for this, when there are any)
+   * unmounts and removes them, so a build that finds everything cached still leaves a clean state dir.
+   */
+  async #sweepSnapshots(): Promise<void> {
+    const snapshots = join(this.root, "snapshots");
+    const trash = join(snapshots, "trash");
+    let deadTrash = false;
+    for (const n of await readdir(trash).catch(() => [] as string[]))
+      if (await orphanedTemp(join(trash, n), n, Number.POSITIVE_INFINITY)) deadTrash = true;
+    // An overlay probe a kill interrupted (the snapshotter's probe removes it).
+    for (const n of await readdir(snapshots).catch(() => [] as string[]))
+      if (n.startsWith(".overlay-probe-") && (await orphanedTemp(join(snapshots, n), n))) deadTrash = true;
+    if (!deadTrash && (await abandonedKeys(snapshots)).size === 0) return;
+    await this.snapshotter();
+    await this.settle();
   }
 
   /** A build ends; one that ran steps also removes step results nothing names any more. */
@@ -226,6 +249,10 @@ export class Workspace {
  * this: the build cleans up before it exits.
  */
 async function reapAbandoned(snapshotter: Snapshotter, snapshotsDir: string): Promise<void> {
+  for (const key of await abandonedKeys(snapshotsDir)) await snapshotter.remove(key).catch(() => {});
+}
+
+async function abandonedKeys(snapshotsDir: string): Promise<Set<string>> {
   const keys = new Set<string>();
   for (const sub of ["active", "layers"]) {
     let names: string[];
@@ -246,5 +273,5 @@ async function reapAbandoned(snapshotter: Snapshotter, snapshotsDir: string): Pr
       if (madeAt !== undefined && pidOwnerGone(pid, madeAt)) keys.add(key);
     }
   }
-  for (const key of keys) await snapshotter.remove(key).catch(() => {});
+  return keys;
 }

@@ -1,8 +1,9 @@
-import { randomBytes } from "node:crypto";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { uniqueSuffix } from "../../fsutil/atomic-file.ts";
+import { orphanedTemp } from "../../fsutil/orphans.ts";
 import { CopySnapshotter } from "./copy.ts";
-import { mountOverlay, unmount } from "./mount.ts";
+import { isMounted, mountOverlay, unmount } from "./mount.ts";
 import { OverlaySnapshotter } from "./overlay.ts";
 import type { Snapshotter } from "./snapshotter.ts";
 
@@ -28,7 +29,9 @@ export function overlaySupport(root: string): Promise<OverlaySupport> {
 }
 
 async function probeOverlay(root: string): Promise<OverlaySupport> {
-  const dir = join(root, `.overlay-probe-${randomBytes(4).toString("hex")}`);
+  await removeDeadProbes(root);
+  // The name carries the pid (uniqueSuffix), so a probe a kill interrupted is known as such later.
+  const dir = join(root, `.overlay-probe-${uniqueSuffix()}`);
   const [lower, upper, work, merged] = ["lower", "upper", "work", "merged"].map((d) => join(dir, d)) as [
     string,
     string,
@@ -51,6 +54,17 @@ async function probeOverlay(root: string): Promise<OverlaySupport> {
   } catch {
     return { works: false, volatile: false };
   } finally {
+    await rm(dir, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+/** Probe dirs of killed processes (a kill between mount and unmount leaves the mount too). */
+async function removeDeadProbes(root: string): Promise<void> {
+  for (const name of await readdir(root).catch(() => [] as string[])) {
+    const dir = join(root, name);
+    if (!name.startsWith(".overlay-probe-") || !(await orphanedTemp(dir, name))) continue;
+    const merged = join(dir, "merged");
+    if (await isMounted(merged).catch(() => false)) await unmount(merged).catch(() => {});
     await rm(dir, { recursive: true, force: true }).catch(() => {});
   }
 }
