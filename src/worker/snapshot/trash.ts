@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { lstat, mkdir, readdir, rename, rm } from "node:fs/promises";
+import { lstat, mkdir, readdir, rename, rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import { uniqueSuffix } from "../../fsutil/atomic-file.ts";
 import { orphanedTemp } from "../../fsutil/orphans.ts";
@@ -18,6 +18,7 @@ export class Trash {
   readonly #dir: string;
   #queue: Promise<void> = Promise.resolve();
   #ready: Promise<void> | undefined;
+  #inFlight = 0;
 
   constructor(root: string) {
     this.#root = root;
@@ -26,29 +27,38 @@ export class Trash {
 
   async discard(path: string): Promise<void> {
     const target = join(this.#dir, randomBytes(8).toString("hex"));
-    for (let attempt = 0; ; attempt++) {
-      this.#ready ??= mkdir(this.#dir, { recursive: true, mode: 0o700 }).then(() => {});
-      await this.#ready;
-      try {
-        await rename(path, target);
-        break;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-        if (!(await exists(path))) return; // nothing to discard
-        // Our directory went (a drain, or removed from outside): make it again. Never give up silently,
-        // which would leave `path` where it is.
-        if (attempt > 0) throw e;
-        this.#ready = undefined;
+    this.#inFlight++;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          this.#ready ??= mkdir(this.#dir, { recursive: true, mode: 0o700 }).then(() => {});
+          await this.#ready;
+          await rename(path, target);
+          break;
+        } catch (e) {
+          this.#ready = undefined;
+          if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+          if (!(await exists(path))) return; // nothing to discard
+          // Our directory went (a drain removed it as we renamed): make it again. Never give up silently,
+          // which would leave `path` where it is.
+          if (attempt >= 3) throw e;
+        }
       }
+      this.#queue = this.#queue.then(() => rm(target, { recursive: true, force: true })).catch(() => {});
+    } finally {
+      this.#inFlight--;
     }
-    this.#queue = this.#queue.then(() => rm(target, { recursive: true, force: true })).catch(() => {});
   }
 
   /** Waits until everything discarded so far is gone, and removes what dead processes left. */
   async drain(): Promise<void> {
     await this.#queue;
-    this.#ready = undefined;
-    await rm(this.#dir, { recursive: true, force: true });
+    if (this.#inFlight === 0) {
+      this.#ready = undefined;
+      // Not recursive: a discard racing this drain either renamed first (rmdir fails, the entry is
+      // deleted by its queued rm) or finds the dir gone and makes it again.
+      await rmdir(this.#dir).catch(() => {});
+    }
     let names: string[];
     try {
       names = await readdir(this.#root);
