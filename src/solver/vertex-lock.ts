@@ -30,6 +30,47 @@ export class VertexLocks {
   }
 
   /**
+   * Takes the lock of `name` when nobody alive holds it (this process included); undefined otherwise. A
+   * lock left by a dead process is taken over.
+   */
+  async tryAcquire(name: string): Promise<{ release: () => Promise<void> } | undefined> {
+    this.#made ??= mkdir(this.#dir, { recursive: true });
+    await this.#made;
+    const path = join(this.#dir, `${name}.lock`);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const taken = await this.#create(path);
+      if (taken) return taken;
+      const owner = Number.parseInt(await readFile(path, "utf8").catch(() => ""), 10);
+      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && !alive(owner))
+        await unlink(path).catch(() => {});
+      else return undefined;
+    }
+    return undefined;
+  }
+
+  async #create(path: string): Promise<{ release: () => Promise<void> } | undefined> {
+    try {
+      const handle = await open(path, "wx", 0o644);
+      try {
+        await handle.writeFile(`${process.pid}\n`);
+      } finally {
+        await handle.close();
+      }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EEXIST") return undefined;
+      throw e;
+    }
+    let released = false;
+    return {
+      release: async () => {
+        if (released) return;
+        released = true;
+        await unlink(path).catch(() => {});
+      },
+    };
+  }
+
+  /**
    * Takes the lock of `name`; resolves to its release. `waited` is true when another process held it, so
    * the caller should look for its result before doing the work itself.
    */
@@ -43,25 +84,8 @@ export class VertexLocks {
     let waited = false;
     for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
       signal?.throwIfAborted();
-      try {
-        const handle = await open(path, "wx", 0o644);
-        try {
-          await handle.writeFile(`${process.pid}\n`);
-        } finally {
-          await handle.close();
-        }
-        let released = false;
-        return {
-          waited,
-          release: async () => {
-            if (released) return;
-            released = true;
-            await unlink(path).catch(() => {});
-          },
-        };
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      }
+      const taken = await this.#create(path);
+      if (taken) return { ...taken, waited };
       const owner = Number.parseInt(await readFile(path, "utf8").catch(() => ""), 10);
       if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && !alive(owner)) {
         await unlink(path).catch(() => {});

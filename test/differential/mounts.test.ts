@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import type { TreeEntry } from "../harness/buildkit.ts";
 import { assertSameError, Differential } from "./support.ts";
 
 let d: Differential;
@@ -13,7 +14,7 @@ before(async () => {
 after(() => d?.[Symbol.asyncDispose]());
 
 /** The entries under /out of an exported tree: only what the steps wrote. */
-const written = (tree: { path: string }[] | undefined) => tree?.filter((e) => e.path.startsWith("out"));
+const written = (tree: TreeEntry[] | undefined) => tree?.filter((e) => e.path.startsWith("out"));
 
 test("bind mount without target: mounted at the working directory (context and from=stage)", async () => {
   const seen = await d.both(
@@ -104,4 +105,53 @@ test("USER: supplementary groups from /etc/group as BuildKit gives them (id insi
     written(tree)?.map((e) => ({ path: e.path, content: e.content }));
   assert.deepEqual(ids(seen.polyarch.tree), ids(seen.buildkit.tree));
   assert.equal(ids(seen.polyarch.tree)?.length, idCases.length + 2);
+});
+
+/**
+ * Two independent stages use one cache id at once; each drops its name in the cache, then waits (a bound,
+ * not an assertion) for the other's name to appear, and records what it saw. The commands name the
+ * sharing mode: BuildKit's cache keys leave a cache mount's id and sharing out, so equal commands would hit.
+ */
+const twoUsers = (base: string, sharing: string) => {
+  const user = (me: string, other: string) =>
+    `RUN --mount=type=cache,id=${sharing}-ids,sharing=${sharing},target=/c S=${sharing}; ` +
+    `echo ${me}-in >> /c/$S.log; i=0; while ! grep -q ${other}-in /c/$S.log && [ $i -lt 30 ]; do sleep 0.1; i=$((i+1)); done; ` +
+    `echo ${me}-out >> /c/$S.log; cp /c/$S.log /seen`;
+  return [
+    `FROM ${base} AS a`,
+    user("a", "b"),
+    `FROM ${base} AS b`,
+    user("b", "a"),
+    `FROM ${base}`,
+    "COPY --from=a /seen /out/a",
+    "COPY --from=b /seen /out/b",
+    "",
+  ].join("\n");
+};
+
+test("cache sharing=private: concurrent users each get their own copy", async () => {
+  const seen = await d.both({ Dockerfile: twoUsers(d.base, "private") }, { output: "local" });
+  assert.ok(seen.buildkit.ok, seen.buildkit.output);
+  assert.ok(seen.polyarch.ok, seen.polyarch.output);
+  assert.deepEqual(written(seen.polyarch.tree), written(seen.buildkit.tree));
+  const content = (path: string) => seen.polyarch.tree?.find((e) => e.path === path)?.content;
+  assert.equal(content("out/a"), "a-in\na-out\n");
+  assert.equal(content("out/b"), "b-in\nb-out\n");
+});
+
+test("cache sharing=locked: the second user waits for the first, and says so", async () => {
+  const seen = await d.both({ Dockerfile: twoUsers(d.base, "locked") }, { output: "local" });
+  assert.ok(seen.buildkit.ok, seen.buildkit.output);
+  assert.ok(seen.polyarch.ok, seen.polyarch.output);
+  for (const side of [seen.buildkit, seen.polyarch]) {
+    const logs = ["out/a", "out/b"].map((p) => side.tree?.find((e) => e.path === p)?.content ?? "");
+    // One ran whole before the other started: its log is one pair, the other's is both pairs in turn.
+    const sorted = [...logs].sort((x, y) => x.length - y.length);
+    const first = sorted[0]!;
+    assert.match(first, /^(a-in\na-out|b-in\nb-out)\n$/);
+    const firstName = first[0]!;
+    const secondName = firstName === "a" ? "b" : "a";
+    assert.equal(sorted[1], `${first}${secondName}-in\n${secondName}-out\n`);
+  }
+  assert.match(seen.polyarch.output, /waiting for cache mount id=locked-ids \(sharing=locked\)/);
 });
