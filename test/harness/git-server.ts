@@ -66,7 +66,9 @@ const gitEnv = (): NodeJS.ProcessEnv => ({
 });
 
 async function git(cwd: string, ...args: string[]): Promise<string> {
-  return (await runOk("git", ["-c", "init.defaultBranch=main", ...args], { cwd, env: gitEnv() })).stdout.trim();
+  return (
+    await runOk("git", ["-c", "init.defaultBranch=main", ...args], { cwd, env: gitEnv() })
+  ).stdout.trim();
 }
 
 export async function startGitServer(): Promise<GitServer> {
@@ -143,7 +145,8 @@ export async function startGitServer(): Promise<GitServer> {
     await git(checkout, "commit", "-q", "--allow-empty", "-m", options.message ?? `commit on ${branch}`);
     const commit = await git(checkout, "rev-parse", "HEAD");
     if (options.tag) await git(checkout, "tag", options.tag);
-    if (options.annotatedTag) await git(checkout, "tag", "-a", "-m", options.annotatedTag, options.annotatedTag);
+    if (options.annotatedTag)
+      await git(checkout, "tag", "-a", "-m", options.annotatedTag, options.annotatedTag);
     await git(checkout, "push", "-q", "--force", "--tags", join(root, `${name}.git`), `${branch}:${branch}`);
     return commit;
   };
