@@ -9,12 +9,13 @@
  * links, as BuildKit's git source gives them.
  */
 import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { UserError } from "../errors/user-error.ts";
 import { formatGitUrl, redactGitRemote } from "../graph/git-url.ts";
 import type { GitSource } from "../graph/types.ts";
 import { resolveInRoot } from "../worker/fileop/root-path.ts";
 import { checkoutGit } from "./git-fetch.ts";
+import { privateTempDir } from "./private-temp.ts";
 import type { RunEnv } from "./run-env.ts";
 
 export async function runGit(
@@ -27,8 +28,7 @@ export async function runGit(
   const lock = await env.ws.locks.acquire(name, env.signal);
   try {
     if (lock.waited && (await env.ws.exists(name))) return [name];
-    const tmp = join(env.ws.root, "tmp", env.ws.newKey("git"));
-    await mkdir(tmp, { recursive: true, mode: 0o700 });
+    const tmp = await privateTempDir(dirname(env.ws.root), "git");
     try {
       const checkout = join(tmp, "checkout");
       await mkdir(checkout, { mode: 0o755 });
