@@ -140,7 +140,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       buildArgs,
       ...(options.labels ? { labels: options.labels } : {}),
       namedContexts: planContexts,
-      contextExcludePatterns: inputs.ignore.patterns,
+      contextExcludePatterns: contexts.mainIsRemote ? [] : inputs.ignore.patterns,
       resolver: metadataProgress(resolver, emit),
     });
     emit({

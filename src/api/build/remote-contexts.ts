@@ -2,9 +2,10 @@
  * Remote build contexts, as buildx takes them: the main context or a `--build-context NAME=…` given as a
  * git URL (`https://host/repo.git#ref:subdir`, `git@host:repo.git`, `ssh://…`, `git://…`) or as an http(s)
  * URL of a tarball. Each is fetched once, before planning, into a private directory of the state root,
- * and is from then on a local context like a directory on disk: its Dockerfile and `.dockerignore` are
- * read from it, COPY selects from it and keys the cache by the files' content (so an unchanged commit or
- * tarball is a cache hit), links that leave it stay links or errors.
+ * and is from then on a local context like a directory on disk: its Dockerfile is read from it, COPY
+ * selects from it and keys the cache by the files' content (so an unchanged commit or tarball is a cache
+ * hit), links that leave it stay links or errors. As in BuildKit (checked against v0.24), a remote
+ * context's `.dockerignore` is not applied: it is the client's filter of the files it sends.
  *
  * Like BuildKit, a git checkout has no `.git`, and `-f` names a file inside the fetched context. A tarball
  * is extracted with ADD's extractor (contained in the directory as if it were "/"); an http URL that is not
@@ -36,7 +37,9 @@ export interface PreparedContexts {
   dockerfileCwd: string | undefined;
   /** Every named context as a local directory or an image. */
   named: NamedContext[];
-  /** The commit a git main context was built from (for the build's metadata), if any. */
+  /** True when the main context was fetched (its .dockerignore then does not apply). */
+  mainIsRemote: boolean;
+  /** The commit a git main context was built from, if any. */
   gitCommit: string | undefined;
   /** Removes what was fetched. */
   discard(): Promise<void>;
@@ -76,27 +79,28 @@ export async function prepareContexts(
       dockerfileCwd = got.dir;
       gitCommit = got.commit;
     }
-    const locals: NamedContext[] = [];
+    const locals: (NamedContext & { fetched?: true })[] = [];
     for (const c of named) {
       if (c.kind !== "git" && c.kind !== "url") {
         locals.push(c);
         continue;
       }
       const got = await fetchOne(c.kind, c.url);
-      locals.push({ name: c.name, kind: "local", path: got.dir });
+      locals.push({ name: c.name, kind: "local", path: got.dir, fetched: true });
     }
-    return { context: main, dockerfileCwd, named: locals, gitCommit, discard };
+    return { context: main, dockerfileCwd, named: locals, mainIsRemote: mainKind !== undefined, gitCommit, discard };
   } catch (e) {
     await discard();
     throw e;
   }
 }
 
-/** The planner's view of prepared named contexts: each local one with its own `.dockerignore` patterns. */
+/** The planner's view of prepared named contexts: a local directory with its `.dockerignore` patterns. */
 export function planNamedContexts(named: readonly NamedContext[]): Promise<PlanNamedContext[]> {
   return Promise.all(
     named.map(async (c): Promise<PlanNamedContext> => {
       if (c.kind === "image") return c;
+      if (c.kind === "local" && "fetched" in c) return { name: c.name, kind: "local" };
       if (c.kind === "local")
         return { name: c.name, kind: "local", excludePatterns: (await loadIgnoreRules(c.path)).patterns };
       throw new Error(`named context ${c.name} (${c.kind}) was not fetched before planning`);

@@ -103,7 +103,7 @@ async function runDockerfileCall(
       buildArgs,
       ...(flags.target === undefined ? {} : { target: flags.target }),
       namedContexts: planContexts,
-      contextExcludePatterns: inputs.ignore.patterns,
+      contextExcludePatterns: contexts.mainIsRemote ? [] : inputs.ignore.patterns,
     });
     const outputs = plan.platforms.map((p) => ({ label: formatPlatform(p.platform), digest: p.output }));
     process.stdout.write(formatGraph(plan.graph, outputs));

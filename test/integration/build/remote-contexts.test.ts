@@ -77,7 +77,7 @@ async function localContext(files: Record<string, string>): Promise<string> {
 }
 
 for (const via of ["http", "git"] as const) {
-  test(`a git URL over ${via}:// is the build context: Dockerfile, .dockerignore and files from #ref:subdir`, async () => {
+  test(`a git URL over ${via}:// is the build context: Dockerfile and files from #ref:subdir, .dockerignore not applied (as BuildKit)`, async () => {
     const r = await build([`${git.url("app", via)}#v1:docker`]);
     assert.equal(r.code, 0, r.output);
     assert.deepEqual(readdirSync(join(r.out, "app")).sort(), [
@@ -85,6 +85,7 @@ for (const via of ["http", "git"] as const) {
       "Dockerfile",
       "Dockerfile.alt",
       "hello.txt",
+      "ignored.txt",
     ]);
     assert.equal(readFileSync(join(r.out, "app/hello.txt"), "utf8"), "hello from a git context\n");
     assert.ok(!existsSync(join(r.out, "app/.git")), "a git context has no .git");
