@@ -88,7 +88,14 @@ export async function prepareContexts(
       const got = await fetchOne(c.kind, c.url);
       locals.push({ name: c.name, kind: "local", path: got.dir, fetched: true });
     }
-    return { context: main, dockerfileCwd, named: locals, mainIsRemote: mainKind !== undefined, gitCommit, discard };
+    return {
+      context: main,
+      dockerfileCwd,
+      named: locals,
+      mainIsRemote: mainKind !== undefined,
+      gitCommit,
+      discard,
+    };
   } catch (e) {
     await discard();
     throw e;
