@@ -11,6 +11,7 @@ import { chmod, chown, lstat, mkdir, mkdtemp, rename, rm, writeFile } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UserError } from "../errors/user-error.ts";
+import { uniqueSuffix } from "../fsutil/atomic-file.ts";
 import type { ExecMount as GraphMount } from "../graph/types.ts";
 import type { ExecMount } from "../worker/executor/exec-request.ts";
 import { resolveInRoot } from "../worker/executor/rootfs-path.ts";
@@ -184,8 +185,9 @@ async function cacheDir(
       fresh = true;
     }
     if (fresh) {
-      // Made aside and renamed, so a concurrent step never sees a half-seeded cache.
-      const staging = `${dir}.new-${process.pid}-${Date.now()}`;
+      // Made aside and renamed, so a concurrent step never sees a half-seeded cache. The name is unique per
+      // call: the platforms of one build start their steps at the same moment, in the same process.
+      const staging = `${dir}.new-${uniqueSuffix()}`;
       await mkdir(staging, { recursive: true });
       if (m.input !== undefined) {
         const view = await env.ws.view(inputChains[m.input] ?? []);

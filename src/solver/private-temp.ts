@@ -4,9 +4,9 @@
  * left is removed by a later build once that process is gone, and never while it still runs.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, rm } from "node:fs/promises";
+import { lstat, mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { alive } from "./vertex-lock.ts";
+import { pidOwnerGone } from "../fsutil/process-identity.ts";
 
 const reaped = /^(git|context)-([0-9a-z]+)-/;
 
@@ -35,7 +35,14 @@ export async function reapDeadTemp(stateRoot: string): Promise<void> {
   for (const name of names) {
     const m = reaped.exec(name);
     const pid = m ? Number.parseInt(m[2]!, 36) : Number.NaN;
-    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || alive(pid)) continue;
-    await rm(join(root, name), { recursive: true, force: true }).catch(() => {});
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) continue;
+    const path = join(root, name);
+    const made = await lstat(path).then(
+      (st) => st.ctimeMs,
+      () => undefined,
+    );
+    // A reused pid is not the owner: a process that started after the dir was made did not make it.
+    if (made === undefined || !pidOwnerGone(pid, made)) continue;
+    await rm(path, { recursive: true, force: true }).catch(() => {});
   }
 }

@@ -82,6 +82,11 @@ export interface SolverOptions {
   clampMtime?: number;
   /** The snapshotter: "auto" (overlay where it works, else copies), "overlay" or "copy". */
   snapshotter?: "auto" | "overlay" | "copy";
+  /**
+   * Bound on waiting for another process that works on the same step (default: POLYARCH_LOCK_TIMEOUT
+   * seconds, else 30 minutes).
+   */
+  lockTimeoutMs?: number;
 }
 
 /** A layer in the store, as a manifest lists it, with the diff_id its config lists. */
