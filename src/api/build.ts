@@ -34,8 +34,10 @@ import {
   prepareContexts,
 } from "./build/remote-contexts.ts";
 import { secretProvider } from "./build/secrets.ts";
+import { type SshAgents, type SshForward, sshAgents } from "./build/ssh-agents.ts";
 
 export type { NamedContext } from "../dockerfile/context/named-contexts.ts";
+export type { SshForward } from "./build/ssh-agents.ts";
 
 export interface BuildOptions {
   /**
@@ -56,6 +58,10 @@ export interface BuildOptions {
   namedContexts?: NamedContext[];
   /** `--secret id=x,src=path` (file) or `env=VAR`. */
   secrets?: Record<string, { file?: string; env?: string }>;
+  /** `--ssh ID[=SOCKET|KEY_FILE,…]`: agents RUN --mount=type=ssh steps reach; no path means $SSH_AUTH_SOCK. */
+  ssh?: SshForward[];
+  /** How long a `sharing=locked` cache mount waits for another step before failing; default 10 minutes. */
+  cacheLockTimeoutMs?: number;
   noCache?: boolean;
   noCacheFilter?: string[];
   /** Ask the registry for base images even when a resolution is stored. */
@@ -103,6 +109,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     }
   };
   let solver: Solver | undefined;
+  let agents: SshAgents | undefined;
   let failure: unknown;
   let lines: readonly string[] = [];
   let contexts: PreparedContexts | undefined;
@@ -150,6 +157,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     });
 
     const { Solver } = await import("../solver/solver.ts");
+    agents = sshAgents(options.ssh ?? []);
     solver = new Solver({
       stateRoot,
       store: resolverStore(resolver),
@@ -157,6 +165,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       images: resolver,
       localContexts: localContextProvider(inputs.contextDir, named),
       secrets: secretProvider(options.secrets),
+      sshAgents: agents,
+      ...(options.cacheLockTimeoutMs !== undefined ? { cacheLockTimeoutMs: options.cacheLockTimeoutMs } : {}),
       ...(options.noCache ? { noCache: true } : {}),
       ...(options.noCacheFilter ? { noCacheFilter: options.noCacheFilter } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
@@ -225,6 +235,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     throw failure;
   } finally {
     await contexts?.discard();
+    await agents?.close();
     await resolver.close();
     emit({
       type: "build.done",

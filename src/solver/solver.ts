@@ -140,6 +140,7 @@ export class Solver {
       options.secrets,
       options.binfmtDir,
       new Set(options.allow ?? []),
+      options.sshAgents,
     );
 
     // 4. run
@@ -157,6 +158,8 @@ export class Solver {
         localContexts: options.localContexts,
         signal,
         secrets: options.secrets,
+        sshAgents: options.sshAgents,
+        cacheLockTimeoutMs: options.cacheLockTimeoutMs,
         proxyEnv: request.proxyEnv ?? {},
         execTimeoutMs: options.execTimeoutMs,
         unpacks: new Map(),

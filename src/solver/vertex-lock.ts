@@ -72,6 +72,25 @@ export class VertexLocks {
     this.#noticeMs = options.noticeMs ?? 1_000;
   }
 
+  /**
+   * Takes the lock of `name` when nobody alive holds it (this process included); undefined otherwise. A
+   * lock whose owner is gone is taken over, as by acquire.
+   */
+  async tryAcquire(name: string): Promise<{ release: () => Promise<void> } | undefined> {
+    this.#made ??= mkdir(this.#dir, { recursive: true });
+    await this.#made;
+    const path = join(this.#dir, `${name}.lock`);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const ino = await createComplete(path);
+      if (ino !== undefined) return { release: () => releaseIfOurs(path, ino) };
+      const held = await readHolder(path);
+      if (held === undefined) continue; // released meanwhile
+      if (!held.gone) return undefined;
+      await removeStale(path, held.ino);
+    }
+    return undefined;
+  }
+
   /** Takes the lock of `name` (waiting while a live process holds it); resolves to its release. */
   async acquire(name: string, signalOrOptions?: AbortSignal | AcquireOptions): Promise<Lock> {
     const options: AcquireOptions =

@@ -55,6 +55,12 @@ export function registerBuild(program: Command): void {
       collect,
       [],
     )
+    .option(
+      "--ssh <default|ID[=SOCKET|KEY_FILE,…]>",
+      "forward an ssh agent (default: $SSH_AUTH_SOCK) or key files to RUN --mount=type=ssh (repeatable)",
+      collect,
+      [],
+    )
     .option("--label <KEY=VALUE>", "add a label to the image (repeatable)", collect, [])
     .option(
       "--insecure-registry <HOST>",
