@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { defaultBundleRoot } from "../worker/executor/bundle-root.ts";
 import { reapDeadBundles, reapDeadCgroups, reapDeadContainers } from "../worker/executor/leftovers.ts";
 import { reapDeadMounts } from "../worker/snapshot/leftover-mounts.ts";
+import { reapDeadTemp } from "./private-temp.ts";
 
 /** The solver's state directories, as workspace.ts lays them out under `<state>/solver`. */
 export function leftoverPlaces(stateRoot: string) {
@@ -31,4 +32,5 @@ export async function removeDeadLeftovers(stateRoot: string, runcBinary = "runc"
   const snapshots = await realpath(places.snapshots).catch(() => undefined);
   if (snapshots) await reapDeadMounts(snapshots);
   await reapDeadBundles(places.bundleRoot);
+  await reapDeadTemp(stateRoot);
 }

@@ -168,6 +168,7 @@ export class Solver {
       emulated,
       selections: sources.selections,
       downloads: sources.downloads,
+      gitCommits: sources.gitCommits,
       cacheable,
       platformOf,
       probe,
