@@ -1,11 +1,12 @@
 /**
  * Private scratch directories of one process under `<state>/solver/tmp` (git checkouts, fetched remote
- * contexts). Their names carry the owner's pid (`git-PID36-…`, `context-PID36-…`), so what a killed build
+ * contexts; ADD downloads sit beside them). Their names carry the owner's pid (`git-PID36-…`, `context-PID36-…`), so what a killed build
  * left is removed by a later build once that process is gone, and never while it still runs.
  */
 import { randomBytes } from "node:crypto";
 import { lstat, mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { orphanedTemp } from "../fsutil/orphans.ts";
 import { pidOwnerGone } from "../fsutil/process-identity.ts";
 
 const reaped = /^(git|context)-([0-9a-z]+)-/;
@@ -33,10 +34,15 @@ export async function reapDeadTemp(stateRoot: string): Promise<void> {
     return;
   }
   for (const name of names) {
+    const path = join(root, name);
+    // ADD downloads (`http-PID-HEX`, uniqueSuffix-style names) in the same directory.
+    if (name.startsWith("http-")) {
+      if (await orphanedTemp(path, name)) await rm(path, { force: true }).catch(() => {});
+      continue;
+    }
     const m = reaped.exec(name);
     const pid = m ? Number.parseInt(m[2]!, 36) : Number.NaN;
     if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) continue;
-    const path = join(root, name);
     const made = await lstat(path).then(
       (st) => st.ctimeMs,
       () => undefined,

@@ -7,9 +7,11 @@
  */
 import { realpath } from "node:fs/promises";
 import { join } from "node:path";
+import { reapPrivateDirs } from "../fsutil/private-dir.ts";
 import { defaultBundleRoot } from "../worker/executor/bundle-root.ts";
 import { reapDeadBundles, reapDeadCgroups, reapDeadContainers } from "../worker/executor/leftovers.ts";
 import { reapDeadMounts } from "../worker/snapshot/leftover-mounts.ts";
+import { sweepOrphanedTemps } from "./leftovers.ts";
 import { reapDeadTemp } from "./private-temp.ts";
 
 /** The solver's state directories, as workspace.ts lays them out under `<state>/solver`. */
@@ -33,4 +35,8 @@ export async function removeDeadLeftovers(stateRoot: string, runcBinary = "runc"
   if (snapshots) await reapDeadMounts(snapshots);
   await reapDeadBundles(places.bundleRoot);
   await reapDeadTemp(stateRoot);
+  // Secret files and agent sockets of killed builds, on /dev/shm (or $TMPDIR).
+  await reapPrivateDirs();
+  // Export scratch trees (`<state>/tmp/rootfs-PID-…`) of killed builds.
+  await sweepOrphanedTemps(join(stateRoot, "tmp"), (n) => n.startsWith("rootfs-"));
 }
