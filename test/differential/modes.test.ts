@@ -27,10 +27,7 @@ test("COPY --chmod: the directories it creates get an octal mode; existing ones 
     "COPY --chmod=u+x foo /sym/s/foo",
     "",
   ].join("\n");
-  const seen = await d.both(
-    { Dockerfile: dockerfile, foo: "x\n", "dir/sub/f": "y\n" },
-    { output: "local" },
-  );
+  const seen = await d.both({ Dockerfile: dockerfile, foo: "x\n", "dir/sub/f": "y\n" }, { output: "local" });
   // Only what the COPYs made: BuildKit's local export does not keep the base image's owners (/home/app).
   const made = (tree: TreeEntry[] | undefined) =>
     tree?.filter((e) => /^(ex|parent|multi|l1|tmp|sym)(\/|$)/.test(e.path));
@@ -41,4 +38,55 @@ test("COPY --chmod: the directories it creates get an octal mode; existing ones 
   assert.equal(mode("l1/l2"), "700");
   assert.equal(mode("ex/d"), "750");
   assert.equal(mode("sym/s"), "755");
+});
+
+test("parser: flag values honour the file's escape character", async () => {
+  const tick = await d.both(
+    { Dockerfile: "# escape=`\nFROM scratch\nCOPY --chmod=7`55 a /a\n", a: "a\n" },
+    { output: "local" },
+  );
+  assertSameTree(tick);
+  assert.equal(tick.polyarch.tree?.[0]?.mode, "755");
+  const backslash = await d.both(
+    { Dockerfile: "# escape=`\nFROM scratch\nCOPY --chmod=7\\55 a /a\n", a: "a\n" },
+    { output: "local" },
+  );
+  assertSameError(backslash, "invalid chmod parameter: '7\\55'");
+});
+
+test("parser: ARG and STOPSIGNAL ignore flags, as BuildKit reads them", async () => {
+  const seen = await d.both(
+    { Dockerfile: "FROM scratch\nARG --foo=1 x\nLABEL v=$x\nSTOPSIGNAL --foo=1 SIGINT\n" },
+    { output: "oci", buildArgs: { x: "5" } },
+  );
+  assert.ok(seen.buildkit.ok && seen.polyarch.ok, seen.buildkit.output + seen.polyarch.output);
+  const pick = (c: Record<string, unknown> | undefined) => {
+    const config = (c?.config ?? {}) as Record<string, unknown>;
+    return { Labels: config.Labels, StopSignal: config.StopSignal };
+  };
+  assert.deepEqual(pick(seen.polyarch.config), pick(seen.buildkit.config));
+  assert.deepEqual(pick(seen.polyarch.config), { Labels: { v: "5" }, StopSignal: "SIGINT" });
+  const empty = await d.both({ Dockerfile: "FROM scratch\nARG --foo=1\n" }, { output: "local" });
+  assertSameError(empty, "ARG requires at least one argument");
+});
+
+test("parser: a line longer than 65535 bytes fails as BuildKit fails it", async () => {
+  const seen = await d.both(
+    { Dockerfile: `FROM scratch\nLABEL a="${"x".repeat(70_000)}"\n` },
+    { output: "local" },
+  );
+  assertSameError(seen, "dockerfile line greater than max allowed size of 65535");
+});
+
+test("parser: an ONBUILD trigger is parsed only when a build runs it", async () => {
+  const unused = await d.both(
+    { Dockerfile: "FROM scratch\nONBUILD FOO bar\nONBUILD RUN --mont=x true\nCOPY a /a\n", a: "a\n" },
+    { output: "local" },
+  );
+  assertSameTree(unused);
+  const used = await d.both(
+    { Dockerfile: "FROM scratch AS base\nONBUILD RUN --mont=x true\nFROM base\nCOPY a /a\n", a: "a\n" },
+    { output: "local" },
+  );
+  assertSameError(used, "unknown flag: --mont (did you mean mount?)");
 });
