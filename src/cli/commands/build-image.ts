@@ -4,8 +4,9 @@ import { UserError } from "../../errors/user-error.ts";
 import type { Platform } from "../../oci/platform.ts";
 import { parseSecrets } from "../parse-secrets.ts";
 import { registryOptionsFor } from "../registry-cli-options.ts";
+import { parseStepOptions, type StepOptionFlags } from "./build-step-options.ts";
 
-export interface ImageBuildFlags {
+export interface ImageBuildFlags extends StepOptionFlags {
   file?: string;
   target?: string;
   tag?: string[];
@@ -49,6 +50,7 @@ export async function buildImage(
     load: Boolean(flags.load),
   });
   const secrets = parseSecrets(flags.secret ?? []);
+  const stepOptions = parseStepOptions(flags);
   const labels = parseKeyValues(flags.label ?? [], "--label");
   const sourceDateEpoch = readSourceDateEpoch(buildArgs);
 
@@ -87,6 +89,7 @@ export async function buildImage(
       ...(sourceDateEpoch === undefined ? {} : { sourceDateEpoch }),
       signal: controller.signal,
       allow: parseEntitlements(flags.allow ?? []),
+      stepOptions,
     });
     if (flags.iidfile) await writeFile(flags.iidfile, result.descriptor.digest);
     if (flags.metadataFile)
@@ -101,7 +104,7 @@ export async function buildImage(
 
 const entitlements = ["security.insecure", "network.host"];
 
-/** `--allow a,b` (repeatable), as buildx spells it; network.host is accepted (RUN uses the host network). */
+/** `--allow a,b` (repeatable), as buildx spells it. */
 function parseEntitlements(values: readonly string[]): string[] {
   const out = values
     .flatMap((v) => v.split(","))

@@ -85,6 +85,7 @@ export function dispatchRun(ctx: PlatformContext, state: StageState, instr: RunI
     network: networkMode(ctx, instr.network),
     security: securityMode(ctx, instr.security),
     platform: state.platform,
+    ...ctx.stepOptions,
   };
   const name = stepName(ctx, state, upperKeyword(displayText(ctx, instr.line, state.env, true)) + nameSuffix);
   state.vertex = addVertex(ctx.graph, op, inputs, meta(ctx, state, instr, name));
