@@ -90,3 +90,68 @@ test("parser: an ONBUILD trigger is parsed only when a build runs it", async () 
   );
   assertSameError(used, "unknown flag: --mont (did you mean mount?)");
 });
+
+// What a step sees of its network: the interfaces of its namespace, /etc/hosts, the limits, /dev/shm.
+const probe = (flags: string, out: string) =>
+  `RUN ${flags} cut -d: -f1 /proc/net/dev | tail -n +3 | tr -d ' ' | sort > /${out}-net; cat /etc/hosts > /${out}-hosts; ulimit -n > /${out}-nofile; ulimit -Hn >> /${out}-nofile; ulimit -u > /${out}-nproc; df -k /dev/shm | tail -1 | awk '{print $2}' > /${out}-shm`;
+
+test("RUN --network: default and none give what BuildKit gives (default is the host's network here)", async () => {
+  const seen = await d.both(
+    {
+      Dockerfile: [
+        `FROM ${d.base}`,
+        probe("", "plain"),
+        probe("--network=default", "default"),
+        probe("--network=none", "none"),
+        "",
+      ].join("\n"),
+    },
+    { output: "local" },
+  );
+  const mine = (tree: TreeEntry[] | undefined) => tree?.filter((e) => /^(plain|default|none)-/.test(e.path));
+  assert.ok(seen.buildkit.ok && seen.polyarch.ok, seen.buildkit.output + seen.polyarch.output);
+  assert.deepEqual(mine(seen.polyarch.tree), mine(seen.buildkit.tree));
+  assert.equal(seen.polyarch.tree?.find((e) => e.path === "none-net")?.content, "lo\n");
+});
+
+test("RUN --network=host without the network.host entitlement fails as in BuildKit", async () => {
+  const seen = await d.both({ Dockerfile: `FROM ${d.base}\nRUN --network=host true\n` }, { output: "local" });
+  assertSameError(seen, "network.host is not allowed");
+});
+
+test("--add-host, --ulimit and --shm-size reach every RUN step as BuildKit's options do", async () => {
+  const seen = await d.both(
+    { Dockerfile: [`FROM ${d.base}`, probe("", "plain"), probe("--network=none", "none"), ""].join("\n") },
+    {
+      output: "local",
+      buildkitArgs: [
+        "--opt",
+        "add-hosts=myhost=10.1.2.3,v6host=2001:db8::1",
+        "--opt",
+        "ulimit=nofile=1024:2048,nproc=500:600",
+        "--opt",
+        "shm-size=134217728",
+      ],
+      polyarchArgs: [
+        "--add-host",
+        "myhost:10.1.2.3",
+        "--add-host",
+        "v6host=[2001:db8::1]",
+        "--ulimit",
+        "nofile=1024:2048",
+        "--ulimit",
+        "nproc=500:600",
+        "--shm-size",
+        "128m",
+      ],
+    },
+  );
+  const mine = (tree: TreeEntry[] | undefined) =>
+    tree?.filter((e) => /^(plain|none)-(hosts|nofile|nproc|shm)$/.test(e.path));
+  assert.ok(seen.buildkit.ok && seen.polyarch.ok, seen.buildkit.output + seen.polyarch.output);
+  assert.deepEqual(mine(seen.polyarch.tree), mine(seen.buildkit.tree));
+  const file = (p: string) => seen.polyarch.tree?.find((e) => e.path === p)?.content;
+  assert.match(file("plain-hosts") ?? "", /^10\.1\.2\.3\tmyhost$/m);
+  assert.equal(file("plain-nofile"), "1024\n2048\n");
+  assert.equal(file("plain-shm"), "131072\n");
+});

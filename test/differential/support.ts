@@ -80,6 +80,7 @@ export class Differential implements AsyncDisposable {
     if (options.target) args.push("--target", options.target);
     for (const [id, src] of Object.entries(options.secrets ?? {}))
       args.push("--secret", `id=${id},src=${src}`);
+    args.push(...(options.polyarchArgs ?? []));
     args.push(
       "-o",
       options.output === "local" ? `type=local,dest=${out}` : `type=oci,dest=${out}.tar`,

@@ -65,6 +65,10 @@ export interface BuildCase {
   target?: string;
   /** id → file */
   secrets?: Record<string, string>;
+  /** More buildctl arguments (e.g. `--opt add-hosts=h=1.2.3.4`), for options buildctl spells its own way. */
+  buildkitArgs?: string[];
+  /** The same options as polyarch's (buildx's) flags. */
+  polyarchArgs?: string[];
 }
 
 export interface BuildKit extends AsyncDisposable {
@@ -144,6 +148,7 @@ export async function startBuildKit(registryHosts: readonly string[]): Promise<B
       if (options.target) args.push("--opt", `target=${options.target}`);
       for (const [id, src] of Object.entries(options.secrets ?? {}))
         args.push("--secret", `id=${id},src=${src}`);
+      args.push(...(options.buildkitArgs ?? []));
       args.push(
         "--output",
         options.output === "local" ? `type=local,dest=${out}` : `type=oci,dest=${out}.tar`,
