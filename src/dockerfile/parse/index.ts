@@ -12,6 +12,7 @@ import { findHeredocs } from "./heredoc.ts";
 import { buildInstruction } from "./instruction.ts";
 import { LogicalLine } from "./logical-line.ts";
 import { splitLines } from "./source-lines.ts";
+import { syntaxChannel } from "./syntax-directive.ts";
 
 export { isTrueFlag } from "./flags.ts";
 export { heredocBody, parseHeredocWord } from "./heredoc.ts";
@@ -74,7 +75,10 @@ export function parseDockerfile(text: string, options: ParseOptions = {}): Docke
 
     if (labs === undefined) {
       directives.done = true;
-      labs = /labs/i.test(directives.directives.find((d) => d.name === "syntax")?.value ?? "");
+      labs = syntaxChannel(
+        directives.directives.find((d) => d.name === "syntax"),
+        source,
+      ).labs;
     }
     const where = {
       startLine,

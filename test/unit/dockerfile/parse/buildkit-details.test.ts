@@ -50,3 +50,49 @@ describe("parser details as BuildKit reads them", () => {
     );
   });
 });
+
+describe("the syntax directive", () => {
+  const digest = `sha256:${"ab".repeat(32)}`;
+  it("serves the official docker/dockerfile names, any tag, with or without a digest", () => {
+    for (const name of [
+      "docker/dockerfile:1",
+      "docker/dockerfile:1.7",
+      "docker/dockerfile:1.7.1",
+      `docker/dockerfile:1@${digest}`,
+      `docker/dockerfile@${digest}`,
+      "docker/dockerfile",
+      "docker.io/docker/dockerfile:1",
+      "docker/dockerfile-upstream:master",
+    ]) {
+      const ast = parseDockerfile(`# syntax=${name}\nFROM scratch\nRUN true\n`);
+      assert.equal(ast.syntax, name);
+    }
+  });
+
+  it("honours the labs channel of a labs tag (labs-only flags are accepted only there)", () => {
+    for (const name of ["docker/dockerfile:1-labs", `docker.io/docker/dockerfile:1.7-labs@${digest}`]) {
+      parseDockerfile(`# syntax=${name}\nFROM scratch\nRUN --device=/dev/x true\n`);
+    }
+    parseError(
+      "# syntax=docker/dockerfile:1\nFROM scratch\nRUN --device=/dev/x true\n",
+      /unknown flag: --device/,
+      3,
+    );
+  });
+
+  it("refuses any other frontend image, saying polyarch runs no external frontends", () => {
+    for (const name of [
+      "example.com/my/frontend:1",
+      "tonistiigi/dockerfile:latest",
+      "docker/dockerfilex:1",
+    ]) {
+      const e = parseError(
+        `# syntax=${name}\nFROM scratch\n`,
+        /^polyarch does not run external frontends: # syntax=.* names a frontend image other than docker\/dockerfile$/,
+        1,
+        10,
+      );
+      assert.match(e.hint ?? "", /docker\/dockerfile:1/);
+    }
+  });
+});
