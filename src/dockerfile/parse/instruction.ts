@@ -94,7 +94,8 @@ export function buildInstruction(
   if (!keywordSet.has(upper)) {
     const suggestion = didYouMean(split.keyword, KEYWORDS);
     fail(
-      `unknown instruction: ${upper}${suggestion ? ` (${suggestion})` : ""}`,
+      // As BuildKit words it: the keyword as written, e.g. `unknown instruction: copyy (did you mean copy?)`.
+      `unknown instruction: ${split.keyword}${suggestion ? ` (${suggestion})` : ""}`,
       pos,
       suggestion ? undefined : `instructions are ${KEYWORDS.join(", ")}`,
     );

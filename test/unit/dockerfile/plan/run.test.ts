@@ -54,7 +54,7 @@ describe("RUN", () => {
     assert.equal(b!.network, "host");
     await assert.rejects(
       plan(["FROM scratch", "RUN --network=bridge x"]),
-      /unsupported network mode "bridge"/,
+      /invalid network mode "bridge"/,
     );
     await assert.rejects(plan(["FROM scratch", "RUN --security=root x"]), /unsupported security mode "root"/);
   });
