@@ -1,14 +1,14 @@
 /**
  * Phase 3 of a build: every RUN that must run can run here — an emulator for a foreign platform, the
- * secrets it requires, nothing unsupported — or the build fails before any step starts. Steps that do not
+ * secrets and ssh agents it requires, nothing unsupported — or the build fails before any step starts. Steps that do not
  * execute (COPY, ENV…) never need an emulator, and cached RUN steps need neither emulator nor secret.
  */
 import { UserError } from "../errors/user-error.ts";
 import type { BuildGraph, ExecOp, Vertex } from "../graph/types.ts";
 import type { Digest } from "../oci/digest.ts";
 import { formatPlatform } from "../oci/platform.ts";
-import { missingSecret, sshUnsupported } from "./exec-mounts.ts";
-import type { SecretProvider } from "./types.ts";
+import { missingSecret, missingSshAgent } from "./exec-mounts.ts";
+import type { SecretProvider, SshAgentProvider } from "./types.ts";
 import { metaLocation, withLocation } from "./vertex-info.ts";
 
 /**
@@ -58,6 +58,7 @@ export async function preflight(
   secrets: SecretProvider | undefined,
   binfmtDir: string | undefined,
   allowed: ReadonlySet<string> = new Set(),
+  sshAgents?: SshAgentProvider,
 ): Promise<Map<string, boolean>> {
   checkEntitlements(graph, allowed);
   const execs = [...runSet]
@@ -79,7 +80,8 @@ export async function preflight(
       }
     }
     for (const m of v.op.mounts) {
-      if (m.type === "ssh" && m.required) throw withLocation(sshUnsupported(), where);
+      if (m.type === "ssh" && m.required && !sshAgents?.has(m.id))
+        throw withLocation(missingSshAgent(m.id), where);
       if (m.type === "secret" && m.required) {
         let has = given.get(m.id);
         if (!has) {

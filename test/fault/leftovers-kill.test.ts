@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { leftoverPlaces } from "../../src/solver/leftovers.ts";
+import { leftoverPlaces } from "../../src/solver/runtime-leftovers.ts";
 import { pushBusyboxImage } from "../harness/images.ts";
 import { startRegistry, type TestRegistry } from "../harness/registry.ts";
 import { polyarch, tempStateRoot } from "../support/cli.ts";
@@ -150,11 +150,9 @@ for (const how of ["polyarch alone", "its process group and its guard"] as const
       `figure: leftovers of the killed build (${how}) after the next build: ${leftoverCount(left)}`,
     );
     assert.deepEqual(left, { containers: [], mounts: [], cgroups: [], bundles: [] });
-    assert.deepEqual(await stateLeftovers(state.dir), {
-      containers: [],
-      mounts: [],
-      cgroups: [],
-      bundles: [],
-    });
+    // Nothing of anyone is left on this state root. (Cgroups are machine-wide, and other builds run on
+    // this machine meanwhile: they are checked for the killed build's owner above.)
+    const { cgroups: _machineWide, ...onStateRoot } = await stateLeftovers(state.dir);
+    assert.deepEqual(onStateRoot, { containers: [], mounts: [], bundles: [] });
   });
 }
