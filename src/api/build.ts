@@ -13,11 +13,10 @@ import { openContentStore } from "../content/local-store.ts";
 import { defaultStateDir } from "../content/paths.ts";
 import { prepareStateRoot } from "../content/state-root.ts";
 import { resolveBuildInputs } from "../dockerfile/context/build-inputs.ts";
-import { loadIgnoreRules } from "../dockerfile/context/ignore-rules.ts";
 import type { NamedContext } from "../dockerfile/context/named-contexts.ts";
 import { parseDockerfile } from "../dockerfile/parse/index.ts";
 import { planBuild } from "../dockerfile/plan/plan-build.ts";
-import type { ImageMetadataResolver, PlanNamedContext } from "../dockerfile/plan/types.ts";
+import type { ImageMetadataResolver } from "../dockerfile/plan/types.ts";
 import { type ErrorLocation, UserError } from "../errors/user-error.ts";
 import type { OutputSpec } from "../exporter/output-spec.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
@@ -28,12 +27,24 @@ import { ImageResolver } from "../solver/image-resolver.ts";
 import type { Solver } from "../solver/solver.ts";
 import { builtImage } from "./build/built-image.ts";
 import { localContextProvider } from "./build/local-contexts.ts";
+import {
+  type FetchProgress,
+  type PreparedContexts,
+  planNamedContexts,
+  prepareContexts,
+} from "./build/remote-contexts.ts";
 import { secretProvider } from "./build/secrets.ts";
+import { type SshAgents, type SshForward, sshAgents } from "./build/ssh-agents.ts";
 
 export type { NamedContext } from "../dockerfile/context/named-contexts.ts";
+export type { SshForward } from "./build/ssh-agents.ts";
 
 export interface BuildOptions {
-  /** The context directory; "-" means no context (the Dockerfile then comes from dockerfileText). */
+  /**
+   * The context directory, or a remote context (a git URL `https://host/repo.git#ref:subdir`, `git@…`,
+   * `ssh://…`, or an http(s) URL of a tarball, whose `dockerfile` is then a path inside it); "-" means no
+   * context (the Dockerfile then comes from dockerfileText).
+   */
   context: string;
   /** Path of the Dockerfile, relative to the working directory; default <context>/Dockerfile. */
   dockerfile?: string;
@@ -47,6 +58,10 @@ export interface BuildOptions {
   namedContexts?: NamedContext[];
   /** `--secret id=x,src=path` (file) or `env=VAR`. */
   secrets?: Record<string, { file?: string; env?: string }>;
+  /** `--ssh ID[=SOCKET|KEY_FILE,…]`: agents RUN --mount=type=ssh steps reach; no path means $SSH_AUTH_SOCK. */
+  ssh?: SshForward[];
+  /** How long a `sharing=locked` cache mount waits for another step before failing; default 10 minutes. */
+  cacheLockTimeoutMs?: number;
   noCache?: boolean;
   noCacheFilter?: string[];
   /** Ask the registry for base images even when a resolution is stored. */
@@ -94,8 +109,10 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     }
   };
   let solver: Solver | undefined;
+  let agents: SshAgents | undefined;
   let failure: unknown;
   let lines: readonly string[] = [];
+  let contexts: PreparedContexts | undefined;
   await prepareStateRoot(stateRoot);
   const resolver = new ImageResolver({
     store: await openContentStore(join(stateRoot, "content")),
@@ -104,26 +121,24 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   });
   try {
     options.signal?.throwIfAborted();
+    contexts = await prepareContexts(options.context, options.namedContexts ?? [], stateRoot, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      progress: fetchProgress(emit),
+    });
+    const dockerfileCwd = contexts.dockerfileCwd ?? options.cwd;
     const inputs = await resolveBuildInputs({
-      context: options.context,
+      context: contexts.context,
       ...(options.dockerfileText !== undefined
         ? { file: "-", readStdin: async () => options.dockerfileText! }
         : options.dockerfile !== undefined
           ? { file: options.dockerfile }
           : {}),
-      ...(options.cwd ? { cwd: options.cwd } : {}),
+      ...(dockerfileCwd ? { cwd: dockerfileCwd } : {}),
     });
     const ast = parseDockerfile(inputs.dockerfile.text, { file: inputs.dockerfile.displayName });
     lines = ast.lines;
-    const named = options.namedContexts ?? [];
-    const planContexts = await Promise.all(
-      named.map(
-        async (c): Promise<PlanNamedContext> =>
-          c.kind === "image"
-            ? c
-            : { name: c.name, kind: "local", excludePatterns: (await loadIgnoreRules(c.path)).patterns },
-      ),
-    );
+    const named = contexts.named;
+    const planContexts = await planNamedContexts(named);
     const buildArgs = options.buildArgs ?? {};
     const plan = await planBuild(ast, {
       platforms: options.platforms?.length ? options.platforms : [hostPlatform()],
@@ -132,7 +147,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       buildArgs,
       ...(options.labels ? { labels: options.labels } : {}),
       namedContexts: planContexts,
-      contextExcludePatterns: inputs.ignore.patterns,
+      contextExcludePatterns: contexts.mainIsRemote ? [] : inputs.ignore.patterns,
       resolver: metadataProgress(resolver, emit),
     });
     emit({
@@ -142,6 +157,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     });
 
     const { Solver } = await import("../solver/solver.ts");
+    agents = sshAgents(options.ssh ?? []);
     solver = new Solver({
       stateRoot,
       store: resolverStore(resolver),
@@ -149,6 +165,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       images: resolver,
       localContexts: localContextProvider(inputs.contextDir, named),
       secrets: secretProvider(options.secrets),
+      sshAgents: agents,
+      ...(options.cacheLockTimeoutMs !== undefined ? { cacheLockTimeoutMs: options.cacheLockTimeoutMs } : {}),
       ...(options.noCache ? { noCache: true } : {}),
       ...(options.noCacheFilter ? { noCacheFilter: options.noCacheFilter } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
@@ -216,6 +234,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         : withSourceLine(e, lines);
     throw failure;
   } finally {
+    await contexts?.discard();
+    await agents?.close();
     await resolver.close();
     emit({
       type: "build.done",
@@ -283,6 +303,24 @@ function metadataProgress(
         throw e;
       }
     },
+  };
+}
+
+/** Each remote context's fetch as a step of the build's progress. */
+function fetchProgress(emit: (event: Parameters<ProgressSink["emit"]>[0]) => void): FetchProgress {
+  let seq = 0;
+  return async (name, work) => {
+    const id = `remote-context:${++seq}`;
+    const start = Date.now();
+    emit({ type: "vertex.start", id, name, at: start });
+    try {
+      await work();
+      emit({ type: "vertex.done", id, durationMs: Date.now() - start, at: Date.now() });
+    } catch (e) {
+      const error = e instanceof Error ? e.message : String(e);
+      emit({ type: "vertex.done", id, durationMs: Date.now() - start, error, at: Date.now() });
+      throw e;
+    }
   };
 }
 

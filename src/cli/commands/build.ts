@@ -9,7 +9,11 @@ export function registerBuild(program: Command): void {
     .description(
       "build an image for one or more platforms from a Dockerfile (or inspect it: --call outline|targets|check)",
     )
-    .argument("[CONTEXT]", "build context directory, or - to read the Dockerfile from stdin", ".")
+    .argument(
+      "[CONTEXT]",
+      "build context: a directory, a git URL (https://host/repo.git#ref:subdir, git@host:repo.git), an http(s) tarball URL, or - to read the Dockerfile from stdin",
+      ".",
+    )
     .option(
       "-f, --file <PATH>",
       "Dockerfile, relative to the current directory (default: CONTEXT/Dockerfile; - for stdin)",
@@ -22,7 +26,12 @@ export function registerBuild(program: Command): void {
       [],
     )
     .option("--platform <OS/ARCH[/VARIANT],…>", "target platforms, comma-separated or repeated", collect, [])
-    .option("--build-context <NAME=PATH|docker-image://REF>", "an additional named context", collect, [])
+    .option(
+      "--build-context <NAME=PATH|docker-image://REF|GIT-URL|TARBALL-URL>",
+      "an additional named context",
+      collect,
+      [],
+    )
     .option("-t, --tag <REF>", "name the image (repeatable); with --push, push it there", collect, [])
     .option(
       "-o, --output <SPEC>",
@@ -43,6 +52,12 @@ export function registerBuild(program: Command): void {
     .option(
       "--secret <id=NAME,src=FILE|env=VAR>",
       "a secret RUN --mount=type=secret can read (repeatable)",
+      collect,
+      [],
+    )
+    .option(
+      "--ssh <default|ID[=SOCKET|KEY_FILE,…]>",
+      "forward an ssh agent (default: $SSH_AUTH_SOCK) or key files to RUN --mount=type=ssh (repeatable)",
       collect,
       [],
     )
