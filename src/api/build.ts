@@ -7,6 +7,7 @@
  * The caller owns the sink (and closes it). An AbortSignal stops the build: running steps are killed,
  * snapshots unmounted, and whatever finished stays in the cache for the next build.
  */
+
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { openContentStore } from "../content/local-store.ts";
@@ -19,6 +20,7 @@ import { planBuild } from "../dockerfile/plan/plan-build.ts";
 import type { ImageMetadataResolver } from "../dockerfile/plan/types.ts";
 import { type ErrorLocation, UserError } from "../errors/user-error.ts";
 import type { OutputSpec } from "../exporter/output-spec.ts";
+import type { RunStepOptions } from "../graph/types.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { formatPlatform, hostPlatform, type Platform, samePlatform } from "../oci/platform.ts";
 import type { ProgressSink } from "../progress/events.ts";
@@ -86,8 +88,13 @@ export interface BuildOptions {
   cwd?: string;
   /** Where `dest=-` outputs write; default process.stdout. */
   stdout?: import("node:stream").Writable;
-  /** Entitlements (buildx's --allow): "security.insecure" lets RUN --security=insecure steps run. */
+  /**
+   * Entitlements (buildx's --allow): "security.insecure" lets RUN --security=insecure steps run,
+   * "network.host" lets RUN --network=host steps run.
+   */
   allow?: string[];
+  /** What every RUN step gets: extra /etc/hosts entries, resource limits, the size of /dev/shm. */
+  stepOptions?: RunStepOptions;
   /** Make an index even for one platform. */
   multiPlatform?: boolean;
 }
@@ -149,6 +156,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       namedContexts: planContexts,
       contextExcludePatterns: contexts.mainIsRemote ? [] : inputs.ignore.patterns,
       resolver: metadataProgress(resolver, emit),
+      ...(options.stepOptions ? { stepOptions: options.stepOptions } : {}),
     });
     emit({
       type: "build.start",

@@ -82,6 +82,7 @@ export class Differential implements AsyncDisposable {
       args.push("--build-context", `${name}=${value}`);
     for (const [id, src] of Object.entries(options.secrets ?? {}))
       args.push("--secret", `id=${id},src=${src}`);
+    args.push(...(options.polyarchArgs ?? []));
     args.push(
       "-o",
       options.output === "local" ? `type=local,dest=${out}` : `type=oci,dest=${out}.tar`,

@@ -65,6 +65,10 @@ export interface BuildCase {
   target?: string;
   /** id → file */
   secrets?: Record<string, string>;
+  /** More buildctl arguments (e.g. `--opt add-hosts=h=1.2.3.4`), for options buildctl spells its own way. */
+  buildkitArgs?: string[];
+  /** The same options as polyarch's (buildx's) flags. */
+  polyarchArgs?: string[];
   /** A git or tarball URL that is the context instead of the directory (`--opt context=URL`). */
   remoteContext?: string;
   /** NAME → a git or tarball URL or docker-image://REF (`--opt context:NAME=…`, `--build-context`). */
@@ -149,6 +153,7 @@ export async function startBuildKit(registryHosts: readonly string[]): Promise<B
         args.push("--opt", `context:${name}=${value}`);
       for (const [id, src] of Object.entries(options.secrets ?? {}))
         args.push("--secret", `id=${id},src=${src}`);
+      args.push(...(options.buildkitArgs ?? []));
       args.push(
         "--output",
         options.output === "local" ? `type=local,dest=${out}` : `type=oci,dest=${out}.tar`,

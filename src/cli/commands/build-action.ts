@@ -17,6 +17,7 @@ import { UserError } from "../../errors/user-error.ts";
 import { formatGraph } from "../../graph/index.ts";
 import { formatPlatform, hostPlatform, type Platform, parsePlatformList } from "../../oci/platform.ts";
 import type { ImageBuildFlags } from "./build-image.ts";
+import { parseStepOptions } from "./build-step-options.ts";
 
 export interface BuildFlags extends ImageBuildFlags {
   file?: string;
@@ -106,6 +107,7 @@ async function runDockerfileCall(
       ...(flags.target === undefined ? {} : { target: flags.target }),
       namedContexts: planContexts,
       contextExcludePatterns: contexts.mainIsRemote ? [] : inputs.ignore.patterns,
+      stepOptions: parseStepOptions(flags),
     });
     const outputs = plan.platforms.map((p) => ({ label: formatPlatform(p.platform), digest: p.output }));
     process.stdout.write(formatGraph(plan.graph, outputs));

@@ -9,8 +9,9 @@ import { parseAnnotationFlags } from "../annotation-flags.ts";
 import { parseSecrets } from "../parse-secrets.ts";
 import { parseSshFlags } from "../parse-ssh.ts";
 import { registryOptionsFor } from "../registry-cli-options.ts";
+import { parseStepOptions, type StepOptionFlags } from "./build-step-options.ts";
 
-export interface ImageBuildFlags {
+export interface ImageBuildFlags extends StepOptionFlags {
   file?: string;
   target?: string;
   tag?: string[];
@@ -67,6 +68,7 @@ export async function buildImage(
     );
   }
   const secrets = parseSecrets(flags.secret ?? []);
+  const stepOptions = parseStepOptions(flags);
   const ssh = parseSshFlags(flags.ssh ?? []);
   const cacheLockTimeoutMs = readCacheLockTimeout(process.env.POLYARCH_CACHE_LOCK_TIMEOUT);
   const labels = parseKeyValues(flags.label ?? [], "--label");
@@ -119,6 +121,7 @@ export async function buildImage(
       ...(sourceDateEpoch === undefined ? {} : { sourceDateEpoch }),
       signal: controller.signal,
       allow: parseEntitlements(flags.allow ?? []),
+      stepOptions,
     });
     const imageId = imageIdOf(result.metadata, result.descriptor.digest);
     if (flags.iidfile) await writeFile(flags.iidfile, imageId);
@@ -158,7 +161,7 @@ function sortedKeys(o: Record<string, unknown>): Record<string, unknown> {
 
 const entitlements = ["security.insecure", "network.host"];
 
-/** `--allow a,b` (repeatable), as buildx spells it; network.host is accepted (RUN uses the host network). */
+/** `--allow a,b` (repeatable), as buildx spells it. */
 function parseEntitlements(values: readonly string[]): string[] {
   const out = values
     .flatMap((v) => v.split(","))

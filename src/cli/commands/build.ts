@@ -85,10 +85,18 @@ export function registerBuild(program: Command): void {
     )
     .option(
       "--allow <ENTITLEMENT>",
-      "grant an entitlement (repeatable or comma-separated): security.insecure lets RUN --security=insecure run",
+      "grant an entitlement (repeatable or comma-separated): security.insecure lets RUN --security=insecure run, network.host lets RUN --network=host run",
       collect,
       [],
     )
+    .option("--add-host <HOST:IP>", "add a line to /etc/hosts of every RUN step (repeatable)", collect, [])
+    .option(
+      "--ulimit <TYPE=SOFT[:HARD]>",
+      "a resource limit for RUN steps, e.g. nofile=1024:4096 (repeatable)",
+      collect,
+      [],
+    )
+    .option("--shm-size <SIZE>", "size of /dev/shm in RUN steps, e.g. 128m (default 64m)")
     .option("--call <FUNCTION>", 'what to run: "outline", "targets" or "check" (add ",format=json" for JSON)')
     .option("--check", "shorthand for --call=check")
     .option("--format <FORMAT>", "output format of --call: text (default) or json")
