@@ -245,7 +245,7 @@ export function executeTemplate(template: ParsedTemplate, root: unknown): string
 /** True when the template starts by printing `.Manifest…` as text: buildx then prints the default view. */
 export function startsWithManifestField(template: ParsedTemplate): boolean {
   const first = template.nodes[0];
-  if (!first || first.kind !== "action" || first.pipeline.length === 0) return false;
+  if (first?.kind !== "action" || first.pipeline.length === 0) return false;
   const cmd = first.pipeline[0]!;
   return (
     cmd.kind === "operand" &&
