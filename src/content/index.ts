@@ -5,6 +5,9 @@ export { prepareStateRoot } from "./state-root.ts";
 export type {
   BlobInfo,
   BlobSource,
+  BlobIngester,
+  BlobManager,
+  BlobProvider,
   BlobWriter,
   ContentStore,
   ExpectedBlob,
