@@ -141,9 +141,18 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       at: Date.now(),
     });
 
-    const { Solver } = await import("../solver/solver.ts");
+    const [{ Solver }, { LocalWorker }] = await Promise.all([
+      import("../solver/solver.ts"),
+      import("../worker/local/local-worker.ts"),
+    ]);
+    const worker = new LocalWorker({
+      stateRoot,
+      ...(options.binfmtDir !== undefined ? { binfmtDir: options.binfmtDir } : {}),
+      ...(options.snapshotter !== undefined ? { snapshotter: options.snapshotter } : {}),
+    });
     solver = new Solver({
       stateRoot,
+      worker,
       store: resolverStore(resolver),
       progress,
       images: resolver,
@@ -154,8 +163,6 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.execTimeoutMs !== undefined ? { execTimeoutMs: options.execTimeoutMs } : {}),
       ...(options.execConcurrency !== undefined ? { execConcurrency: options.execConcurrency } : {}),
-      ...(options.binfmtDir !== undefined ? { binfmtDir: options.binfmtDir } : {}),
-      ...(options.snapshotter !== undefined ? { snapshotter: options.snapshotter } : {}),
       ...(options.allow ? { allow: options.allow } : {}),
     });
     const solved = await solver.solve({

@@ -4,10 +4,10 @@ export { defaultContentRoot, defaultStateDir } from "./paths.ts";
 export { prepareStateRoot } from "./state-root.ts";
 export type {
   BlobInfo,
-  BlobSource,
   BlobIngester,
   BlobManager,
   BlobProvider,
+  BlobSource,
   BlobWriter,
   ContentStore,
   ExpectedBlob,

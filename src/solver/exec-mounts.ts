@@ -12,10 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UserError } from "../errors/user-error.ts";
 import type { ExecMount as GraphMount } from "../graph/types.ts";
-import type { ExecMount } from "../worker/executor/exec-request.ts";
-import { resolveInRoot } from "../worker/executor/rootfs-path.ts";
+import { type ExecMount, resolveInRootAsync as resolveInRoot, type SnapshotView } from "../worker/worker.ts";
 import type { RunEnv } from "./run-env.ts";
-import type { ChainView } from "./workspace.ts";
 
 export interface PreparedMounts {
   mounts: ExecMount[];
@@ -59,7 +57,7 @@ export async function prepareMounts(
     for (const m of mounts) {
       switch (m.type) {
         case "bind": {
-          const view = await env.ws.view(inputChains[m.input] ?? [], !m.readonly);
+          const view = await env.worker.view(inputChains[m.input] ?? [], !m.readonly);
           cleanups.push(() => view.release());
           out.push({
             type: "bind",
@@ -131,7 +129,7 @@ export function sshUnsupported(): UserError {
 }
 
 /** The host path of `path` inside a view, which must exist (symlinks resolved inside the view). */
-async function existingPath(view: ChainView, path: string, what: string): Promise<string> {
+async function existingPath(view: SnapshotView, path: string, what: string): Promise<string> {
   const host = await resolveInRoot(view.root, path);
   try {
     await lstat(host);
@@ -188,7 +186,7 @@ async function cacheDir(
       const staging = `${dir}.new-${process.pid}-${Date.now()}`;
       await mkdir(staging, { recursive: true });
       if (m.input !== undefined) {
-        const view = await env.ws.view(inputChains[m.input] ?? []);
+        const view = await env.worker.view(inputChains[m.input] ?? []);
         try {
           const from = await resolveInRoot(view.root, m.source);
           await copyTree(from, staging);

@@ -102,7 +102,7 @@ export class Execution {
     return run;
   }
 
-  /** A layer vertex's layer: from the cache, or exported now from its result's top directory. */
+  /** A layer vertex's layer: from the cache, or exported now by the worker from its result's top snapshot. */
   layerOf(d: Digest): Promise<LayerRecord> {
     const cached = this.#in.probe.layers.get(d);
     if (cached) return Promise.resolve(cached);
@@ -141,9 +141,8 @@ export class Execution {
         this.#exporting = true;
         env.progress.start(exportId, "exporting layers", undefined);
       }
-      const { exportDirLayer } = await import("./layer-export.ts");
       const rec: LayerRecord = {
-        ...(await exportDirLayer(env, top, lower)),
+        ...(await env.worker.exportLayer({ top, lower, into: env.store })),
         created: created ?? new Date().toISOString(),
       };
       // A store ref keeps the blob from the store's garbage collection while the cache entry exists.

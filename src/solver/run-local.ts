@@ -18,11 +18,11 @@ import type { RunEnv } from "./run-env.ts";
 import type { LocalSelection } from "./types.ts";
 
 export async function runLocal(env: RunEnv, name: string, selection: LocalSelection): Promise<string[]> {
-  if (await env.ws.exists(name)) return [name];
+  if (await env.worker.hasSnapshot(name)) return [name];
   const lock = await env.ws.locks.acquire(name, env.signal);
   try {
-    if (lock.waited && (await env.ws.exists(name))) return [name];
-    await env.ws.fillNewDir("local", name, (root) => copySelection(selection, root, env.signal));
+    if (lock.waited && (await env.worker.hasSnapshot(name))) return [name];
+    await env.worker.newSnapshot("local", name, (root) => copySelection(selection, root, env.signal));
     return [name];
   } finally {
     await lock.release();

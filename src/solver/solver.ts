@@ -21,7 +21,6 @@ import { formatPlatform } from "../oci/platform.ts";
 import type { PlatformSummary } from "../progress/events.ts";
 import { type CacheKey, computeCacheKeys, deriveKey } from "./cache-key.ts";
 import { Execution } from "./execution.ts";
-import { removeDeadLeftovers } from "./leftovers.ts";
 import { preflight } from "./preflight.ts";
 import { Probe } from "./probe.ts";
 import { ProgressTracker } from "./progress-tracker.ts";
@@ -37,16 +36,8 @@ export class Solver {
 
   constructor(options: SolverOptions) {
     this.#options = options;
-    this.#ws = new Workspace(options.stateRoot, {
-      ...(options.snapshotter ? { snapshotter: options.snapshotter } : {}),
-      ...(options.binfmtDir ? { binfmtDir: options.binfmtDir } : {}),
-    });
+    this.#ws = new Workspace(options.stateRoot);
     this.#progress = new ProgressTracker(options.progress);
-  }
-
-  /** runc's state directory for this state root (`runc --root`), where a build's containers live. */
-  get runcRoot(): string {
-    return this.#ws.runcRoot;
   }
 
   /** The build's progress events (the caller adds its own steps, e.g. exporting, through it). */
@@ -67,7 +58,7 @@ export class Solver {
     else options.signal?.addEventListener("abort", onAbort, { once: true });
     let sources: SourceContent | undefined;
     try {
-      await removeDeadLeftovers(options.stateRoot);
+      await options.worker.removeDeadLeftovers();
       return await this.#solve(request, internal, (s) => {
         sources = s;
       });
@@ -113,7 +104,8 @@ export class Solver {
       fresh.set(d, own || v.inputs.some((i) => fresh.get(i)));
     }
     const cacheable = (d: Digest): boolean => !fresh.get(d);
-    const probe = new Probe({ graph, ws, store: options.store, key, layerKey, cacheable });
+    const worker = options.worker;
+    const probe = new Probe({ graph, ws, worker, store: options.store, key, layerKey, cacheable });
     const layerVertices = [...new Set(request.platforms.flatMap((p) => p.layerVertices))];
     await Promise.all(layerVertices.map((d) => probe.layer(d)));
     for (const p of request.platforms) {
@@ -131,7 +123,7 @@ export class Solver {
       graph,
       probe.runSet,
       options.secrets,
-      options.binfmtDir,
+      worker,
       new Set(options.allow ?? []),
     );
 
@@ -144,6 +136,7 @@ export class Solver {
     const execution = new Execution({
       env: {
         ws,
+        worker,
         progress: this.#progress,
         store: options.store,
         images: options.images,
@@ -170,7 +163,7 @@ export class Solver {
     // Nothing may still be writing (or mounted) when the build returns, whether it failed or not.
     await execution.settle();
     const failed = settled.find((s) => s.status === "rejected") as PromiseRejectedResult | undefined;
-    if (ws.usedSnapshotter) await ws.settle();
+    await worker.settle();
     if (execution.firstError || failed)
       throw execution.firstError ? execution.firstError.error : failed!.reason;
     return {

@@ -11,6 +11,7 @@ import type { Descriptor } from "../oci/descriptor.ts";
 import type { Digest } from "../oci/digest.ts";
 import type { Platform } from "../oci/platform.ts";
 import type { ProgressSink } from "../progress/events.ts";
+import type { Worker } from "../worker/worker.ts";
 import type { ImageResolver } from "./image-resolver.ts";
 
 /** One target platform's outputs, as the planner's PlatformPlan gives them. */
@@ -58,8 +59,10 @@ export type LocalContextProvider = (source: LocalSource) => Promise<LocalSelecti
 export type SecretProvider = (id: string) => Promise<Buffer | undefined>;
 
 export interface SolverOptions {
-  /** polyarch's state directory; the solver keeps its cache, snapshots and runc state under `solver/`. */
+  /** polyarch's state directory; the solver keeps its cache index and locks under `solver/`. */
   stateRoot: string;
+  /** Runs the ops (the local runc/overlay worker, or another): the solver constructs none. */
+  worker: Worker;
   store: ContentStore;
   progress: ProgressSink;
   images: ImageResolver;
@@ -74,14 +77,10 @@ export interface SolverOptions {
   execConcurrency?: number;
   /** Watchdog for each RUN step (emulated ones can hang, see the guide). */
   execTimeoutMs?: number;
-  /** Where binfmt_misc is read (tests point it at an empty dir); default /proc/sys/fs/binfmt_misc. */
-  binfmtDir?: string;
   /** Entitlements the build grants (buildx's --allow): `security.insecure` lets RUN --security=insecure run. */
   allow?: readonly string[];
   /** SOURCE_DATE_EPOCH with rewrite-timestamp: new layers' file times are clamped to it. */
   clampMtime?: number;
-  /** The snapshotter: "auto" (overlay where it works, else copies), "overlay" or "copy". */
-  snapshotter?: "auto" | "overlay" | "copy";
 }
 
 /** A layer in the store, as a manifest lists it, with the diff_id its config lists. */

@@ -1,211 +1,25 @@
 /**
- * The solver's corner of the state directory, and the worker parts it runs on, made only when a build
- * has work to do (a fully cached build never creates a snapshotter or an executor, never starts runc).
+ * The solver's corner of the state directory (the worker keeps its snapshots beside it, see
+ * worker/local/local-worker.ts).
  *
  * Layout under `<state>/solver/`:
  *   index/        the cache index (cache-index.ts)
- *   dirs/NAME     layer directories (overlay upper format) that cache entries name; never changed once
- *                 there. Content-addressed names (`diff-…` base layers, `local-…` contexts) are shared
- *                 by every build and platform; step results get unique names.
- *   snapshots/    the snapshotter's working area (mounts, uncommitted uppers, trash)
- *   exec/         runc state (the per-step bundles live on /dev/shm: see worker/executor)
  *   locks/        per-key lock files (vertex-lock.ts)
  *   cache-mounts/ RUN --mount=type=cache directories, by id
+ *   lower-links/  which hard links to lower layers each unpacked base layer has (run-image.ts)
  */
-import { randomBytes } from "node:crypto";
-import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import type { RuncExecutor } from "../worker/executor/executor.ts";
-import type { Snapshotter, SnapshotterMode } from "../worker/snapshot/index.ts";
 import { CacheIndex } from "./cache-index.ts";
-import { alive, VertexLocks } from "./vertex-lock.ts";
-
-/** A read-only (or throwaway writable) view of a chain of layer directories. */
-export interface ChainView {
-  root: string;
-  release(): Promise<void>;
-}
-
-export interface WorkspaceOptions {
-  snapshotter?: SnapshotterMode;
-  binfmtDir?: string;
-}
+import { VertexLocks } from "./vertex-lock.ts";
 
 export class Workspace {
   readonly root: string;
   readonly index: CacheIndex;
   readonly locks: VertexLocks;
-  readonly #options: WorkspaceOptions;
-  #snapshotter: Promise<Snapshotter> | undefined;
-  #executor: Promise<RuncExecutor> | undefined;
-  #dirsMade: Promise<unknown> | undefined;
-  #empty: Promise<string> | undefined;
-  #seq = 0;
 
-  constructor(stateRoot: string, options: WorkspaceOptions = {}) {
+  constructor(stateRoot: string) {
     this.root = join(stateRoot, "solver");
     this.index = new CacheIndex(this.root);
     this.locks = new VertexLocks(join(this.root, "locks"));
-    this.#options = options;
-  }
-
-  get usedSnapshotter(): boolean {
-    return this.#snapshotter !== undefined;
-  }
-
-  snapshotter(): Promise<Snapshotter> {
-    this.#snapshotter ??= import("../worker/snapshot/create.ts").then(async (m) => {
-      const snapshotter = await m.createSnapshotter(
-        join(this.root, "snapshots"),
-        this.#options.snapshotter ?? "auto",
-      );
-      await reapAbandoned(snapshotter, join(this.root, "snapshots", "active"));
-      return snapshotter;
-    });
-    return this.#snapshotter;
-  }
-
-  executor(): Promise<RuncExecutor> {
-    this.#executor ??= Promise.all([
-      import("../worker/executor/executor.ts"),
-      import("../worker/emulation/runnable.ts"),
-    ]).then(
-      ([ex, em]) =>
-        new ex.RuncExecutor({
-          stateRoot: join(this.root, "exec"),
-          emulation: new em.EmulationDetector(
-            this.#options.binfmtDir === undefined ? {} : { binfmtDir: this.#options.binfmtDir },
-          ),
-        }),
-    );
-    return this.#executor;
-  }
-
-  /** Where runc keeps this workspace's containers (`runc --root`), for checks and clean-up. */
-  get runcRoot(): string {
-    return join(this.root, "exec", "runc");
-  }
-
-  /** A snapshot key no other process or call uses; it names the process (see reapAbandoned). */
-  newKey(prefix: string): string {
-    return `${prefix}-${process.pid.toString(36)}-${(++this.#seq).toString(36)}-${randomBytes(4).toString("hex")}`;
-  }
-
-  dirPath(name: string): string {
-    return this.index.dirPath(name);
-  }
-
-  async exists(name: string): Promise<boolean> {
-    try {
-      return (await stat(this.dirPath(name))).isDirectory();
-    } catch {
-      return false;
-    }
-  }
-
-  /**
-   * Moves a committed layer directory to `dirs/NAME`. For a shared (content-addressed) name another
-   * process may have put an equal directory there first: theirs is kept and ours discarded.
-   */
-  async adopt(committed: string, name: string, shared: boolean): Promise<string> {
-    this.#dirsMade ??= mkdir(this.index.dirsRoot, { recursive: true });
-    await this.#dirsMade;
-    const target = this.dirPath(name);
-    if (shared && (await this.exists(name))) {
-      await rm(committed, { recursive: true, force: true });
-      return name;
-    }
-    try {
-      await rename(committed, target);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (!shared || (code !== "ENOTEMPTY" && code !== "EEXIST")) throw e;
-      await rm(committed, { recursive: true, force: true });
-    }
-    return name;
-  }
-
-  /**
-   * Makes a new shared layer directory `dirs/NAME` from nothing: `fill` writes into a fresh snapshot, which is
-   * committed and adopted under NAME; on failure the snapshot is dropped and nothing is recorded.
-   */
-  async fillNewDir(prefix: string, name: string, fill: (root: string) => Promise<void>): Promise<void> {
-    const snapshotter = await this.snapshotter();
-    const key = this.newKey(prefix);
-    const snap = await snapshotter.prepare(key, []);
-    let committed = false;
-    try {
-      await fill(snap.rootfs);
-      await snap.release();
-      const dir = await snapshotter.commit(key);
-      committed = true;
-      await this.adopt(dir, name, true);
-    } finally {
-      if (!committed) {
-        await snap.release().catch(() => {});
-        await snapshotter.remove(key).catch(() => {});
-      }
-    }
-  }
-
-  /** An empty directory, for views of an empty chain. */
-  #emptyDir(): Promise<string> {
-    this.#empty ??= (async () => {
-      const dir = join(this.root, "empty");
-      await mkdir(dir, { recursive: true, mode: 0o755 });
-      return dir;
-    })();
-    return this.#empty;
-  }
-
-  /**
-   * The files of a chain as one tree. Read-only views of zero or one directory need no mount; anything
-   * else is a snapshot (an overlay mount, or a copy) that `release` unmounts and deletes. A writable
-   * view is always a fresh snapshot, so writes never reach a cached directory.
-   */
-  async view(chain: readonly string[], writable = false): Promise<ChainView> {
-    if (!writable && chain.length === 0) return { root: await this.#emptyDir(), release: async () => {} };
-    if (!writable && chain.length === 1) return { root: this.dirPath(chain[0]!), release: async () => {} };
-    const snapshotter = await this.snapshotter();
-    const key = this.newKey("view");
-    const snap = await snapshotter.prepare(
-      key,
-      chain.map((n) => this.dirPath(n)),
-    );
-    let released = false;
-    return {
-      root: snap.rootfs,
-      release: async () => {
-        if (released) return;
-        released = true;
-        await snap.release();
-        await snapshotter.remove(key);
-      },
-    };
-  }
-
-  /** Waits for background deletions of this build's snapshots. */
-  async settle(): Promise<void> {
-    if (this.#snapshotter) await (await this.#snapshotter).settle();
-  }
-}
-
-/**
- * Snapshots left open by a process that died without cleaning up (kill -9, a crash): their keys name
- * the process (`run-PID36-…`), so the next build that uses the snapshotter unmounts and removes the ones
- * whose process is gone. Ctrl-C needs none of this: the build cleans up before it exits.
- */
-async function reapAbandoned(snapshotter: Snapshotter, activeDir: string): Promise<void> {
-  let keys: string[];
-  try {
-    keys = await readdir(activeDir);
-  } catch {
-    return;
-  }
-  for (const key of keys) {
-    const m = /^[a-z]+-([0-9a-z]+)-/.exec(key);
-    const pid = m ? Number.parseInt(m[1]!, 36) : Number.NaN;
-    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || alive(pid)) continue;
-    await snapshotter.remove(key).catch(() => {});
   }
 }
