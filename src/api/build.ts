@@ -165,31 +165,36 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ...(options.execConcurrency !== undefined ? { execConcurrency: options.execConcurrency } : {}),
       ...(options.allow ? { allow: options.allow } : {}),
     });
+    const { exportImages, outputsReadTrees } = await import("../exporter/export.ts");
+    const trees = outputsReadTrees(options.outputs);
     const solved = await solver.solve({
       graph: plan.graph,
       platforms: plan.platforms,
       proxyEnv: plan.proxyEnv,
+      ...(trees ? { trees: true } : {}),
     });
 
     const images = await Promise.all(
       plan.platforms.map(async (p, i) => {
+        const ref = solved.refs[i]!;
         const base = p.baseImage?.digest
           ? await resolver.image(p.baseImage.ref, p.baseImage.digest, p.platform)
           : undefined;
-        return builtImage(
+        const image = builtImage(
           p,
-          solved.platforms[i]!,
+          await ref.layers("gzip"),
           // Without a base image (scratch) every history entry is this build's.
           base
             ? { historyLength: base.config.history?.length ?? 0, created: base.config.created }
             : { historyLength: 0, created: undefined },
         );
+        if (trees) image.tree = () => ref.tree();
+        return image;
       }),
     );
 
     options.signal?.throwIfAborted();
     const epoch = options.sourceDateEpoch ?? epochFromBuildArgs(buildArgs);
-    const { exportImages } = await import("../exporter/export.ts");
     // Only a push needs the HTTP client: a build written to a file never loads it.
     const pushes = options.outputs.some((o) => o.type === "image" && o.push);
     const registryClients =
@@ -215,6 +220,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       return result;
     } finally {
       await registryClients?.close();
+      // Views of the result (type=local, type=tar) were released; their snapshots' removal finishes here.
+      await worker.settle();
     }
   } catch (e) {
     failure =

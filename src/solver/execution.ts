@@ -155,15 +155,22 @@ export class Execution {
     });
   }
 
-  /** One platform's layers: the base image's (pulled when missing) and one per layer vertex. */
-  platform(p: SolvePlatform): Promise<SolvedPlatform> {
+  /**
+   * One platform's result: its layers (the base image's, pulled when missing, and one per layer vertex)
+   * and, when `tree`, the chain of its root filesystem.
+   */
+  platform(
+    p: SolvePlatform,
+    tree: boolean,
+  ): Promise<{ layers: SolvedPlatform; chain: ChainRecord | undefined }> {
     return this.#track(
-      (async (): Promise<SolvedPlatform> => {
-        const [baseLayers, layers] = await Promise.all([
+      (async () => {
+        const [baseLayers, layers, chain] = await Promise.all([
           this.#baseLayers(p),
           Promise.all(p.layerVertices.map((d) => this.layerOf(d))),
+          tree ? this.chainOf(p.output) : undefined,
         ]);
-        return {
+        const solved: SolvedPlatform = {
           platform: p.platform,
           baseLayers,
           layers: layers.map((r) => ({
@@ -171,6 +178,7 @@ export class Execution {
             created: r.created,
           })),
         };
+        return { layers: solved, chain };
       })(),
     );
   }

@@ -19,13 +19,21 @@ import { topologicalOrder } from "../graph/walk.ts";
 import type { Digest } from "../oci/digest.ts";
 import { formatPlatform } from "../oci/platform.ts";
 import type { PlatformSummary } from "../progress/events.ts";
+import type { Worker } from "../worker/worker.ts";
 import { type CacheKey, computeCacheKeys, deriveKey } from "./cache-key.ts";
 import { Execution } from "./execution.ts";
 import { preflight } from "./preflight.ts";
 import { Probe } from "./probe.ts";
 import { ProgressTracker } from "./progress-tracker.ts";
 import { discardDownloads, readSourceContent, type SourceContent } from "./source-content.ts";
-import type { SolvedPlatform, SolveRequest, SolveResult, SolverOptions } from "./types.ts";
+import type {
+  ResultRef,
+  SolvedPlatform,
+  SolvePlatform,
+  SolveRequest,
+  SolveResult,
+  SolverOptions,
+} from "./types.ts";
 import { stepName } from "./vertex-info.ts";
 import { Workspace } from "./workspace.ts";
 
@@ -108,6 +116,7 @@ export class Solver {
     const probe = new Probe({ graph, ws, worker, store: options.store, key, layerKey, cacheable });
     const layerVertices = [...new Set(request.platforms.flatMap((p) => p.layerVertices))];
     await Promise.all(layerVertices.map((d) => probe.layer(d)));
+    if (request.trees) await Promise.all(request.platforms.map((p) => probe.chain(p.output)));
     for (const p of request.platforms) {
       const base = graph.vertices[p.baseVertex]!;
       if (!p.baseImage && !(base.op.kind === "source" && base.op.source.type === "scratch")) {
@@ -159,7 +168,8 @@ export class Solver {
       abort: (reason) => internal.abort(reason),
       stepConcurrency: options.execConcurrency ?? availableParallelism() * 2,
     });
-    const settled = await Promise.allSettled(request.platforms.map((p) => execution.platform(p)));
+    const trees = request.trees === true;
+    const settled = await Promise.allSettled(request.platforms.map((p) => execution.platform(p, trees)));
     // Nothing may still be writing (or mounted) when the build returns, whether it failed or not.
     await execution.settle();
     const failed = settled.find((s) => s.status === "rejected") as PromiseRejectedResult | undefined;
@@ -167,7 +177,11 @@ export class Solver {
     if (execution.firstError || failed)
       throw execution.firstError ? execution.firstError.error : failed!.reason;
     return {
-      platforms: settled.map((s) => (s as PromiseFulfilledResult<SolvedPlatform>).value),
+      refs: settled.map((s, i) => {
+        const { layers, chain } = (s as PromiseFulfilledResult<Awaited<ReturnType<Execution["platform"]>>>)
+          .value;
+        return resultRef(request.platforms[i]!, layers, chain?.chain, worker);
+      }),
       ran: [...probe.runSet],
       cached: order.filter((d) => !probe.runSet.has(d)),
     };
@@ -192,6 +206,28 @@ export class Solver {
     for (const [d, n] of count) if (n > 1) label.delete(d);
     return label;
   }
+}
+
+/**
+ * The handle on one platform's result. Its gzip layers were made during the solve (every image output
+ * needs them, and making them there overlaps with the steps still running); its tree is a view of its
+ * chain, made when asked for.
+ */
+function resultRef(
+  p: SolvePlatform,
+  layers: SolvedPlatform,
+  chain: readonly string[] | undefined,
+  worker: Worker,
+): ResultRef {
+  return {
+    platform: p.platform,
+    layers: async () => layers,
+    tree: async () => {
+      if (chain === undefined)
+        throw new Error("solver: a result's tree was asked for, but the solve was not asked for trees");
+      return worker.view(chain);
+    },
+  };
 }
 
 function canceled(reason: unknown): UserError {

@@ -11,7 +11,7 @@ import type { Descriptor } from "../oci/descriptor.ts";
 import type { Digest } from "../oci/digest.ts";
 import type { Platform } from "../oci/platform.ts";
 import type { ProgressSink } from "../progress/events.ts";
-import type { Worker } from "../worker/worker.ts";
+import type { SnapshotView, Worker } from "../worker/worker.ts";
 import type { ImageResolver } from "./image-resolver.ts";
 
 /** One target platform's outputs, as the planner's PlatformPlan gives them. */
@@ -30,6 +30,11 @@ export interface SolvePlatform {
 export interface SolveRequest {
   graph: BuildGraph;
   platforms: readonly SolvePlatform[];
+  /**
+   * The platforms' result trees will be read (type=local, type=tar): their chains are made available too,
+   * not only their layers. Without it a cached build needs no more than each layer's cache record.
+   */
+  trees?: boolean;
   /** Environment added to every RUN without being part of any cache key (proxy build args). */
   proxyEnv?: Readonly<Record<string, string>>;
 }
@@ -96,15 +101,35 @@ export interface SolvedLayer {
   created: string | undefined;
 }
 
-/** One platform's result: base image layers, then one entry per layer vertex. */
+/** One platform's layers as its image lists them: base image layers, then one entry per layer vertex. */
 export interface SolvedPlatform {
   platform: Platform;
   baseLayers: StoredLayer[];
   layers: SolvedLayer[];
 }
 
+/**
+ * A handle on one platform's result (BuildKit's ImmutableRef): the worker's snapshot chain of its root
+ * filesystem, from which whoever needs them takes what they need: the image exporter its layer blobs, the
+ * local and tar exporters its files, a cache exporter or an SBOM scan theirs.
+ */
+export interface ResultRef {
+  platform: Platform;
+  /**
+   * The layer blobs of the result in the content store, made when missing. "gzip" is what the solver
+   * makes and caches; the image exporter converts to what an output asks for (oci/convert-layer).
+   */
+  layers(compression: "gzip"): Promise<SolvedPlatform>;
+  /**
+   * The result's files as one read-only tree (the solve must have been asked for `trees`); release it
+   * when done. Never write through it: it shares the cached snapshots' files.
+   */
+  tree(): Promise<SnapshotView>;
+}
+
 export interface SolveResult {
-  platforms: SolvedPlatform[];
+  /** One per requested platform, in request order. */
+  refs: ResultRef[];
   /** Vertices that ran and that came from the cache (for tests and the summary). */
   ran: Digest[];
   cached: Digest[];
