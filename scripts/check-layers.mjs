@@ -14,15 +14,28 @@ const allowed = {
   oci: [],
   content: ["oci"],
   registry: ["oci", "content"],
+  // The local image store: named images over the content store (names are registry references).
+  images: ["oci", "content", "registry"],
   progress: [],
   graph: ["oci"],
   dockerfile: ["graph", "oci"],
   // The worker runs graph ops (a remote worker receives the graph); it knows nothing of Dockerfiles.
   worker: ["oci", "content", "graph"],
-  exporter: ["oci", "content", "registry"],
+  exporter: ["oci", "content", "registry", "images"],
   // The solver hands out refs to results; exporters take from them, so it needs nothing of exporter/.
-  solver: ["graph", "worker", "content", "oci", "progress", "registry"],
-  api: ["dockerfile", "graph", "solver", "worker", "exporter", "oci", "content", "registry", "progress"],
+  solver: ["graph", "worker", "content", "oci", "progress", "registry", "images"],
+  api: [
+    "dockerfile",
+    "graph",
+    "solver",
+    "worker",
+    "exporter",
+    "oci",
+    "content",
+    "registry",
+    "progress",
+    "images",
+  ],
   cli: [
     "api",
     "dockerfile",
@@ -34,6 +47,7 @@ const allowed = {
     "content",
     "registry",
     "progress",
+    "images",
   ],
 };
 

@@ -4,7 +4,7 @@
  */
 import { assemblyOptions } from "./assemble.ts";
 import { type Exporter, registerExporter } from "./exporter.ts";
-import type { ImageOutput, LayoutOutput, RootfsOutput } from "./output-spec.ts";
+import type { ImageOutput, LayoutOutput, LoadOutput, RootfsOutput } from "./output-spec.ts";
 
 /** type=image / type=registry / -t … --push: named in the store, pushed when asked. */
 const imageExporter: Exporter<ImageOutput> = {
@@ -52,6 +52,29 @@ const layoutExporter: Exporter<LayoutOutput> = {
   },
 };
 
+/** --load and type=docker without dest: the image loaded into a Docker or podman daemon. */
+const loadExporter: Exporter<LoadOutput> = {
+  types: ["load"],
+  reads: "image",
+  resolve(output, options) {
+    const assembly = assemblyOptions(output.image, options.sourceDateEpoch, options.forceIndex);
+    return {
+      assembly,
+      async export(session) {
+        const assembled = await session.assembled(assembly);
+        const { exportLoad } = await import("./outputs/load-output.ts");
+        const result = await exportLoad(output, assembled, {
+          store: session.store,
+          now: session.now,
+          progress: session.progress,
+          ...(assembly.epoch !== undefined ? { epoch: assembly.epoch } : {}),
+        });
+        return { result, image: { assembly: assembled, names: result.names } };
+      },
+    };
+  },
+};
+
 /** type=local and type=tar: the result's files, in a directory or as one tar. */
 const rootfsExporter: Exporter<RootfsOutput> = {
   types: ["local", "tar"],
@@ -75,5 +98,6 @@ export function registerBuiltinExporters(): void {
   done = true;
   registerExporter(imageExporter);
   registerExporter(layoutExporter);
+  registerExporter(loadExporter);
   registerExporter(rootfsExporter);
 }

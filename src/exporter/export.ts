@@ -125,7 +125,9 @@ function metadataOf(
 
 /** Two outputs cannot both stream to standard output. */
 function checkStdout(req: ExportRequest): void {
-  const toStdout = req.outputs.filter((o) => o.type !== "image" && o.type !== "local" && o.dest === "-");
+  const toStdout = req.outputs.filter(
+    (o) => o.type !== "image" && o.type !== "load" && o.type !== "local" && o.dest === "-",
+  );
   if (toStdout.length > 1) {
     throw new UserError("more than one output writes to standard output (dest=-)", {
       hint: "give all but one of them a file: dest=FILE",

@@ -5,7 +5,7 @@
  */
 import type { ExecOp, VertexMeta } from "../graph/types.ts";
 import { ExecFailedError, type ExecRequest, ExecTimeoutError } from "../worker/worker.ts";
-import { prepareMounts } from "./exec-mounts.ts";
+import { prepareMounts, sshAuthSockEnv } from "./exec-mounts.ts";
 import { LogMask } from "./log-mask.ts";
 import type { RunEnv } from "./run-env.ts";
 import { metaLocation } from "./vertex-info.ts";
@@ -27,12 +27,12 @@ export async function runExec(
   inputChains: readonly (readonly string[])[],
 ): Promise<string[]> {
   const base = inputChains[0] ?? [];
-  const prepared = await prepareMounts(env, op.mounts, inputChains, meta?.name ?? "RUN");
+  const prepared = await prepareMounts(env, op.mounts, inputChains, { id, name: meta?.name ?? "RUN" });
   try {
     const location = metaLocation(meta);
     const request: ExecRequest = {
       args: op.args,
-      env: [...withProxyEnv(op.env, env.proxyEnv), ...prepared.env],
+      env: [...withProxyEnv(op.env, env.proxyEnv), ...sshAuthSockEnv(op.env, op.mounts), ...prepared.env],
       cwd: op.cwd,
       user: op.user,
       network: op.network === "none" ? "none" : "host",

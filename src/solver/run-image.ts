@@ -18,6 +18,7 @@ import type { ImageSource } from "../graph/types.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { type Digest, digestHex } from "../oci/digest.ts";
 import type { LowerLink } from "../worker/worker.ts";
+import { acquireForStep } from "./lock-wait.ts";
 import type { RunEnv } from "./run-env.ts";
 
 function short(d: string): string {
@@ -118,7 +119,7 @@ async function unpack(
   ref: string,
 ): Promise<void> {
   if (await env.worker.hasSnapshot(name)) return;
-  const lock = await env.ws.locks.acquire(name, env.signal);
+  const lock = await acquireForStep(env, name, id, `layer ${short(layer.digest)} of ${ref}`);
   try {
     if (lock.waited && (await env.worker.hasSnapshot(name))) return;
     env.signal.throwIfAborted();

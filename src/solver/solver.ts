@@ -44,7 +44,9 @@ export class Solver {
 
   constructor(options: SolverOptions) {
     this.#options = options;
-    this.#ws = new Workspace(options.stateRoot);
+    this.#ws = new Workspace(options.stateRoot, options.worker, {
+      ...(options.lockTimeoutMs !== undefined ? { lockTimeoutMs: options.lockTimeoutMs } : {}),
+    });
     this.#progress = new ProgressTracker(options.progress);
   }
 
@@ -65,17 +67,23 @@ export class Solver {
     if (options.signal?.aborted) onAbort();
     else options.signal?.addEventListener("abort", onAbort, { once: true });
     let sources: SourceContent | undefined;
+    let ranSteps = false;
     try {
       await options.worker.removeDeadLeftovers();
-      return await this.#solve(request, internal, (s) => {
+      await this.#ws.begin();
+      const result = await this.#solve(request, internal, (s) => {
         sources = s;
       });
+      ranSteps = result.ran.length > 0;
+      return result;
     } catch (e) {
+      ranSteps = true;
       if (options.signal?.aborted) throw canceled(options.signal.reason);
       throw e;
     } finally {
       options.signal?.removeEventListener("abort", onAbort);
       if (sources) await discardDownloads(sources);
+      await this.#ws.finish(ranSteps && !options.signal?.aborted);
     }
   }
 
@@ -134,6 +142,7 @@ export class Solver {
       options.secrets,
       worker,
       new Set(options.allow ?? []),
+      options.sshAgents,
     );
 
     // 4. run
@@ -152,6 +161,8 @@ export class Solver {
         localContexts: options.localContexts,
         signal,
         secrets: options.secrets,
+        sshAgents: options.sshAgents,
+        cacheLockTimeoutMs: options.cacheLockTimeoutMs,
         proxyEnv: request.proxyEnv ?? {},
         execTimeoutMs: options.execTimeoutMs,
         unpacks: new Map(),

@@ -126,8 +126,16 @@ export interface Worker {
   /** Exports a snapshot's changes as a deterministic gzip layer blob. */
   exportLayer(run: LayerExportRun): Promise<WorkerLayer>;
 
-  /** Removes what workers of dead processes on this state left behind (containers, mounts, bundles). */
+  /**
+   * Removes what workers of dead processes on this state left behind (containers, cgroups, mounts,
+   * bundles, open snapshots and trash). Never touches what a live process uses.
+   */
   removeDeadLeftovers(): Promise<void>;
+  /**
+   * Removes step results that no cache record names (`referenced` holds every name one does), made by
+   * processes that are gone, already there at `began`. The caller makes sure no other build is alive.
+   */
+  removeDeadResults(referenced: ReadonlySet<string>, began: number): Promise<number>;
   /** Resolves once background work of this process (deleting released snapshots) is done. */
   settle(): Promise<void>;
 }

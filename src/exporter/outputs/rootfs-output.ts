@@ -34,7 +34,7 @@ import {
 import { dirname, join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { ContentStore } from "../../content/index.ts";
+import type { BlobProvider } from "../../content/index.ts";
 import { UserError } from "../../errors/user-error.ts";
 import { type Timestamp, zeroTime } from "../../oci/layer/entry.ts";
 import type { LayerTarItem } from "../../oci/layer/tar-writer.ts";
@@ -45,7 +45,7 @@ import type { BuiltImage, ResultTree } from "../types.ts";
 import { rootfsTarItems } from "./rootfs-walk.ts";
 
 export interface RootfsContext {
-  store: ContentStore;
+  store: BlobProvider;
   /** Unpacks a layer (or any tar) into a directory, resolving every path in-root and following no final link. */
   unpackLayer: (blob: Readable, dir: string) => Promise<void>;
   stdout: Writable;

@@ -233,6 +233,11 @@ export class LocalWorker implements Worker {
     const snapshots = await realpath(places.snapshots).catch(() => undefined);
     if (snapshots) await reapDeadMounts(snapshots);
     await reapDeadBundles(places.bundleRoot);
+    await this.#snapshots.sweepAbandoned().catch(() => {});
+  }
+
+  removeDeadResults(referenced: ReadonlySet<string>, began: number): Promise<number> {
+    return this.#snapshots.removeDeadResults(referenced, began);
   }
 
   async settle(): Promise<void> {

@@ -10,20 +10,19 @@
  *   empty/        the view of an empty chain
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { lstat, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { orphanedTemp } from "../../fsutil/orphans.ts";
+import { pidOwnerGone } from "../../fsutil/process-identity.ts";
 import type { SnapshotterMode } from "../snapshot/create.ts";
 import type { ExecSnapshot, Snapshotter } from "../snapshot/snapshotter.ts";
 import type { Chain, SnapshotView } from "../worker.ts";
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
+/**
+ * Rename updates a directory's ctime. The kernel stamps files with a coarse clock (a tick behind the
+ * precise one at most); this slack covers it.
+ */
+const ctimeSlackMs = 100;
 
 export class SnapshotStore {
   readonly root: string;
@@ -49,7 +48,7 @@ export class SnapshotStore {
   snapshotter(): Promise<Snapshotter> {
     this.#snapshotter ??= import("../snapshot/create.ts").then(async (m) => {
       const snapshotter = await m.createSnapshotter(join(this.root, "snapshots"), this.#mode);
-      await reapAbandoned(snapshotter, join(this.root, "snapshots", "active"));
+      await reapAbandoned(snapshotter, join(this.root, "snapshots"));
       return snapshotter;
     });
     return this.#snapshotter;
@@ -211,6 +210,48 @@ export class SnapshotStore {
     };
   }
 
+  /**
+   * Snapshots and trash a killed build left: the snapshotter (made only for this, when there are any)
+   * unmounts and removes them, so a build that finds everything cached still leaves a clean state dir.
+   */
+  async sweepAbandoned(): Promise<void> {
+    const snapshots = join(this.root, "snapshots");
+    const trash = join(snapshots, "trash");
+    let deadTrash = false;
+    for (const n of await readdir(trash).catch(() => [] as string[]))
+      if (await orphanedTemp(join(trash, n), n, Number.POSITIVE_INFINITY)) deadTrash = true;
+    // (Overlay probes a kill interrupted are removed before the build, with the other dead leftovers.)
+    if (!deadTrash && (await abandonedKeys(snapshots)).size === 0) return;
+    await this.snapshotter();
+    await this.settle();
+  }
+
+  /**
+   * Removes step results (`run-…`, `file-…`) not in `referenced`, made by processes that are gone, that
+   * were there before `began`. Resolves how many it removed.
+   */
+  async removeDeadResults(referenced: ReadonlySet<string>, began: number): Promise<number> {
+    let removed = 0;
+    for (const n of await readdir(this.dirsRoot).catch(() => [] as string[])) {
+      const pid = stepDirPid(n);
+      if (pid === undefined || pid === process.pid || referenced.has(n)) continue;
+      const path = this.path(n);
+      let st: Awaited<ReturnType<typeof lstat>>;
+      try {
+        st = await lstat(path);
+      } catch {
+        continue;
+      }
+      // A dir renamed into dirs/ after the sweep began belongs to a build that started since: keep it.
+      if (st.ctimeMs > began - ctimeSlackMs || !pidOwnerGone(pid, st.ctimeMs)) continue;
+      await rm(path, { recursive: true, force: true }).then(
+        () => removed++,
+        () => {},
+      );
+    }
+    return removed;
+  }
+
   /** Waits for background deletions of this process's snapshots. */
   async settle(): Promise<void> {
     if (this.#snapshotter) await (await this.#snapshotter).settle();
@@ -218,21 +259,42 @@ export class SnapshotStore {
 }
 
 /**
- * Snapshots left open by a process that died without cleaning up (kill -9, a crash): their keys name
- * the process (`run-PID36-…`), so the next build that uses the snapshotter unmounts and removes the ones
- * whose process is gone. Ctrl-C needs none of this: the build cleans up before it exits.
+ * Snapshots left open (`active/KEY`) or committed and not adopted (`layers/KEY`) by a process that died
+ * without cleaning up (kill -9, a crash): their keys name the process (`run-PID36-…`), so the next build
+ * that uses the snapshotter unmounts and removes the ones whose process is gone. Ctrl-C needs none of
+ * this: the build cleans up before it exits.
  */
-async function reapAbandoned(snapshotter: Snapshotter, activeDir: string): Promise<void> {
-  let keys: string[];
-  try {
-    keys = await readdir(activeDir);
-  } catch {
-    return;
+async function reapAbandoned(snapshotter: Snapshotter, snapshotsDir: string): Promise<void> {
+  for (const key of await abandonedKeys(snapshotsDir)) await snapshotter.remove(key).catch(() => {});
+}
+
+async function abandonedKeys(snapshotsDir: string): Promise<Set<string>> {
+  const keys = new Set<string>();
+  for (const sub of ["active", "layers"]) {
+    let names: string[];
+    try {
+      names = await readdir(join(snapshotsDir, sub));
+    } catch {
+      continue;
+    }
+    for (const key of names) {
+      const m = /^[a-z]+-([0-9a-z]+)-/.exec(key);
+      const pid = m ? Number.parseInt(m[1]!, 36) : Number.NaN;
+      if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) continue;
+      // The directory's mtime is never earlier than its making: a pid now used by a later process is gone.
+      const madeAt = await lstat(join(snapshotsDir, sub, key)).then(
+        (st) => st.mtimeMs,
+        () => undefined,
+      );
+      if (madeAt !== undefined && pidOwnerGone(pid, madeAt)) keys.add(key);
+    }
   }
-  for (const key of keys) {
-    const m = /^[a-z]+-([0-9a-z]+)-/.exec(key);
-    const pid = m ? Number.parseInt(m[1]!, 36) : Number.NaN;
-    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || alive(pid)) continue;
-    await snapshotter.remove(key).catch(() => {});
-  }
+  return keys;
+}
+
+/** The pid in a step result's name (newKey: `PREFIX-PID36-SEQ36-HEX`). */
+function stepDirPid(name: string): number | undefined {
+  const m = /^(?:run|file)-([0-9a-z]+)-[0-9a-z]+-[0-9a-f]{8}$/.exec(name);
+  const pid = m ? Number.parseInt(m[1]!, 36) : Number.NaN;
+  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
 }
