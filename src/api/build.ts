@@ -26,6 +26,7 @@ import type { ProgressSink } from "../progress/events.ts";
 import type { RegistryOptions } from "../registry/registry-options.ts";
 import { ImageResolver } from "../solver/image-resolver.ts";
 import type { Solver } from "../solver/solver.ts";
+import type { Worker } from "../worker/worker.ts";
 import { builtImage } from "./build/built-image.ts";
 import { localContextProvider } from "./build/local-contexts.ts";
 import { secretProvider } from "./build/secrets.ts";
@@ -81,6 +82,11 @@ export interface BuildOptions {
   allow?: string[];
   /** Make an index even for one platform. */
   multiPlatform?: boolean;
+  /**
+   * Runs the build's ops (the worker seam, worker/worker.ts); default the local runc/overlay worker on
+   * the state root (then binfmtDir and snapshotter configure it).
+   */
+  worker?: Worker;
 }
 
 export interface BuildResult {
@@ -152,11 +158,13 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       import("../solver/solver.ts"),
       import("../worker/local/local-worker.ts"),
     ]);
-    const worker = new LocalWorker({
-      stateRoot,
-      ...(options.binfmtDir !== undefined ? { binfmtDir: options.binfmtDir } : {}),
-      ...(options.snapshotter !== undefined ? { snapshotter: options.snapshotter } : {}),
-    });
+    const worker =
+      options.worker ??
+      new LocalWorker({
+        stateRoot,
+        ...(options.binfmtDir !== undefined ? { binfmtDir: options.binfmtDir } : {}),
+        ...(options.snapshotter !== undefined ? { snapshotter: options.snapshotter } : {}),
+      });
     agents = sshAgents(options.ssh ?? []);
     solver = new Solver({
       stateRoot,
