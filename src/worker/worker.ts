@@ -102,8 +102,6 @@ export interface Worker {
 
   /** Whether a snapshot of that name exists (a chain whose snapshots all exist can be viewed). */
   hasSnapshot(name: string): Promise<boolean>;
-  /** Where a snapshot's own files are (for code that fills or reads one on this machine). */
-  snapshotPath(name: string): string;
   /**
    * A tree of a chain. Read-only views share the snapshots' files (never write through them); a writable
    * view is a fresh throwaway snapshot, so writes never reach a stored one.

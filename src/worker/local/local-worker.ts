@@ -102,6 +102,7 @@ export class LocalWorker implements Worker {
     return this.#snapshots.exists(name);
   }
 
+  /** Where a snapshot's own files are on this machine. */
   snapshotPath(name: string): string {
     return this.#snapshots.path(name);
   }

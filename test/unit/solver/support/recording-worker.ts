@@ -50,10 +50,6 @@ export class RecordingWorker implements Worker {
     this.#log("hasSnapshot", name);
     return this.#inner.hasSnapshot(name);
   }
-  snapshotPath(name: string): string {
-    this.#log("snapshotPath", name);
-    return this.#inner.snapshotPath(name);
-  }
   view(chain: Chain, writable?: boolean): Promise<SnapshotView> {
     this.#log("view", [...chain]);
     return this.#inner.view(chain, writable);
