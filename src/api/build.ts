@@ -7,19 +7,20 @@
  * The caller owns the sink (and closes it). An AbortSignal stops the build: running steps are killed,
  * snapshots unmounted, and whatever finished stays in the cache for the next build.
  */
+
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { openContentStore } from "../content/local-store.ts";
 import { defaultStateDir } from "../content/paths.ts";
 import { prepareStateRoot } from "../content/state-root.ts";
 import { resolveBuildInputs } from "../dockerfile/context/build-inputs.ts";
-import { loadIgnoreRules } from "../dockerfile/context/ignore-rules.ts";
 import type { NamedContext } from "../dockerfile/context/named-contexts.ts";
 import { parseDockerfile } from "../dockerfile/parse/index.ts";
 import { planBuild } from "../dockerfile/plan/plan-build.ts";
-import type { ImageMetadataResolver, PlanNamedContext } from "../dockerfile/plan/types.ts";
+import type { ImageMetadataResolver } from "../dockerfile/plan/types.ts";
 import { type ErrorLocation, UserError } from "../errors/user-error.ts";
 import type { OutputSpec } from "../exporter/output-spec.ts";
+import type { RunStepOptions } from "../graph/types.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { formatPlatform, hostPlatform, type Platform, samePlatform } from "../oci/platform.ts";
 import type { ProgressSink } from "../progress/events.ts";
@@ -29,6 +30,12 @@ import type { Solver } from "../solver/solver.ts";
 import type { Worker } from "../worker/worker.ts";
 import { builtImage } from "./build/built-image.ts";
 import { localContextProvider } from "./build/local-contexts.ts";
+import {
+  type FetchProgress,
+  type PreparedContexts,
+  planNamedContexts,
+  prepareContexts,
+} from "./build/remote-contexts.ts";
 import { secretProvider } from "./build/secrets.ts";
 import { type SshAgents, type SshForward, sshAgents } from "./build/ssh-agents.ts";
 
@@ -36,7 +43,11 @@ export type { NamedContext } from "../dockerfile/context/named-contexts.ts";
 export type { SshForward } from "./build/ssh-agents.ts";
 
 export interface BuildOptions {
-  /** The context directory; "-" means no context (the Dockerfile then comes from dockerfileText). */
+  /**
+   * The context directory, or a remote context (a git URL `https://host/repo.git#ref:subdir`, `git@…`,
+   * `ssh://…`, or an http(s) URL of a tarball, whose `dockerfile` is then a path inside it); "-" means no
+   * context (the Dockerfile then comes from dockerfileText).
+   */
   context: string;
   /** Path of the Dockerfile, relative to the working directory; default <context>/Dockerfile. */
   dockerfile?: string;
@@ -78,8 +89,13 @@ export interface BuildOptions {
   cwd?: string;
   /** Where `dest=-` outputs write; default process.stdout. */
   stdout?: import("node:stream").Writable;
-  /** Entitlements (buildx's --allow): "security.insecure" lets RUN --security=insecure steps run. */
+  /**
+   * Entitlements (buildx's --allow): "security.insecure" lets RUN --security=insecure steps run,
+   * "network.host" lets RUN --network=host steps run.
+   */
   allow?: string[];
+  /** What every RUN step gets: extra /etc/hosts entries, resource limits, the size of /dev/shm. */
+  stepOptions?: RunStepOptions;
   /** Make an index even for one platform. */
   multiPlatform?: boolean;
   /**
@@ -109,6 +125,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   let agents: SshAgents | undefined;
   let failure: unknown;
   let lines: readonly string[] = [];
+  let contexts: PreparedContexts | undefined;
   await prepareStateRoot(stateRoot);
   const resolver = new ImageResolver({
     store: await openContentStore(join(stateRoot, "content")),
@@ -117,26 +134,24 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   });
   try {
     options.signal?.throwIfAborted();
+    contexts = await prepareContexts(options.context, options.namedContexts ?? [], stateRoot, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      progress: fetchProgress(emit),
+    });
+    const dockerfileCwd = contexts.dockerfileCwd ?? options.cwd;
     const inputs = await resolveBuildInputs({
-      context: options.context,
+      context: contexts.context,
       ...(options.dockerfileText !== undefined
         ? { file: "-", readStdin: async () => options.dockerfileText! }
         : options.dockerfile !== undefined
           ? { file: options.dockerfile }
           : {}),
-      ...(options.cwd ? { cwd: options.cwd } : {}),
+      ...(dockerfileCwd ? { cwd: dockerfileCwd } : {}),
     });
     const ast = parseDockerfile(inputs.dockerfile.text, { file: inputs.dockerfile.displayName });
     lines = ast.lines;
-    const named = options.namedContexts ?? [];
-    const planContexts = await Promise.all(
-      named.map(
-        async (c): Promise<PlanNamedContext> =>
-          c.kind === "image"
-            ? c
-            : { name: c.name, kind: "local", excludePatterns: (await loadIgnoreRules(c.path)).patterns },
-      ),
-    );
+    const named = contexts.named;
+    const planContexts = await planNamedContexts(named);
     const buildArgs = options.buildArgs ?? {};
     const plan = await planBuild(ast, {
       platforms: options.platforms?.length ? options.platforms : [hostPlatform()],
@@ -145,8 +160,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       buildArgs,
       ...(options.labels ? { labels: options.labels } : {}),
       namedContexts: planContexts,
-      contextExcludePatterns: inputs.ignore.patterns,
+      contextExcludePatterns: contexts.mainIsRemote ? [] : inputs.ignore.patterns,
       resolver: metadataProgress(resolver, emit),
+      ...(options.stepOptions ? { stepOptions: options.stepOptions } : {}),
     });
     emit({
       type: "build.start",
@@ -248,6 +264,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         : withSourceLine(e, lines);
     throw failure;
   } finally {
+    await contexts?.discard();
     await agents?.close();
     await resolver.close();
     emit({
@@ -316,6 +333,24 @@ function metadataProgress(
         throw e;
       }
     },
+  };
+}
+
+/** Each remote context's fetch as a step of the build's progress. */
+function fetchProgress(emit: (event: Parameters<ProgressSink["emit"]>[0]) => void): FetchProgress {
+  let seq = 0;
+  return async (name, work) => {
+    const id = `remote-context:${++seq}`;
+    const start = Date.now();
+    emit({ type: "vertex.start", id, name, at: start });
+    try {
+      await work();
+      emit({ type: "vertex.done", id, durationMs: Date.now() - start, at: Date.now() });
+    } catch (e) {
+      const error = e instanceof Error ? e.message : String(e);
+      emit({ type: "vertex.done", id, durationMs: Date.now() - start, error, at: Date.now() });
+      throw e;
+    }
   };
 }
 

@@ -8,12 +8,12 @@
 
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { lchown, lstat, mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { lchown, lstat, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UserError } from "../errors/user-error.ts";
 import { uniqueSuffix } from "../fsutil/atomic-file.ts";
 import { chmodNoFollow } from "../fsutil/no-follow.ts";
+import { makePrivateDir } from "../fsutil/private-dir.ts";
 import type { ExecMount as GraphMount } from "../graph/types.ts";
 import { type ExecMount, resolveInRootAsync as resolveInRoot, type SnapshotView } from "../worker/worker.ts";
 import type { RunEnv } from "./run-env.ts";
@@ -31,14 +31,12 @@ export interface PreparedMounts {
 
 async function secretDir(): Promise<string> {
   // /dev/shm is memory: a secret written there never reaches a disk.
-  for (const base of ["/dev/shm", tmpdir()]) {
-    try {
-      return await mkdtemp(join(base, "polyarch-secret-"));
-    } catch {
-      // try the next place
-    }
-  }
-  throw new Error("cannot create a directory for secrets");
+  const dir = await makePrivateDir("secret");
+  if (dir === undefined)
+    throw new UserError("cannot create a private directory for secrets", {
+      hint: "make /dev/shm or $TMPDIR writable",
+    });
+  return dir;
 }
 
 /** The step the mounts are for: its progress id (for "waiting for cache mount" statuses) and its name. */

@@ -14,7 +14,9 @@ import { readdir, readFile, rm, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { uniqueSuffix } from "../fsutil/atomic-file.ts";
 import { orphanedTemp } from "../fsutil/orphans.ts";
+import { reapPrivateDirs } from "../fsutil/private-dir.ts";
 import { identityAlive, selfIdentity } from "../fsutil/process-identity.ts";
+import { reapDeadTemp } from "./private-temp.ts";
 
 async function names(dir: string): Promise<string[]> {
   try {
@@ -116,4 +118,15 @@ export async function referencedSnapshots(solverRoot: string): Promise<Set<strin
     }
   }
   return used;
+}
+
+/**
+ * What killed builds left outside the worker, removed before every build: their private temp files, secret
+ * files and agent sockets (on /dev/shm or $TMPDIR), and export scratch trees (`<state>/tmp/rootfs-PID-…`).
+ * The worker removes its own (containers, mounts, bundles: Worker.removeDeadLeftovers).
+ */
+export async function removeDeadBuildLeftovers(stateRoot: string): Promise<void> {
+  await reapDeadTemp(stateRoot);
+  await reapPrivateDirs();
+  await sweepOrphanedTemps(join(stateRoot, "tmp"), (n) => n.startsWith("rootfs-"));
 }

@@ -39,6 +39,9 @@ export async function runExec(
       security: op.security,
       platform: op.platform,
       mounts: prepared.mounts,
+      ...(op.extraHosts ? { extraHosts: op.extraHosts } : {}),
+      ...(op.ulimits ? { ulimits: op.ulimits } : {}),
+      ...(op.shmSizeBytes !== undefined ? { shmSizeBytes: op.shmSizeBytes } : {}),
       ...(location ? { location } : {}),
     };
     const mask = new LogMask(prepared.secretValues);

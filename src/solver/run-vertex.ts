@@ -25,6 +25,7 @@ export interface VertexRunContext {
   stepLimit: ReturnType<typeof pLimit>;
   selections: ReadonlyMap<Digest, LocalSelection>;
   downloads: ReadonlyMap<Digest, HttpDownload>;
+  gitCommits: ReadonlyMap<Digest, string>;
   cacheable: (d: Digest) => boolean;
   platformOf: ReadonlyMap<Digest, string>;
 }
@@ -82,6 +83,9 @@ export function runVertex(
             } else if (op.source.type === "http") {
               const { runHttp } = await import("./run-http.ts");
               chain = await runHttp(env, `http-${keyHex(key)}`, op.source, ctx.downloads.get(d));
+            } else if (op.source.type === "git") {
+              const { runGit } = await import("./run-git.ts");
+              chain = await runGit(env, `git-${keyHex(key)}`, op.source, ctx.gitCommits.get(d)!);
             } else throw new Error(`solver: cannot run a ${op.source.type} source`);
             break;
           default:

@@ -22,6 +22,7 @@ import type { PlatformSummary } from "../progress/events.ts";
 import type { Worker } from "../worker/worker.ts";
 import { type CacheKey, computeCacheKeys, deriveKey } from "./cache-key.ts";
 import { Execution } from "./execution.ts";
+import { removeDeadBuildLeftovers } from "./leftovers.ts";
 import { preflight } from "./preflight.ts";
 import { Probe } from "./probe.ts";
 import { ProgressTracker } from "./progress-tracker.ts";
@@ -70,6 +71,7 @@ export class Solver {
     let ranSteps = false;
     try {
       await options.worker.removeDeadLeftovers();
+      await removeDeadBuildLeftovers(options.stateRoot);
       await this.#ws.begin();
       const result = await this.#solve(request, internal, (s) => {
         sources = s;
@@ -171,6 +173,7 @@ export class Solver {
       emulated,
       selections: sources.selections,
       downloads: sources.downloads,
+      gitCommits: sources.gitCommits,
       cacheable,
       platformOf,
       probe,

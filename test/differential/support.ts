@@ -78,12 +78,15 @@ export class Differential implements AsyncDisposable {
     const args = ["build", "--progress=plain", "--platform", options.platform ?? "linux/amd64"];
     for (const [k, v] of Object.entries(options.buildArgs ?? {})) args.push("--build-arg", `${k}=${v}`);
     if (options.target) args.push("--target", options.target);
+    for (const [name, value] of Object.entries(options.namedContexts ?? {}))
+      args.push("--build-context", `${name}=${value}`);
     for (const [id, src] of Object.entries(options.secrets ?? {}))
       args.push("--secret", `id=${id},src=${src}`);
+    args.push(...(options.polyarchArgs ?? []));
     args.push(
       "-o",
       options.output === "local" ? `type=local,dest=${out}` : `type=oci,dest=${out}.tar`,
-      context,
+      options.remoteContext ?? context,
     );
     const r = await polyarch(args, {
       env: { POLYARCH_ROOT: join(this.dir, "state"), ...this.registry.env() },

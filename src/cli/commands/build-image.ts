@@ -5,8 +5,9 @@ import type { Platform } from "../../oci/platform.ts";
 import { parseSecrets } from "../parse-secrets.ts";
 import { parseSshFlags } from "../parse-ssh.ts";
 import { registryOptionsFor } from "../registry-cli-options.ts";
+import { parseStepOptions, type StepOptionFlags } from "./build-step-options.ts";
 
-export interface ImageBuildFlags {
+export interface ImageBuildFlags extends StepOptionFlags {
   file?: string;
   target?: string;
   tag?: string[];
@@ -51,6 +52,7 @@ export async function buildImage(
     load: Boolean(flags.load),
   });
   const secrets = parseSecrets(flags.secret ?? []);
+  const stepOptions = parseStepOptions(flags);
   const ssh = parseSshFlags(flags.ssh ?? []);
   const cacheLockTimeoutMs = readCacheLockTimeout(process.env.POLYARCH_CACHE_LOCK_TIMEOUT);
   const labels = parseKeyValues(flags.label ?? [], "--label");
@@ -93,6 +95,7 @@ export async function buildImage(
       ...(sourceDateEpoch === undefined ? {} : { sourceDateEpoch }),
       signal: controller.signal,
       allow: parseEntitlements(flags.allow ?? []),
+      stepOptions,
     });
     if (flags.iidfile) await writeFile(flags.iidfile, result.descriptor.digest);
     if (flags.metadataFile)
@@ -107,7 +110,7 @@ export async function buildImage(
 
 const entitlements = ["security.insecure", "network.host"];
 
-/** `--allow a,b` (repeatable), as buildx spells it; network.host is accepted (RUN uses the host network). */
+/** `--allow a,b` (repeatable), as buildx spells it. */
 function parseEntitlements(values: readonly string[]): string[] {
   const out = values
     .flatMap((v) => v.split(","))

@@ -12,7 +12,7 @@ import {
 import { walkStages } from "../outline/stage-walk.ts";
 import { parseImageRef } from "../plan/image-ref.ts";
 import { type CheckOptions, parseCheckOptions } from "./check-options.ts";
-import { type RuleName, rules } from "./rules.ts";
+import { experimentalRules, type RuleName, rules } from "./rules.ts";
 
 /** One check that failed: which rule, what exactly, and where (a range of whole lines). */
 export interface LintFinding {
@@ -62,6 +62,8 @@ export function lintDockerfile(ast: DockerfileAst, options: LintOptions = {}): L
   const findings: LintFinding[] = [];
   const report = (name: RuleName, detail: string, range: SourceRange): void => {
     if (checkOptions.skipAll || checkOptions.skip.has(name)) return;
+    if (experimentalRules.has(name) && !checkOptions.experimentalAll && !checkOptions.experimental.has(name))
+      return;
     const r = rules[name];
     findings.push({ rule: name, description: r.description, url: r.url, detail, range });
   };
@@ -70,6 +72,7 @@ export function lintDockerfile(ast: DockerfileAst, options: LintOptions = {}): L
   let buildError: LintReport["buildError"];
   try {
     checkSyntax(ast, report, lineRange);
+    checkDescriptions(ast, report, lineRange);
     const graph = buildStageGraph(ast, options);
     checkStageNames(graph, report);
     checkFromLines(graph, options, report);
@@ -103,6 +106,34 @@ export function lintDockerfile(ast: DockerfileAst, options: LintOptions = {}): L
 }
 
 type Report = (name: RuleName, detail: string, range: SourceRange) => void;
+
+// A comment right above a named FROM or an ARG is its description (`--call outline|targets`) when its last
+// line starts with the name; BuildKit's experimental InvalidDefinitionDescription flags one that does not.
+function checkDescriptions(
+  ast: DockerfileAst,
+  report: Report,
+  lineRange: (p: Position) => SourceRange,
+): void {
+  for (const ins of ast.instructions) {
+    const keys =
+      ins.keyword === "FROM"
+        ? ins.stageName === undefined
+          ? []
+          : [ins.stageName]
+        : ins.keyword === "ARG"
+          ? ins.declarations.map((d) => d.name)
+          : [];
+    const last = ins.comments.at(-1);
+    if (keys.length === 0 || last === undefined) continue;
+    if (keys.includes(last.text.split(" ")[0]!)) continue;
+    const example = keys.length > 1 ? "<arg_key>" : keys[0];
+    report(
+      "InvalidDefinitionDescription",
+      `Comment for ${ins.keyword} should follow the format: \`# ${example} <description>\``,
+      lineRange(ins.pos),
+    );
+  }
+}
 
 // Checks BuildKit runs while reading instructions: they apply to the whole file, whatever the target.
 function checkSyntax(ast: DockerfileAst, report: Report, lineRange: (p: Position) => SourceRange): void {

@@ -86,6 +86,14 @@ export const rules = {
     "FROM --platform flag should not use a constant value",
     "from-platform-flag-const-disallowed",
   ),
+  InvalidDefinitionDescription: rule(
+    "InvalidDefinitionDescription",
+    "Comment for build stage or argument should follow the format: `# <arg/stage name> <description>`. If this is not intended to be a description comment, add an empty line or comment between the instruction and the comment.",
+    "invalid-definition-description",
+  ),
 } as const satisfies Record<string, LintRule>;
+
+/** Rules BuildKit runs only when `# check=experimental=NAME` (or `experimental=all`) asks for them. */
+export const experimentalRules: ReadonlySet<string> = new Set(["InvalidDefinitionDescription"]);
 
 export type RuleName = keyof typeof rules;

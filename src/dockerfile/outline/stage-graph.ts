@@ -147,7 +147,7 @@ export function buildStageGraph(ast: DockerfileAst, options: StageGraphOptions =
     if (stage.baseStage !== undefined) {
       // A base stage's ONBUILD triggers run in this stage and may read from other stages.
       const triggers = stages[stage.baseStage]!.body.flatMap((b) =>
-        b.keyword === "ONBUILD" ? [b.trigger] : [],
+        b.keyword === "ONBUILD" && b.trigger ? [b.trigger] : [],
       );
       refs.push(...referencesOf(triggers));
     }

@@ -18,24 +18,13 @@
  * the same rule.
  */
 import { createWriteStream } from "node:fs";
-import {
-  chmod,
-  lchown,
-  lstat,
-  lutimes,
-  mkdir,
-  mkdtemp,
-  readdir,
-  rename,
-  rm,
-  stat,
-  unlink,
-} from "node:fs/promises";
+import { chmod, lchown, lstat, lutimes, mkdir, readdir, rename, rm, stat, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { BlobProvider } from "../../content/index.ts";
 import { UserError } from "../../errors/user-error.ts";
+import { uniqueSuffix } from "../../fsutil/atomic-file.ts";
 import { type Timestamp, zeroTime } from "../../oci/layer/entry.ts";
 import type { LayerTarItem } from "../../oci/layer/tar-writer.ts";
 import { layerTarStream } from "../../oci/layer/tar-writer.ts";
@@ -98,7 +87,9 @@ async function withMergedTrees<T>(
     }
   }
   await mkdir(ctx.tempDir, { recursive: true });
-  const scratch = await mkdtemp(join(ctx.tempDir, "rootfs-"));
+  // Named by its process (uniqueSuffix), so a build killed meanwhile has its scratch removed by the next.
+  const scratch = join(ctx.tempDir, `rootfs-${uniqueSuffix()}`);
+  await mkdir(scratch, { mode: 0o700 });
   try {
     const trees: MergedTrees = new Map();
     for (const [i, image] of images.entries()) {

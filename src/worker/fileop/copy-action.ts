@@ -94,10 +94,11 @@ export async function copyAction(action: CopyAction, ctx: FileOpContext, env: Ac
     env,
   });
   const intoDir = wantsDirectory(action.dest);
+  const dirMode = createdDirMode(action.mode);
 
   // Where the destination's directory part must exist first: the dest itself with a trailing slash.
   const ensure = intoDir ? action.dest : parentPath(action.dest);
-  mkdirAllInRoot(destRoot, ensure, 0o755, owner);
+  mkdirAllInRoot(destRoot, ensure, dirMode, owner);
 
   for (const { path: match, rel } of matches) {
     const src = resolveInRoot(srcRoot, match, action.followSymlinks);
@@ -108,12 +109,21 @@ export async function copyAction(action: CopyAction, ctx: FileOpContext, env: Ac
     if (rel !== "" && copier.options.exclude?.matches(rel)) continue;
 
     if (action.attemptUnpack && srcStats.isFile() && (await isArchive(src.host))) {
-      const into = mkdirAllInRoot(destRoot, action.dest, 0o755, owner);
+      const into = mkdirAllInRoot(destRoot, action.dest, dirMode, owner);
       await extractArchive(src.host, into.host, { owner, env, archiveName: match });
       continue;
     }
-    await copyOne(copier, src.host, srcStats, match, action, destRoot, owner, matches.length, env);
+    await copyOne(copier, src.host, srcStats, match, action, destRoot, owner, dirMode, matches.length, env);
   }
+}
+
+/**
+ * The mode of the directories a copy creates on the way to its destination. BuildKit gives them an octal
+ * --chmod's mode (`COPY --chmod=700 f /a/b/f` makes /a and /a/b 0700); a symbolic mode only applies to
+ * what is copied, so they get 0755 as without --chmod. Directories that already exist keep their mode.
+ */
+function createdDirMode(mode: CopyAction["mode"]): number {
+  return typeof mode === "number" ? mode & 0o7777 : 0o755;
 }
 
 async function copyOne(
@@ -124,6 +134,7 @@ async function copyOne(
   action: CopyAction,
   destRoot: string,
   owner: Ids | undefined,
+  dirMode: number,
   matchCount: number,
   env: ActionEnv,
 ): Promise<void> {
@@ -151,7 +162,7 @@ async function copyOne(
   mkdirAllInRoot(
     destRoot,
     action.copyDirContents && srcIsDir && !destStats ? dst.logical : parentPath(dst.logical),
-    0o755,
+    dirMode,
     owner,
   );
   await copier.copy(srcHost, "", dst.host, false);
