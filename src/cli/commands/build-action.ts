@@ -49,7 +49,9 @@ export async function runBuild(context: string, flags: BuildFlags): Promise<numb
   }
   const call = parseCall(flags);
   const buildArgs = parseBuildArgs(flags.buildArg ?? []);
-  const platforms = flags.platform ? parsePlatformList(flags.platform.join(",")) : [hostPlatform()];
+  const platforms = flags.platform
+    ? parsePlatformList(localPlatform(flags.platform.join(",")))
+    : [hostPlatform()];
   const namedContexts = await parseNamedContexts(flags.buildContext ?? []);
   if (call.name === "build" && !flags.printGraph) {
     const { buildImage } = await import("./build-image.ts");
@@ -145,6 +147,14 @@ async function runDockerfileCall(
     default:
       return 0;
   }
+}
+
+/** `--platform local` (in a list too) is the build machine's own platform, as buildx reads it. */
+function localPlatform(list: string): string {
+  return list
+    .split(",")
+    .map((p) => (p.trim() === "local" ? formatPlatform(hostPlatform()) : p))
+    .join(",");
 }
 
 /** Reads `--call` (and its `--check` shorthand and `--format`). */

@@ -25,7 +25,12 @@ export function registerBuild(program: Command): void {
       collect,
       [],
     )
-    .option("--platform <OS/ARCH[/VARIANT],…>", "target platforms, comma-separated or repeated", collect, [])
+    .option(
+      "--platform <OS/ARCH[/VARIANT],…>",
+      "target platforms, comma-separated or repeated; local is this machine's",
+      collect,
+      [],
+    )
     .option(
       "--build-context <NAME=PATH|docker-image://REF|GIT-URL|TARBALL-URL>",
       "an additional named context",
@@ -44,7 +49,17 @@ export function registerBuild(program: Command): void {
       "--load",
       "load the image into Docker (DOCKER_HOST, docker context, default socket), else podman (shorthand for --output=type=docker)",
     )
-    .option("--iidfile <FILE>", "write the image (or index) digest to FILE")
+    .option(
+      "--iidfile <FILE>",
+      "write the image id to FILE (the config digest of a single-platform image, else the index digest)",
+    )
+    .option(
+      "--annotation <[TYPE[PLATFORM],…:]KEY=VALUE>",
+      "annotate the image: manifest (default), index, manifest-descriptor, index-descriptor (repeatable)",
+      collect,
+      [],
+    )
+    .option("-q, --quiet", "print only the image id (on stdout), and a failed step's output")
     .option("--metadata-file <FILE>", "write build metadata (digest, descriptor, names) as JSON to FILE")
     .option("--no-cache", "run every step, ignoring the build cache")
     .option("--no-cache-filter <STAGE>", "ignore the cache for this stage's steps (repeatable)", collect, [])
