@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { leftoverPlaces } from "../../src/solver/runtime-leftovers.ts";
+import { leftoverPlaces } from "../../src/worker/local/local-worker.ts";
 import { run } from "../harness/exec.ts";
 import { pushBusyboxImage } from "../harness/images.ts";
 import { startRegistry, type TestRegistry } from "../harness/registry.ts";
