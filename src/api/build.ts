@@ -27,6 +27,7 @@ import type { ProgressSink } from "../progress/events.ts";
 import type { RegistryOptions } from "../registry/registry-options.ts";
 import { ImageResolver } from "../solver/image-resolver.ts";
 import type { Solver } from "../solver/solver.ts";
+import type { Worker } from "../worker/worker.ts";
 import { builtImage } from "./build/built-image.ts";
 import { lintForBuild } from "./build/lint-warnings.ts";
 import { localContextProvider } from "./build/local-contexts.ts";
@@ -98,6 +99,11 @@ export interface BuildOptions {
   stepOptions?: RunStepOptions;
   /** Make an index even for one platform. */
   multiPlatform?: boolean;
+  /**
+   * Runs the build's ops (the worker seam, worker/worker.ts); default the local runc/overlay worker on
+   * the state root (then binfmtDir and snapshotter configure it).
+   */
+  worker?: Worker;
 }
 
 export interface BuildResult {
@@ -176,10 +182,21 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       at: Date.now(),
     });
 
-    const { Solver } = await import("../solver/solver.ts");
+    const [{ Solver }, { LocalWorker }] = await Promise.all([
+      import("../solver/solver.ts"),
+      import("../worker/local/local-worker.ts"),
+    ]);
+    const worker =
+      options.worker ??
+      new LocalWorker({
+        stateRoot,
+        ...(options.binfmtDir !== undefined ? { binfmtDir: options.binfmtDir } : {}),
+        ...(options.snapshotter !== undefined ? { snapshotter: options.snapshotter } : {}),
+      });
     agents = sshAgents(options.ssh ?? []);
     solver = new Solver({
       stateRoot,
+      worker,
       store: resolverStore(resolver),
       progress,
       images: resolver,
@@ -192,35 +209,38 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.execTimeoutMs !== undefined ? { execTimeoutMs: options.execTimeoutMs } : {}),
       ...(options.execConcurrency !== undefined ? { execConcurrency: options.execConcurrency } : {}),
-      ...(options.binfmtDir !== undefined ? { binfmtDir: options.binfmtDir } : {}),
-      ...(options.snapshotter !== undefined ? { snapshotter: options.snapshotter } : {}),
       ...(options.allow ? { allow: options.allow } : {}),
     });
+    const { exportImages, outputsReadTrees } = await import("../exporter/export.ts");
+    const trees = outputsReadTrees(options.outputs);
     const solved = await solver.solve({
       graph: plan.graph,
       platforms: plan.platforms,
       proxyEnv: plan.proxyEnv,
+      ...(trees ? { trees: true } : {}),
     });
 
     const images = await Promise.all(
       plan.platforms.map(async (p, i) => {
+        const ref = solved.refs[i]!;
         const base = p.baseImage?.digest
           ? await resolver.image(p.baseImage.ref, p.baseImage.digest, p.platform)
           : undefined;
-        return builtImage(
+        const image = builtImage(
           p,
-          solved.platforms[i]!,
+          await ref.layers("gzip"),
           // Without a base image (scratch) every history entry is this build's.
           base
             ? { historyLength: base.config.history?.length ?? 0, created: base.config.created }
             : { historyLength: 0, created: undefined },
         );
+        if (trees) image.tree = () => ref.tree();
+        return image;
       }),
     );
 
     options.signal?.throwIfAborted();
     const epoch = options.sourceDateEpoch ?? epochFromBuildArgs(buildArgs);
-    const { exportImages } = await import("../exporter/export.ts");
     // Only a push needs the HTTP client: a build written to a file never loads it.
     const pushes = options.outputs.some((o) => o.type === "image" && o.push);
     const registryClients =
@@ -246,6 +266,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       return result;
     } finally {
       await registryClients?.close();
+      // Views of the result (type=local, type=tar) were released; their snapshots' removal finishes here.
+      await worker.settle();
     }
   } catch (e) {
     failure =

@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { asEnvironmentError } from "../errors/environment-error.ts";
 import { UserError } from "../errors/user-error.ts";
 import { redactGitRemote } from "../graph/git-url.ts";
-import { resolveInRoot } from "../worker/fileop/root-path.ts";
+import { resolveInRoot } from "../worker/worker.ts";
 
 const commitPattern = /^[0-9a-f]{40}$|^[0-9a-f]{64}$/;
 

@@ -7,6 +7,7 @@ import { UserError } from "../errors/user-error.ts";
 import type { BuildGraph, ExecOp, Vertex } from "../graph/types.ts";
 import type { Digest } from "../oci/digest.ts";
 import { formatPlatform } from "../oci/platform.ts";
+import type { Worker } from "../worker/worker.ts";
 import { missingSecret, missingSshAgent } from "./exec-mounts.ts";
 import type { SecretProvider, SshAgentProvider } from "./types.ts";
 import { metaLocation, withLocation } from "./vertex-info.ts";
@@ -56,7 +57,7 @@ export async function preflight(
   graph: BuildGraph,
   runSet: ReadonlySet<Digest>,
   secrets: SecretProvider | undefined,
-  binfmtDir: string | undefined,
+  worker: Worker,
   allowed: ReadonlySet<string> = new Set(),
   sshAgents?: SshAgentProvider,
 ): Promise<Map<string, boolean>> {
@@ -66,15 +67,13 @@ export async function preflight(
     .filter((v): v is Vertex & { op: ExecOp } => v.op.kind === "exec");
   const emulated = new Map<string, boolean>();
   if (execs.length === 0) return emulated;
-  const { EmulationDetector } = await import("../worker/emulation/runnable.ts");
-  const detector = new EmulationDetector(binfmtDir === undefined ? {} : { binfmtDir });
   const given = new Map<string, Promise<boolean>>();
   for (const v of execs) {
     const where = metaLocation(v.meta);
     const platform = formatPlatform(v.op.platform);
     if (!emulated.has(platform)) {
       try {
-        emulated.set(platform, !(await detector.assertCanRun(v.op.platform)).native);
+        emulated.set(platform, (await worker.checkPlatform(v.op.platform)).emulated);
       } catch (e) {
         throw withLocation(e, where);
       }

@@ -13,7 +13,7 @@ import { dirname, join } from "node:path";
 import { UserError } from "../errors/user-error.ts";
 import { formatGitUrl, redactGitRemote } from "../graph/git-url.ts";
 import type { GitSource } from "../graph/types.ts";
-import { resolveInRoot } from "../worker/fileop/root-path.ts";
+import { resolveInRoot } from "../worker/worker.ts";
 import { checkoutGit } from "./git-fetch.ts";
 import { privateTempDir } from "./private-temp.ts";
 import type { RunEnv } from "./run-env.ts";
@@ -24,10 +24,10 @@ export async function runGit(
   source: GitSource,
   commit: string,
 ): Promise<string[]> {
-  if (await env.ws.exists(name)) return [name];
+  if (await env.worker.hasSnapshot(name)) return [name];
   const lock = await env.ws.locks.acquire(name, env.signal);
   try {
-    if (lock.waited && (await env.ws.exists(name))) return [name];
+    if (lock.waited && (await env.worker.hasSnapshot(name))) return [name];
     const tmp = await privateTempDir(dirname(env.ws.root), "git");
     try {
       const checkout = join(tmp, "checkout");
@@ -41,7 +41,7 @@ export async function runGit(
         signal: env.signal,
       });
       const from = await gitSubdir(checkout, source);
-      await env.ws.fillNewDir("git", name, async (root) => {
+      await env.worker.newSnapshot("git", name, async (root) => {
         for (const entry of await readdir(from)) await rename(join(from, entry), join(root, entry));
       });
     } finally {

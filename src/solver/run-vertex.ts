@@ -55,7 +55,7 @@ export function runVertex(
       if (lock && ctx.cacheable(d)) {
         // Another process may have made it since this build looked (it held the lock, or finished first).
         const rec = await env.ws.index.getChain(key);
-        if (rec && (await Promise.all(rec.chain.map((n) => env.ws.exists(n)))).every(Boolean)) {
+        if (rec && (await Promise.all(rec.chain.map((n) => env.worker.hasSnapshot(n)))).every(Boolean)) {
           env.progress.cached(d, name, platform);
           return rec;
         }

@@ -6,8 +6,8 @@
 import { readdir, realpath, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { privateDirBases, privateDirPrefixes } from "../../../src/fsutil/private-dir.ts";
-import { leftoverPlaces } from "../../../src/solver/runtime-leftovers.ts";
 import { containerCgroupParents } from "../../../src/worker/executor/leftovers.ts";
+import { leftoverPlaces } from "../../../src/worker/local/local-worker.ts";
 import { mountsUnder } from "../../../src/worker/snapshot/leftover-mounts.ts";
 import { run } from "../../harness/exec.ts";
 
