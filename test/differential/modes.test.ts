@@ -155,3 +155,11 @@ test("--add-host, --ulimit and --shm-size reach every RUN step as BuildKit's opt
   assert.equal(file("plain-nofile"), "1024\n2048\n");
   assert.equal(file("plain-shm"), "131072\n");
 });
+
+test("RUN --device outside the labs syntax is refused with BuildKit's words", async () => {
+  const seen = await d.both(
+    { Dockerfile: `FROM ${d.base}\nRUN --device=/dev/null true\n` },
+    { output: "local" },
+  );
+  assertSameError(seen, "device feature is only supported in Dockerfile frontend 1.14.0-labs or later");
+});

@@ -78,6 +78,11 @@ export interface BuildCase {
 export interface BuildKit extends AsyncDisposable {
   address: string;
   build(context: string, options: BuildCase): Promise<Observed>;
+  /** `--call check` as buildx asks for it (the frontend.lint subrequest): what buildctl prints. */
+  check(
+    context: string,
+    options?: { buildArgs?: Record<string, string> },
+  ): Promise<{ code: number; output: string }>;
   stop(): Promise<void>;
 }
 
@@ -164,6 +169,27 @@ export async function startBuildKit(registryHosts: readonly string[]): Promise<B
       return options.output === "local"
         ? { ok: true, error: "", output, tree: await readTree(out) }
         : { ok: true, error: "", output, config: await imageConfigOfOciTar(`${out}.tar`, state) };
+    },
+    async check(context, options = {}) {
+      const args = [
+        "--addr",
+        address,
+        "build",
+        "--progress=plain",
+        "--frontend",
+        "dockerfile.v0",
+        "--local",
+        `context=${context}`,
+        "--local",
+        `dockerfile=${context}`,
+        "--opt",
+        "requestid=frontend.lint",
+        "--opt",
+        "call=check",
+      ];
+      for (const [k, v] of Object.entries(options.buildArgs ?? {})) args.push("--opt", `build-arg:${k}=${v}`);
+      const r = await run(join(state, "bin", "buildctl"), args, { timeoutMs: 60_000 });
+      return { code: r.code, output: r.stderr + r.stdout };
     },
     stop,
     [Symbol.asyncDispose]: stop,

@@ -139,7 +139,7 @@ async function runDockerfileCall(
       write(
         call.format === "json"
           ? `${JSON.stringify(lintToJson(report, inputs.dockerfile.text), null, 2)}\n`
-          : formatLintText(report),
+          : formatLintText(report, inputs.dockerfile.text),
       );
       const failed = report.findings.length > 0 || report.buildError !== undefined;
       return failed && !call.ignoreStatus ? 1 : 0;

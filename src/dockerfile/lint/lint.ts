@@ -11,6 +11,7 @@ import {
 } from "../outline/stage-graph.ts";
 import { walkStages } from "../outline/stage-walk.ts";
 import { parseImageRef } from "../plan/image-ref.ts";
+import { isKnownProto, splitPortSpec } from "../plan/ports.ts";
 import { type CheckOptions, parseCheckOptions } from "./check-options.ts";
 import { experimentalRules, type RuleName, rules } from "./rules.ts";
 
@@ -326,6 +327,7 @@ function checkInstructions(
       }
     },
     expanded(_stage, ins, word, result, state) {
+      if (ins.keyword === "EXPOSE") checkExpose(result.value, ins, report);
       if (
         ins.keyword === "WORKDIR" &&
         word === ins.path &&
@@ -358,6 +360,27 @@ function checkInstructions(
       }
     },
   });
+}
+
+// EXPOSE only names the container's ports: a host address or port is ignored (and will become an error), and
+// the protocol is case-folded. A word whose port or protocol is invalid is left to the build's error.
+function checkExpose(expanded: string, ins: Instruction, report: Report): void {
+  for (const raw of expanded.split(/\s+/).filter((w) => w !== "")) {
+    const parts = splitPortSpec(raw);
+    if (parts.port === "" || !isKnownProto(parts.proto)) continue;
+    if (parts.proto !== parts.proto.toLowerCase())
+      report(
+        "ExposeProtoCasing",
+        `Defined protocol '${raw}' in EXPOSE instruction should be lowercase`,
+        ins.range,
+      );
+    if (parts.ip !== "" || parts.hostPort !== "")
+      report(
+        "ExposeInvalidFormat",
+        `EXPOSE instruction should not define an IP address or host-port mapping, found '${raw}'`,
+        ins.range,
+      );
+  }
 }
 
 function secretName(instruction: "ARG" | "ENV", key: string, ins: Instruction, report: Report): void {

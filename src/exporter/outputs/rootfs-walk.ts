@@ -54,7 +54,13 @@ export async function* rootfsTarItems(
   for (const name of names) {
     const abs = join(root, name);
     const path = prefix ? `${prefix}/${name}` : name;
-    const s = await lstatBig(abs);
+    // overlayfs lists a whiteout in a directory only one layer has (nothing below to merge with) but
+    // answers a lookup of it with ENOENT: a name readdir gives and lstat denies is not in the tree.
+    const s = await lstatBig(abs).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === "ENOENT") return undefined;
+      throw e;
+    });
+    if (s === undefined) continue;
     const type = typeOf(s);
     if (type === null) continue;
     if (options.skipWhiteouts && type === "char" && s.rdev === 0n) continue;
