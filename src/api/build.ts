@@ -29,6 +29,7 @@ import { ImageResolver } from "../solver/image-resolver.ts";
 import type { Solver } from "../solver/solver.ts";
 import type { Worker } from "../worker/worker.ts";
 import { builtImage } from "./build/built-image.ts";
+import { lintForBuild } from "./build/lint-warnings.ts";
 import { localContextProvider } from "./build/local-contexts.ts";
 import {
   type FetchProgress,
@@ -153,8 +154,19 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     const named = contexts.named;
     const planContexts = await planNamedContexts(named);
     const buildArgs = options.buildArgs ?? {};
+    const platforms = options.platforms?.length ? options.platforms : [hostPlatform()];
+    lintForBuild(
+      ast,
+      {
+        buildArgs,
+        platform: platforms[0]!,
+        buildPlatform: hostPlatform(),
+        ...(options.target ? { target: options.target } : {}),
+      },
+      emit,
+    );
     const plan = await planBuild(ast, {
-      platforms: options.platforms?.length ? options.platforms : [hostPlatform()],
+      platforms,
       buildPlatform: hostPlatform(),
       ...(options.target ? { target: options.target } : {}),
       buildArgs,

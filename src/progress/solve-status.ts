@@ -6,6 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import type { ProgressEvent, WarningEvent } from "./events.ts";
+import { warningShort } from "./summary.ts";
 
 type Json = Record<string, unknown>;
 
@@ -20,16 +21,19 @@ export function vertexDigest(id: string): string {
 
 const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
 
-/** client.VertexWarning: level 1 (a warning), short/detail as base64 bytes, the Dockerfile range. */
+/**
+ * client.VertexWarning: level 1 (a warning), short/detail as base64 bytes, the Dockerfile range. `short` ends
+ * with `(line N)` as BuildKit's lint formats it, since buildx prints `short` alone.
+ */
 export function vertexWarning(w: WarningEvent): Json {
   const out: Json = {};
   if (w.id !== undefined) out.vertex = vertexDigest(w.id);
   out.level = 1;
-  out.short = b64(w.message);
+  out.short = b64(warningShort(w));
   if (w.detail) out.detail = [b64(w.detail)];
   if (w.url) out.url = w.url;
   if (w.location) {
-    out.sourceInfo = { filename: w.location.file };
+    out.sourceInfo = { filename: w.location.file, language: "Dockerfile" };
     const pos = { line: w.location.line, ...(w.location.column ? { character: w.location.column } : {}) };
     out.range = [{ start: pos, end: pos }];
   }

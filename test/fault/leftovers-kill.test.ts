@@ -11,6 +11,7 @@ import { leftoverPlaces } from "../../src/worker/local/local-worker.ts";
 import { pushBusyboxImage } from "../harness/images.ts";
 import { startRegistry, type TestRegistry } from "../harness/registry.ts";
 import { polyarch, tempStateRoot } from "../support/cli.ts";
+import { logsByVertex, solveStatuses } from "../support/solve-status.ts";
 import { leftoverCount, stateLeftovers } from "./support/leftovers.ts";
 
 const repo = new URL("../../", import.meta.url).pathname;
@@ -60,15 +61,9 @@ async function startBuild(stateDir: string, ctx: string, marker: string) {
   const started = new Promise<void>((resolve, reject) => {
     child.stderr.on("data", (d: Buffer) => {
       buffered += d.toString();
-      for (const line of buffered.split("\n")) {
-        if (!line.includes('"vertex.log"')) continue;
-        try {
-          const e = JSON.parse(line) as { data?: string };
-          if (e.data && Buffer.from(e.data, "base64").toString().includes(marker)) resolve();
-        } catch {
-          // a partial line
-        }
-      }
+      // Whole lines only: the last one may still be arriving.
+      const lines = solveStatuses(buffered.slice(0, buffered.lastIndexOf("\n") + 1));
+      if ([...logsByVertex(lines).values()].some((text) => text.includes(marker))) resolve();
     });
     child.on("close", (code) =>
       reject(new Error(`the build ended (${code}) before its step ran:\n${buffered}`)),

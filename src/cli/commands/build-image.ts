@@ -76,7 +76,9 @@ export async function buildImage(
 
   // Build progress goes to stderr, as buildx does: stdout stays free for `-o type=tar,dest=-`.
   const quiet = Boolean(flags.quiet) || flags.progress === "quiet";
-  const display = createProgress(quiet ? "quiet" : (flags.progress as "auto"), process.stderr);
+  const display = createProgress(quiet ? "quiet" : (flags.progress as "auto"), process.stderr, {
+    expandWarnings: debug,
+  });
   // Warnings are kept for --metadata-file's buildx.build.warnings as they pass to the display.
   const warnings: WarningEvent[] = [];
   const progress: ProgressSink = {

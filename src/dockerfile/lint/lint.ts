@@ -301,9 +301,10 @@ function checkInstructions(
           }
           lastUse.set(ins.keyword, ins);
           if (ins.keyword !== "HEALTHCHECK" && ins.command.form === "shell" && !state.shellSet) {
+            // BuildKit names the instruction as written (`cmd`), as the differential rawjson test sees.
             report(
               "JSONArgsRecommended",
-              `JSON arguments recommended for ${ins.keyword} to prevent unintended behavior related to OS signals`,
+              `JSON arguments recommended for ${ins.keywordAsWritten} to prevent unintended behavior related to OS signals`,
               ins.range,
             );
           }
