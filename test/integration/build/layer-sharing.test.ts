@@ -36,7 +36,7 @@ async function readArchive(tar: string): Promise<{ layers: Map<string, Layer[]>;
   const out = await mkdtemp(join(dir, "oci-"));
   await runOk("tar", ["-xf", tar, "-C", out]);
   const json = async (digest: string) =>
-    JSON.parse(await readFile(join(out, "blobs", ...digest.split(":")), "utf8")) as Record<string, never>;
+    JSON.parse(await readFile(join(out, "blobs", ...digest.split(":")), "utf8")) as unknown;
   const top = JSON.parse(await readFile(join(out, "index.json"), "utf8")) as {
     manifests: { digest: string }[];
   };
