@@ -57,7 +57,10 @@ export async function compressOnce(
   const diffId = await diffIdOf(changes);
   const key = `${diffId} ${compression}`;
   let memo = byStore.get(store);
-  if (!memo) byStore.set(store, (memo = new Map()));
+  if (!memo) {
+    memo = new Map();
+    byStore.set(store, memo);
+  }
   const known = memo.get(key);
   if (known) {
     const layer = await known.catch(() => undefined);

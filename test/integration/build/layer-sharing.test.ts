@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { runOk } from "../../harness/exec.ts";
 import { pushBusyboxImage } from "../../harness/images.ts";
 import { startRegistry, type TestRegistry } from "../../harness/registry.ts";
@@ -108,7 +108,10 @@ test("the same COPY on two platforms is one blob in the OCI archive, made direct
 });
 
 test("a directory made by COPY has the same time in two clean builds without SOURCE_DATE_EPOCH", async () => {
-  const ctx = await context("clean-builds", `FROM ${base}\nCOPY app/ /opt/service/app/\nCOPY one.txt /srv/data/\n`);
+  const ctx = await context(
+    "clean-builds",
+    `FROM ${base}\nCOPY app/ /opt/service/app/\nCOPY one.txt /srv/data/\n`,
+  );
   const seen: Layer[][] = [];
   for (const run of [1, 2]) {
     const tar = join(dir, `clean-${run}.tar`);

@@ -5,7 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { type ContentStore, openContentStore } from "../../../src/content/index.ts";
-import { type CompressedLayer, compressOnce, reuseThresholdBytes } from "../../../src/solver/compress-once.ts";
+import {
+  type CompressedLayer,
+  compressOnce,
+  reuseThresholdBytes,
+} from "../../../src/solver/compress-once.ts";
 import { storeSink } from "../../../src/solver/store-sink.ts";
 import { computeChanges } from "../../../src/worker/layer/differ.ts";
 import { writeLayer } from "../../../src/worker/layer/export-layer.ts";
@@ -56,7 +60,11 @@ test("the same diff in two trees (two platforms) is compressed once; the second 
 test("concurrent exports of one diff share the one compression; another diff is compressed on its own", async () => {
   const count = { n: 0 };
   const content = randomBytes(reuseThresholdBytes + 2048);
-  const [a, b, c] = await Promise.all([upper("x1", content), upper("x2", content), upper("y", big.subarray(1))]);
+  const [a, b, c] = await Promise.all([
+    upper("x1", content),
+    upper("x2", content),
+    upper("y", big.subarray(1)),
+  ]);
   const [ra, rb, rc] = await Promise.all([
     exportCounting(a, count),
     exportCounting(b, count),
