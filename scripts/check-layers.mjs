@@ -9,14 +9,27 @@ const allowed = {
   oci: [],
   content: ["oci"],
   registry: ["oci", "content"],
+  // The local image store: named images over the content store (names are registry references).
+  images: ["oci", "content", "registry"],
   progress: [],
   graph: ["oci"],
   dockerfile: ["graph", "oci"],
   // The worker runs graph ops (a remote worker receives the graph); it knows nothing of Dockerfiles.
   worker: ["oci", "content", "graph"],
-  exporter: ["oci", "content", "registry"],
-  solver: ["graph", "worker", "content", "oci", "progress", "exporter", "registry"],
-  api: ["dockerfile", "graph", "solver", "worker", "exporter", "oci", "content", "registry", "progress"],
+  exporter: ["oci", "content", "registry", "images"],
+  solver: ["graph", "worker", "content", "oci", "progress", "exporter", "registry", "images"],
+  api: [
+    "dockerfile",
+    "graph",
+    "solver",
+    "worker",
+    "exporter",
+    "oci",
+    "content",
+    "registry",
+    "progress",
+    "images",
+  ],
   cli: [
     "api",
     "dockerfile",
@@ -28,6 +41,7 @@ const allowed = {
     "content",
     "registry",
     "progress",
+    "images",
   ],
 };
 

@@ -29,8 +29,10 @@ import type { Solver } from "../solver/solver.ts";
 import { builtImage } from "./build/built-image.ts";
 import { localContextProvider } from "./build/local-contexts.ts";
 import { secretProvider } from "./build/secrets.ts";
+import { type SshAgents, type SshForward, sshAgents } from "./build/ssh-agents.ts";
 
 export type { NamedContext } from "../dockerfile/context/named-contexts.ts";
+export type { SshForward } from "./build/ssh-agents.ts";
 
 export interface BuildOptions {
   /** The context directory; "-" means no context (the Dockerfile then comes from dockerfileText). */
@@ -47,6 +49,10 @@ export interface BuildOptions {
   namedContexts?: NamedContext[];
   /** `--secret id=x,src=path` (file) or `env=VAR`. */
   secrets?: Record<string, { file?: string; env?: string }>;
+  /** `--ssh ID[=SOCKET|KEY_FILE,…]`: agents RUN --mount=type=ssh steps reach; no path means $SSH_AUTH_SOCK. */
+  ssh?: SshForward[];
+  /** How long a `sharing=locked` cache mount waits for another step before failing; default 10 minutes. */
+  cacheLockTimeoutMs?: number;
   noCache?: boolean;
   noCacheFilter?: string[];
   /** Ask the registry for base images even when a resolution is stored. */
@@ -94,6 +100,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     }
   };
   let solver: Solver | undefined;
+  let agents: SshAgents | undefined;
   let failure: unknown;
   let lines: readonly string[] = [];
   await prepareStateRoot(stateRoot);
@@ -142,6 +149,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     });
 
     const { Solver } = await import("../solver/solver.ts");
+    agents = sshAgents(options.ssh ?? []);
     solver = new Solver({
       stateRoot,
       store: resolverStore(resolver),
@@ -149,6 +157,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       images: resolver,
       localContexts: localContextProvider(inputs.contextDir, named),
       secrets: secretProvider(options.secrets),
+      sshAgents: agents,
+      ...(options.cacheLockTimeoutMs !== undefined ? { cacheLockTimeoutMs: options.cacheLockTimeoutMs } : {}),
       ...(options.noCache ? { noCache: true } : {}),
       ...(options.noCacheFilter ? { noCacheFilter: options.noCacheFilter } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
@@ -216,6 +226,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         : withSourceLine(e, lines);
     throw failure;
   } finally {
+    await agents?.close();
     await resolver.close();
     emit({
       type: "build.done",

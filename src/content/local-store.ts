@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { pipeline, type Readable } from "node:stream";
 import { jsonSyntaxProblem } from "../errors/json-syntax.ts";
 import { UserError } from "../errors/user-error.ts";
+import { orphanedTemp } from "../fsutil/orphans.ts";
 import { type Descriptor, parseDescriptor } from "../oci/descriptor.ts";
 import { type Digest, digestAlgorithm, digestHex, digestOf, isDigest } from "../oci/digest.ts";
 import { IngestWriter } from "./blob-writer.ts";
@@ -46,6 +47,7 @@ export async function openContentStore(given?: string): Promise<LocalContentStor
       cause: e,
     });
   }
+  await store.sweepOrphans().catch(() => 0);
   return store;
 }
 
@@ -315,6 +317,31 @@ export class LocalContentStore implements ContentStore {
 
   gc(options: GcOptions = {}): Promise<GcResult> {
     return collectGarbage(this, options);
+  }
+
+  /**
+   * Removes what killed processes left: ingest files and metadata temp files whose writer is gone (their
+   * names carry its pid: see fsutil/orphans.ts). A live writer's files are never touched.
+   */
+  async sweepOrphans(): Promise<number> {
+    const dirs = [join(this.root, "ingest"), join(this.root, "refs")];
+    for (const alg of await readdirOrEmpty(join(this.root, "labels")))
+      dirs.push(join(this.root, "labels", alg));
+    let removed = 0;
+    for (const dir of dirs) {
+      const isIngest = dir.endsWith("ingest");
+      for (const name of await readdirOrEmpty(dir)) {
+        if (!isIngest && !name.includes(".tmp-")) continue;
+        const path = join(dir, name);
+        if (await orphanedTemp(path, name)) {
+          await unlink(path).then(
+            () => removed++,
+            () => {},
+          );
+        }
+      }
+    }
+    return removed;
   }
 
   async cleanupIngest(olderThanMs = dayMs): Promise<number> {

@@ -88,6 +88,16 @@ export async function exportImages(req: ExportRequest): Promise<ExportResult> {
       });
       results.push(r);
       first ??= { descriptor: assembly.root, assembly, names: r.names };
+    } else if (output.type === "load") {
+      const { exportLoad } = await import("./outputs/load-output.ts");
+      const r = await exportLoad(output, assembly, {
+        store: req.store,
+        now,
+        progress,
+        ...(options.epoch !== undefined ? { epoch: options.epoch } : {}),
+      });
+      results.push(r);
+      first ??= { descriptor: assembly.root, assembly, names: r.names };
     } else {
       const ctx = {
         store: req.store,
@@ -134,7 +144,9 @@ function isRootfs(output: OutputSpec): output is RootfsOutput {
 
 /** Two outputs cannot both stream to standard output. */
 function checkStdout(req: ExportRequest): void {
-  const toStdout = req.outputs.filter((o) => o.type !== "image" && o.type !== "local" && o.dest === "-");
+  const toStdout = req.outputs.filter(
+    (o) => o.type !== "image" && o.type !== "load" && o.type !== "local" && o.dest === "-",
+  );
   if (toStdout.length > 1) {
     throw new UserError("more than one output writes to standard output (dest=-)", {
       hint: "give all but one of them a file: dest=FILE",

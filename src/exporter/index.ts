@@ -6,6 +6,7 @@ export type {
   ImageOptions,
   ImageOutput,
   LayoutOutput,
+  LoadOutput,
   OutputSpec,
   RootfsOutput,
 } from "./output-spec.ts";

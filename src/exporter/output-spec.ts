@@ -66,4 +66,12 @@ export interface RootfsOutput {
   platformSplit: boolean;
 }
 
-export type OutputSpec = ImageOutput | LayoutOutput | RootfsOutput;
+/** `--load` / `-o type=docker` without dest: into a Docker (or podman) daemon's image store. */
+export interface LoadOutput {
+  type: "load";
+  image: ImageOptions;
+  /** `--load` falls back to podman when no Docker daemon answers; `-o type=docker` means Docker only. */
+  allowPodman: boolean;
+}
+
+export type OutputSpec = ImageOutput | LayoutOutput | RootfsOutput | LoadOutput;

@@ -54,11 +54,6 @@ interface RawOutput {
 }
 
 export function parseOutputs(flags: OutputFlags): OutputSpec[] {
-  if (flags.load) {
-    throw new UserError("--load needs a Docker daemon, and polyarch works without one", {
-      hint: "write a docker archive with -o type=docker,dest=image.tar, then run: docker load -i image.tar",
-    });
-  }
   for (const tag of flags.tags) checkName(tag, `-t ${tag}`);
   const raws = flags.output.filter((o) => o.trim() !== "").map(parseOne);
   const kept = raws.filter((r) => r.type !== "cacheonly");
@@ -73,8 +68,11 @@ export function parseOutputs(flags: OutputFlags): OutputSpec[] {
     } else {
       for (const r of images) r.attrs.set("push", "true");
     }
-  } else if (kept.length === 0 && raws.length === 0 && flags.tags.length > 0) {
-    // No daemon to load into: a tagged build without outputs is kept in polyarch's store under its tags.
+  }
+  // buildx: --load is -o type=docker without dest (into the daemon), and may go with --push.
+  if (flags.load) kept.push({ type: "docker", attrs: new Map(), annotations: [], text: "--load" });
+  if (kept.length === 0 && raws.length === 0 && flags.tags.length > 0) {
+    // A tagged build without outputs is kept in polyarch's image store under its tags (polyarch images).
     kept.push({ type: "image", attrs: new Map(), annotations: [], text: "-t" });
   }
   if (flags.tags.length > 0) {
@@ -139,7 +137,10 @@ function parseOne(text: string): RawOutput {
 }
 
 function toSpec(raw: RawOutput): OutputSpec {
-  const where = raw.text === "--push" || raw.text === "-t" ? raw.text : `-o ${JSON.stringify(raw.text)}`;
+  const where =
+    raw.text === "--push" || raw.text === "-t" || raw.text === "--load"
+      ? raw.text
+      : `-o ${JSON.stringify(raw.text)}`;
   const reader = new AttrReader(raw, where);
   switch (raw.type) {
     case "image": {
@@ -174,14 +175,7 @@ function toSpec(raw: RawOutput): OutputSpec {
       const tar = raw.type === "oci" ? reader.bool("tar", true) : true;
       reader.finish();
       if (dest === undefined || dest === "") {
-        if (raw.type === "docker") {
-          throw new UserError(
-            `${where}: type=docker without dest loads into a Docker daemon; polyarch has none`,
-            {
-              hint: "write -o type=docker,dest=image.tar, then run: docker load -i image.tar",
-            },
-          );
-        }
+        if (raw.type === "docker") return { type: "load", image, allowPodman: raw.text === "--load" };
         throw new UserError(`${where}: type=oci needs dest=`, {
           hint: "write dest=out.tar for an archive, dest=DIR,tar=false for a layout directory, or dest=- for stdout",
         });

@@ -1,20 +1,24 @@
 /**
  * The extra mounts of a RUN step, turned from graph mounts into host directories the executor binds:
  * other inputs as read-only views (or throwaway writable ones), cache mounts as persistent directories
- * by id, tmpfs, and secrets as files in a private directory on /dev/shm (memory, never a layer, never
- * the cache, never a log) or as environment variables.
+ * by id, tmpfs, secrets as files in a private directory on /dev/shm (memory, never a layer, never
+ * the cache, never a log) or as environment variables, and forwarded ssh agents as a socket of our own
+ * that relays to the client's agent (see ssh-proxy.ts).
  */
 
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmod, chown, lstat, mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { lchown, lstat, mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UserError } from "../errors/user-error.ts";
+import { uniqueSuffix } from "../fsutil/atomic-file.ts";
+import { chmodNoFollow } from "../fsutil/no-follow.ts";
 import type { ExecMount as GraphMount } from "../graph/types.ts";
 import type { ExecMount } from "../worker/executor/exec-request.ts";
 import { resolveInRoot } from "../worker/executor/rootfs-path.ts";
 import type { RunEnv } from "./run-env.ts";
+import { startAgentProxy } from "./ssh-proxy.ts";
 import type { ChainView } from "./workspace.ts";
 
 export interface PreparedMounts {
@@ -26,9 +30,6 @@ export interface PreparedMounts {
   /** Releases views, removes secret files and unlocks cache mounts; safe to call once. */
   cleanup(): Promise<void>;
 }
-
-/** Process-wide queue per cache id, for `sharing=locked`. */
-const lockedCaches = new Map<string, Promise<void>>();
 
 async function secretDir(): Promise<string> {
   // /dev/shm is memory: a secret written there never reaches a disk.
@@ -42,12 +43,19 @@ async function secretDir(): Promise<string> {
   throw new Error("cannot create a directory for secrets");
 }
 
+/** The step the mounts are for: its progress id (for "waiting for cache mount" statuses) and its name. */
+export interface MountStep {
+  id: string;
+  name: string;
+}
+
 export async function prepareMounts(
   env: RunEnv,
   mounts: readonly GraphMount[],
   inputChains: readonly (readonly string[])[],
-  where: string,
+  step: MountStep,
 ): Promise<PreparedMounts> {
+  const where = step.name;
   const out: ExecMount[] = [];
   const extraEnv: string[] = [];
   const secretValues: string[] = [];
@@ -70,7 +78,7 @@ export async function prepareMounts(
           break;
         }
         case "cache": {
-          const { dir, release } = await cacheDir(env, m, inputChains);
+          const { dir, release } = await cacheDir(env, m, inputChains, step);
           cleanups.push(release);
           out.push(
             m.readonly
@@ -99,15 +107,23 @@ export async function prepareMounts(
             cleanups.push(() => rm(dir, { recursive: true, force: true }));
             const file = join(dir, "secret");
             await writeFile(file, value, { mode: 0o600 });
-            await chown(file, m.uid, m.gid);
-            await chmod(file, m.mode);
+            await lchown(file, m.uid, m.gid);
+            chmodNoFollow(file, m.mode);
             out.push({ type: "bind", source: file, destination: m.target, readonly: true });
           }
           break;
         }
-        case "ssh":
-          if (m.required) throw sshUnsupported();
+        case "ssh": {
+          const agent = await env.sshAgents?.socket(m.id);
+          if (agent === undefined) {
+            if (m.required) throw missingSshAgent(m.id);
+            break;
+          }
+          const proxy = await startAgentProxy(agent, { uid: m.uid, gid: m.gid, mode: m.mode });
+          cleanups.push(() => proxy.close());
+          out.push({ type: "bind", source: proxy.socket, destination: m.target, readonly: true });
           break;
+        }
       }
     }
   } catch (e) {
@@ -124,10 +140,27 @@ export function missingSecret(id: string): UserError {
   });
 }
 
-export function sshUnsupported(): UserError {
-  return new UserError("RUN --mount=type=ssh is not supported yet", {
-    hint: "use a secret mount (--mount=type=secret) for credentials, or required=false",
-  });
+export function missingSshAgent(id: string): UserError {
+  // BuildKit's words first (what users search for), then ours.
+  return new UserError(
+    `no SSH key ${JSON.stringify(id)} forwarded from the client (the step requires it: --mount=type=ssh,required=true)`,
+    {
+      hint:
+        id === "default"
+          ? "forward your agent with --ssh default (uses $SSH_AUTH_SOCK), or keys with --ssh default=~/.ssh/id_ed25519"
+          : `forward it with --ssh ${id}=SOCKET_OR_KEY_FILE[,KEY_FILE…]`,
+    },
+  );
+}
+
+/**
+ * SSH_AUTH_SOCK for a step with ssh mounts, as BuildKit sets it: the first ssh mount's socket, unless the
+ * step's environment already names one. Empty when the step has no ssh mount.
+ */
+export function sshAuthSockEnv(stepEnv: readonly string[], mounts: readonly GraphMount[]): string[] {
+  const first = mounts.find((m) => m.type === "ssh");
+  if (!first || stepEnv.some((kv) => kv.startsWith("SSH_AUTH_SOCK="))) return [];
+  return [`SSH_AUTH_SOCK=${first.target}`];
 }
 
 /** The host path of `path` inside a view, which must exist (symlinks resolved inside the view). */
@@ -143,39 +176,39 @@ async function existingPath(view: ChainView, path: string, what: string): Promis
   return host;
 }
 
+/** How long a `sharing=locked` cache mount waits for another step by default before failing. */
+export const defaultCacheLockTimeoutMs = 10 * 60 * 1000;
+
 /**
  * The persistent directory of a cache mount id. New ones get the mount's mode and owner (and the `from`
- * input's files when it has one). `locked` sharing gives the directory to one step at a time, within
- * this process and across processes; `shared` and `private` both share it (private is treated as shared).
+ * input's files when it has one). Sharing, as BuildKit: `shared` lets every step use the directory at
+ * once; `locked` gives it to one step at a time (within this process and across processes), the others
+ * wait (with a progress status, for at most the build's cache lock timeout); `private` gives a step the
+ * directory when no one else holds it, else another copy of that id (made fresh), so concurrent users
+ * never see each other's files.
  */
 async function cacheDir(
   env: RunEnv,
   m: Extract<GraphMount, { type: "cache" }>,
   inputChains: readonly (readonly string[])[],
+  step: MountStep,
 ): Promise<{ dir: string; release: () => Promise<void> }> {
   const hex = createHash("sha256").update(m.id).digest("hex");
-  const dir = join(env.ws.root, "cache-mounts", hex);
+  let name = hex;
   let release = async () => {};
   if (m.sharing === "locked") {
-    const previous = lockedCaches.get(hex) ?? Promise.resolve();
-    let unlock!: () => void;
-    const mine = new Promise<void>((r) => {
-      unlock = r;
-    });
-    lockedCaches.set(
-      hex,
-      previous.then(() => mine),
-    );
-    await previous;
-    const lock = await env.ws.locks.acquire(`cache-${hex}`, env.signal).catch((e) => {
-      unlock();
-      throw e;
-    });
-    release = async () => {
-      await lock.release();
-      unlock();
-    };
+    release = (await waitForCacheLock(env, m.id, hex, step)).release;
+  } else if (m.sharing === "private") {
+    for (let n = 0; ; n++) {
+      const candidate = n === 0 ? hex : `${hex}-private-${n}`;
+      const lock = await env.ws.locks.tryAcquire(`cache-${candidate}`);
+      if (!lock) continue;
+      name = candidate;
+      release = lock.release;
+      break;
+    }
   }
+  const dir = join(env.ws.root, "cache-mounts", name);
   try {
     let fresh = false;
     try {
@@ -183,29 +216,67 @@ async function cacheDir(
     } catch {
       fresh = true;
     }
-    if (fresh) {
-      // Made aside and renamed, so a concurrent step never sees a half-seeded cache.
-      const staging = `${dir}.new-${process.pid}-${Date.now()}`;
-      await mkdir(staging, { recursive: true });
-      if (m.input !== undefined) {
-        const view = await env.ws.view(inputChains[m.input] ?? []);
-        try {
-          const from = await resolveInRoot(view.root, m.source);
-          await copyTree(from, staging);
-        } finally {
-          await view.release();
-        }
-      }
-      await chown(staging, m.uid, m.gid);
-      await chmod(staging, m.mode);
-      await mkdir(join(env.ws.root, "cache-mounts"), { recursive: true });
-      await rename(staging, dir).catch(async () => rm(staging, { recursive: true, force: true }));
-    }
+    if (fresh) await seedCacheDir(env, m, inputChains, dir);
   } catch (e) {
     await release();
     throw e;
   }
   return { dir, release };
+}
+
+/** Takes a locked cache mount's lock, saying so while it waits; fails after the bound with a clear error. */
+async function waitForCacheLock(
+  env: RunEnv,
+  id: string,
+  hex: string,
+  step: MountStep,
+): Promise<{ release: () => Promise<void> }> {
+  const free = await env.ws.locks.tryAcquire(`cache-${hex}`);
+  if (free) return free;
+  const bound = env.cacheLockTimeoutMs ?? defaultCacheLockTimeoutMs;
+  const statusId = `cache-lock:${hex}`;
+  const status = `waiting for cache mount id=${id} (sharing=locked): another step is using it`;
+  env.progress.status(step.id, statusId, status);
+  const timeout = AbortSignal.timeout(bound);
+  try {
+    const lock = await env.ws.locks.acquire(`cache-${hex}`, AbortSignal.any([env.signal, timeout]));
+    env.progress.status(step.id, statusId, status, { done: true });
+    return lock;
+  } catch (e) {
+    if (!timeout.aborted || env.signal.aborted) throw e;
+    throw new UserError(
+      `${step.name}: cache mount id=${id} (sharing=locked) is still in use by another step after ${Math.round(bound / 1000)}s`,
+      {
+        hint: "another build (or step) holds this cache: wait for it, use sharing=shared or private, or raise the bound with POLYARCH_CACHE_LOCK_TIMEOUT=SECONDS",
+      },
+    );
+  }
+}
+
+/** Makes a new cache directory aside and renames it in, so a concurrent step never sees it half-seeded. */
+async function seedCacheDir(
+  env: RunEnv,
+  m: Extract<GraphMount, { type: "cache" }>,
+  inputChains: readonly (readonly string[])[],
+  dir: string,
+): Promise<void> {
+  // Made aside and renamed, so a concurrent step never sees a half-seeded cache. The name is unique per
+  // call: the platforms of one build start their steps at the same moment, in the same process.
+  const staging = `${dir}.new-${uniqueSuffix()}`;
+  await mkdir(staging, { recursive: true });
+  if (m.input !== undefined) {
+    const view = await env.ws.view(inputChains[m.input] ?? []);
+    try {
+      const from = await resolveInRoot(view.root, m.source);
+      await copyTree(from, staging);
+    } finally {
+      await view.release();
+    }
+  }
+  await lchown(staging, m.uid, m.gid);
+  chmodNoFollow(staging, m.mode);
+  await mkdir(join(env.ws.root, "cache-mounts"), { recursive: true });
+  await rename(staging, dir).catch(async () => rm(staging, { recursive: true, force: true }));
 }
 
 function copyTree(from: string, to: string): Promise<void> {

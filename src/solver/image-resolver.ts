@@ -6,7 +6,8 @@
  * platform's manifest, annotated with the digest that pins REF), so a later build reuses it without a
  * registry round trip; `pull: true` (`--pull`) always asks the registry. Resolutions are made once per
  * build (every platform and stage shares them). The refs also keep the manifests, configs and layers
- * from the store's garbage collection.
+ * from the store's garbage collection. A name kept in polyarch's image store (`-t NAME`) comes first
+ * (stored-image-source.ts).
  */
 import type { ContentStore } from "../content/types.ts";
 import { UserError } from "../errors/user-error.ts";
@@ -18,6 +19,7 @@ import { formatPlatform, normalizePlatform, type Platform } from "../oci/platfor
 import { formatReference, parseReference, withDigest } from "../registry/reference.ts";
 import type { RegistryClients } from "../registry/registry-clients.ts";
 import type { RegistryOptions } from "../registry/registry-options.ts";
+import { storedImageFor } from "./stored-image-source.ts";
 
 /** The planner's ResolvedImage shape (dockerfile/plan/types.ts). */
 export interface ResolvedImageInfo {
@@ -96,6 +98,13 @@ export class ImageResolver {
     if (!p) {
       p = (async () => {
         const pinned = parseReference(ref).digest !== undefined;
+        if (!this.#pull && !pinned) {
+          const stored = await storedImageFor(this.#store, ref, platform);
+          if (stored) {
+            await this.#remember([pinnedName(stored.root, platform)], stored);
+            return stored;
+          }
+        }
         if (!this.#pull || pinned) {
           const stored = await this.#fromStore(name);
           if (stored) return stored;

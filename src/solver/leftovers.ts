@@ -1,34 +1,163 @@
 /**
- * Before a build starts — every build, a fully cached one too — what builds that died on this state root
- * left behind is removed: their runc containers first (an orphaned emulated step may still be running
- * and must not have its snapshot taken away under it), then their cgroups, host mounts and runtime
- * bundles. Only leftovers whose owner is dead are touched (worker/process-owner.ts); the usual case,
- * nothing left, costs a few directory reads and one read of /proc/self/mountinfo.
+ * What killed builds leave in the solver's corner of the state dir, and how later builds remove it.
+ * Everything swept here is an orphan by construction: its name or content says which process made it, and
+ * that process is gone (fsutil/orphans.ts); nothing of a live process is touched.
+ *
+ *  - every build (cheap: a few readdirs): stale locks and lock temp files, index temp files
+ *    (`KEY.json.tmp-PID-HEX`), cache-mount staging dirs (`HEX.new-PID-HEX`);
+ *  - a build that ran steps: step result dirs (`dirs/run-PID36-…`, `dirs/file-PID36-…`) that no cache
+ *    record names any more (a --no-cache build replaces the record, a kill may come before the record) and
+ *    whose process is gone. A live build may still be using a dir whose record another build replaced, so
+ *    this sweep runs only when no other build on the state dir is alive (see BuildPresence), and spares
+ *    dirs that appeared after it began.
  */
-import { realpath } from "node:fs/promises";
+import { lstat, readdir, readFile, rm, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { defaultBundleRoot } from "../worker/executor/bundle-root.ts";
-import { reapDeadBundles, reapDeadCgroups, reapDeadContainers } from "../worker/executor/leftovers.ts";
-import { reapDeadMounts } from "../worker/snapshot/leftover-mounts.ts";
+import { uniqueSuffix } from "../fsutil/atomic-file.ts";
+import { orphanedTemp } from "../fsutil/orphans.ts";
+import { identityAlive, pidOwnerGone, selfIdentity } from "../fsutil/process-identity.ts";
 
-/** The solver's state directories, as workspace.ts lays them out under `<state>/solver`. */
-export function leftoverPlaces(stateRoot: string) {
-  const solver = join(stateRoot, "solver");
-  const exec = join(solver, "exec");
-  return {
-    runcRoot: join(exec, "runc"),
-    bundleRoot: defaultBundleRoot(exec),
-    snapshots: join(solver, "snapshots"),
-  };
+/**
+ * Rename updates a directory's ctime. The kernel stamps files with a coarse clock (a tick behind the
+ * precise one at most); this slack covers it.
+ */
+const ctimeSlackMs = 100;
+
+async function names(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch {
+    return [];
+  }
 }
 
-export async function removeDeadLeftovers(stateRoot: string, runcBinary = "runc"): Promise<void> {
-  const places = leftoverPlaces(stateRoot);
-  await reapDeadContainers({ binary: runcBinary, stateDir: places.runcRoot });
-  // Also those of containers whose runc state never got written (killed in `runc run`'s first moments).
-  await reapDeadCgroups();
-  // mountinfo names mount points by their real path.
-  const snapshots = await realpath(places.snapshots).catch(() => undefined);
-  if (snapshots) await reapDeadMounts(snapshots);
-  await reapDeadBundles(places.bundleRoot);
+/** Removes the entries of `dir` that are temp files or dirs of processes that are gone. */
+export async function sweepOrphanedTemps(dir: string, isTemp: (name: string) => boolean): Promise<number> {
+  let removed = 0;
+  for (const n of await names(dir)) {
+    const path = join(dir, n);
+    if (!isTemp(n) || !(await orphanedTemp(path, n))) continue;
+    await rm(path, { recursive: true, force: true }).then(
+      () => removed++,
+      () => {},
+    );
+  }
+  return removed;
+}
+
+/** The cheap sweep every build runs (see the module comment); never fails the build. */
+export async function sweepEveryBuild(
+  solverRoot: string,
+  sweepLocks: () => Promise<number>,
+): Promise<number> {
+  const counts = await Promise.all([
+    sweepLocks(),
+    sweepOrphanedTemps(join(solverRoot, "index", "chains"), (n) => n.includes(".tmp-")),
+    sweepOrphanedTemps(join(solverRoot, "index", "layers"), (n) => n.includes(".tmp-")),
+    sweepOrphanedTemps(join(solverRoot, "cache-mounts"), (n) => n.includes(".new-")),
+  ]).catch(() => [0]);
+  return counts.reduce((a, b) => a + b, 0);
+}
+
+/**
+ * One file per running build under `solver/builds/`, holding its process identity: how a build knows
+ * whether it is alone on the state dir. A killed build's file names a process that is gone.
+ */
+export class BuildPresence {
+  readonly #dir: string;
+  readonly #path: string;
+  #written: Promise<void> | undefined;
+
+  constructor(solverRoot: string) {
+    this.#dir = join(solverRoot, "builds");
+    this.#path = join(this.#dir, uniqueSuffix());
+  }
+
+  /** Announces this build (idempotent). Must come before the build reads any cache record. */
+  announce(mkdirp: (dir: string) => Promise<unknown>): Promise<void> {
+    this.#written ??= (async () => {
+      await mkdirp(this.#dir);
+      await writeFile(this.#path, `${selfIdentity()}\n`, { mode: 0o644 });
+    })();
+    return this.#written;
+  }
+
+  async withdraw(): Promise<void> {
+    if (!this.#written) return;
+    this.#written = undefined;
+    await unlink(this.#path).catch(() => {});
+  }
+
+  /** True when no other live build has announced itself; removes the files of dead ones. */
+  async alone(): Promise<boolean> {
+    let alone = true;
+    for (const n of await names(this.#dir)) {
+      const path = join(this.#dir, n);
+      if (path === this.#path) continue;
+      let owner: string;
+      try {
+        owner = (await readFile(path, "utf8")).trim();
+      } catch {
+        continue;
+      }
+      // An empty file is one being written (writeFile is not atomic) unless it is old.
+      if (owner === "" && !(await orphanedTemp(path, n))) alone = false;
+      else if (owner !== "" && identityAlive(owner)) alone = false;
+      else await unlink(path).catch(() => {});
+    }
+    return alone;
+  }
+}
+
+/** The pid in a step result's name (Workspace.newKey: `PREFIX-PID36-SEQ36-HEX`). */
+function stepDirPid(name: string): number | undefined {
+  const m = /^(?:run|file)-([0-9a-z]+)-[0-9a-z]+-[0-9a-f]{8}$/.exec(name);
+  const pid = m ? Number.parseInt(m[1]!, 36) : Number.NaN;
+  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/** Every directory name a chain record under `index/chains` names. */
+async function referencedDirs(solverRoot: string): Promise<Set<string>> {
+  const dir = join(solverRoot, "index", "chains");
+  const used = new Set<string>();
+  for (const n of await names(dir)) {
+    if (!n.endsWith(".json")) continue;
+    try {
+      const rec = JSON.parse(await readFile(join(dir, n), "utf8")) as { chain?: unknown };
+      if (Array.isArray(rec.chain)) for (const d of rec.chain) if (typeof d === "string") used.add(d);
+    } catch {
+      // Unreadable: names nothing (records are written atomically, so this is outside damage).
+    }
+  }
+  return used;
+}
+
+/**
+ * Removes step result dirs no record names, made by processes that are gone, when this build is alone on
+ * the state dir (see the module comment). Resolves how many it removed.
+ */
+export async function sweepUnreferencedDirs(solverRoot: string, presence: BuildPresence): Promise<number> {
+  const began = Date.now();
+  if (!(await presence.alone())) return 0;
+  const used = await referencedDirs(solverRoot);
+  const dirs = join(solverRoot, "dirs");
+  let removed = 0;
+  for (const n of await names(dirs)) {
+    const pid = stepDirPid(n);
+    if (pid === undefined || pid === process.pid || used.has(n)) continue;
+    const path = join(dirs, n);
+    let st: Awaited<ReturnType<typeof lstat>>;
+    try {
+      st = await lstat(path);
+    } catch {
+      continue;
+    }
+    // A dir renamed into dirs/ after the sweep began belongs to a build that started since: keep it.
+    if (st.ctimeMs > began - ctimeSlackMs || !pidOwnerGone(pid, st.ctimeMs)) continue;
+    await rm(path, { recursive: true, force: true }).then(
+      () => removed++,
+      () => {},
+    );
+  }
+  return removed;
 }

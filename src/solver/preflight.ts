@@ -1,14 +1,14 @@
 /**
  * Phase 3 of a build: every RUN that must run can run here — an emulator for a foreign platform, the
- * secrets it requires, nothing unsupported — or the build fails before any step starts. Steps that do not
+ * secrets and ssh agents it requires, nothing unsupported — or the build fails before any step starts. Steps that do not
  * execute (COPY, ENV…) never need an emulator, and cached RUN steps need neither emulator nor secret.
  */
 import { UserError } from "../errors/user-error.ts";
 import type { BuildGraph, ExecOp, Vertex } from "../graph/types.ts";
 import type { Digest } from "../oci/digest.ts";
 import { formatPlatform } from "../oci/platform.ts";
-import { missingSecret, sshUnsupported } from "./exec-mounts.ts";
-import type { SecretProvider } from "./types.ts";
+import { missingSecret, missingSshAgent } from "./exec-mounts.ts";
+import type { SecretProvider, SshAgentProvider } from "./types.ts";
 import { metaLocation, withLocation } from "./vertex-info.ts";
 
 /** Returns, per platform (`linux/arm64`) of the RUN steps to run, whether it runs under emulation. */
@@ -18,6 +18,7 @@ export async function preflight(
   secrets: SecretProvider | undefined,
   binfmtDir: string | undefined,
   allowed: ReadonlySet<string> = new Set(),
+  sshAgents?: SshAgentProvider,
 ): Promise<Map<string, boolean>> {
   const execs = [...runSet]
     .map((d) => graph.vertices[d]!)
@@ -48,7 +49,8 @@ export async function preflight(
       throw withLocation(e, where);
     }
     for (const m of v.op.mounts) {
-      if (m.type === "ssh" && m.required) throw withLocation(sshUnsupported(), where);
+      if (m.type === "ssh" && m.required && !sshAgents?.has(m.id))
+        throw withLocation(missingSshAgent(m.id), where);
       if (m.type === "secret" && m.required) {
         let has = given.get(m.id);
         if (!has) {

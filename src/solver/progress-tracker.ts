@@ -40,9 +40,13 @@ export class ProgressTracker {
     this.#platformSteps.set(platform, new Set(ids));
   }
 
+  /** A step found in the cache; it may have been started already to show that it waited for a lock. */
   cached(id: string, name: string, platform: string | undefined): void {
     this.#cached.add(id);
-    this.emit({ type: "vertex.cached", id, name, ...(platform ? { platform } : {}), at: this.now() });
+    const at = this.now();
+    const t = this.#timings.get(id);
+    if (t) t.end = at;
+    this.emit({ type: "vertex.cached", id, name, ...(platform ? { platform } : {}), at });
   }
 
   start(id: string, name: string, platform: string | undefined, emulated = false): void {

@@ -1,7 +1,7 @@
 import type { ContentStore } from "../content/types.ts";
 import type { ImageResolver } from "./image-resolver.ts";
 import type { ProgressTracker } from "./progress-tracker.ts";
-import type { LocalContextProvider, SecretProvider } from "./types.ts";
+import type { LocalContextProvider, SecretProvider, SshAgentProvider } from "./types.ts";
 import type { Workspace } from "./workspace.ts";
 
 /** What the runners of one build share. */
@@ -14,6 +14,9 @@ export interface RunEnv {
   /** Aborted on Ctrl-C and when another step of the build fails. */
   signal: AbortSignal;
   secrets: SecretProvider | undefined;
+  sshAgents: SshAgentProvider | undefined;
+  /** How long a `sharing=locked` cache mount waits; undefined: defaultCacheLockTimeoutMs. */
+  cacheLockTimeoutMs: number | undefined;
   proxyEnv: Readonly<Record<string, string>>;
   execTimeoutMs: number | undefined;
   /** Base layers being unpacked by this process, by directory name (two platforms may share one). */

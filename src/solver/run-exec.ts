@@ -6,7 +6,7 @@
 import type { ExecOp, VertexMeta } from "../graph/types.ts";
 import { ExecFailedError, ExecTimeoutError } from "../worker/executor/errors.ts";
 import type { ExecRequest } from "../worker/executor/exec-request.ts";
-import { prepareMounts } from "./exec-mounts.ts";
+import { prepareMounts, sshAuthSockEnv } from "./exec-mounts.ts";
 import { LogMask } from "./log-mask.ts";
 import type { RunEnv } from "./run-env.ts";
 import { metaLocation } from "./vertex-info.ts";
@@ -36,7 +36,8 @@ export async function runExec(
     base.map((n) => env.ws.dirPath(n)),
   );
   let committed = false;
-  const prepared = await prepareMounts(env, op.mounts, inputChains, meta?.name ?? "RUN").catch(async (e) => {
+  const step = { id, name: meta?.name ?? "RUN" };
+  const prepared = await prepareMounts(env, op.mounts, inputChains, step).catch(async (e) => {
     await snap.release();
     await snapshotter.remove(key);
     throw e;
@@ -45,7 +46,7 @@ export async function runExec(
     const location = metaLocation(meta);
     const req: ExecRequest = {
       args: op.args,
-      env: [...withProxyEnv(op.env, env.proxyEnv), ...prepared.env],
+      env: [...withProxyEnv(op.env, env.proxyEnv), ...sshAuthSockEnv(op.env, op.mounts), ...prepared.env],
       cwd: op.cwd,
       user: op.user,
       network: op.network === "none" ? "none" : "host",

@@ -19,6 +19,7 @@ import type { Descriptor } from "../oci/descriptor.ts";
 import { type Digest, digestHex } from "../oci/digest.ts";
 import { applyLayer, type LowerLink } from "../worker/layer/apply-layer.ts";
 import { makeLowerLinks } from "../worker/layer/lower-links.ts";
+import { acquireForStep } from "./lock-wait.ts";
 import type { RunEnv } from "./run-env.ts";
 
 function short(d: string): string {
@@ -126,7 +127,7 @@ async function unpack(
   ref: string,
 ): Promise<void> {
   if (await env.ws.exists(name)) return;
-  const lock = await env.ws.locks.acquire(name, env.signal);
+  const lock = await acquireForStep(env, name, id, `layer ${short(layer.digest)} of ${ref}`);
   try {
     if (lock.waited && (await env.ws.exists(name))) return;
     env.signal.throwIfAborted();

@@ -14,12 +14,18 @@ import { join } from "node:path";
 import pLimit from "p-limit";
 import { UserError } from "../errors/user-error.ts";
 import { chmodNoFollow } from "../fsutil/no-follow.ts";
+import { acquireForStep } from "./lock-wait.ts";
 import type { RunEnv } from "./run-env.ts";
 import type { LocalSelection } from "./types.ts";
 
-export async function runLocal(env: RunEnv, name: string, selection: LocalSelection): Promise<string[]> {
+export async function runLocal(
+  env: RunEnv,
+  id: string,
+  name: string,
+  selection: LocalSelection,
+): Promise<string[]> {
   if (await env.ws.exists(name)) return [name];
-  const lock = await env.ws.locks.acquire(name, env.signal);
+  const lock = await acquireForStep(env, name, id, "the same build context");
   try {
     if (lock.waited && (await env.ws.exists(name))) return [name];
     await env.ws.fillNewDir("local", name, (root) => copySelection(selection, root, env.signal));

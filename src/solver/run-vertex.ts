@@ -10,6 +10,7 @@ import type { Digest } from "../oci/digest.ts";
 import { formatPlatform } from "../oci/platform.ts";
 import type { ChainRecord } from "./cache-index.ts";
 import { type CacheKey, keyHex } from "./cache-key.ts";
+import { acquireForStep } from "./lock-wait.ts";
 import type { RunEnv } from "./run-env.ts";
 import type { HttpDownload } from "./run-http.ts";
 import type { LocalSelection } from "./types.ts";
@@ -42,7 +43,13 @@ export function runVertex(
   const isStep = op.kind === "exec" || op.kind === "file";
   const work = async (): Promise<ChainRecord> => {
     env.signal.throwIfAborted();
-    const lock = isStep ? await env.ws.locks.acquire(keyHex(key), env.signal) : undefined;
+    let shown = false;
+    const lock = isStep
+      ? await acquireForStep(env, keyHex(key), d, name, () => {
+          shown = true;
+          env.progress.start(d, name, platform);
+        })
+      : undefined;
     try {
       if (lock && ctx.cacheable(d)) {
         // Another process may have made it since this build looked (it held the lock, or finished first).
@@ -53,7 +60,7 @@ export function runVertex(
         }
       }
       const emulated = op.kind === "exec" && ctx.emulated.get(formatPlatform(op.platform)) === true;
-      env.progress.start(d, name, platform, emulated);
+      if (!shown) env.progress.start(d, name, platform, emulated);
       let record: ChainRecord;
       try {
         const dirs = inputs.map((i) => i.chain);
@@ -71,7 +78,7 @@ export function runVertex(
               chain = await (await import("./run-image.ts")).runImage(env, d, op.source);
             else if (op.source.type === "local") {
               const { runLocal } = await import("./run-local.ts");
-              chain = await runLocal(env, `local-${keyHex(key)}`, ctx.selections.get(d)!);
+              chain = await runLocal(env, d, `local-${keyHex(key)}`, ctx.selections.get(d)!);
             } else if (op.source.type === "http") {
               const { runHttp } = await import("./run-http.ts");
               chain = await runHttp(env, `http-${keyHex(key)}`, op.source, ctx.downloads.get(d));

@@ -21,10 +21,10 @@ import { formatPlatform } from "../oci/platform.ts";
 import type { PlatformSummary } from "../progress/events.ts";
 import { type CacheKey, computeCacheKeys, deriveKey } from "./cache-key.ts";
 import { Execution } from "./execution.ts";
-import { removeDeadLeftovers } from "./leftovers.ts";
 import { preflight } from "./preflight.ts";
 import { Probe } from "./probe.ts";
 import { ProgressTracker } from "./progress-tracker.ts";
+import { removeDeadLeftovers } from "./runtime-leftovers.ts";
 import { discardDownloads, readSourceContent, type SourceContent } from "./source-content.ts";
 import type { SolvedPlatform, SolveRequest, SolveResult, SolverOptions } from "./types.ts";
 import { stepName } from "./vertex-info.ts";
@@ -40,6 +40,7 @@ export class Solver {
     this.#ws = new Workspace(options.stateRoot, {
       ...(options.snapshotter ? { snapshotter: options.snapshotter } : {}),
       ...(options.binfmtDir ? { binfmtDir: options.binfmtDir } : {}),
+      ...(options.lockTimeoutMs !== undefined ? { lockTimeoutMs: options.lockTimeoutMs } : {}),
     });
     this.#progress = new ProgressTracker(options.progress);
   }
@@ -66,17 +67,23 @@ export class Solver {
     if (options.signal?.aborted) onAbort();
     else options.signal?.addEventListener("abort", onAbort, { once: true });
     let sources: SourceContent | undefined;
+    let ranSteps = false;
     try {
       await removeDeadLeftovers(options.stateRoot);
-      return await this.#solve(request, internal, (s) => {
+      await this.#ws.begin();
+      const result = await this.#solve(request, internal, (s) => {
         sources = s;
       });
+      ranSteps = result.ran.length > 0;
+      return result;
     } catch (e) {
+      ranSteps = this.#ws.usedSnapshotter;
       if (options.signal?.aborted) throw canceled(options.signal.reason);
       throw e;
     } finally {
       options.signal?.removeEventListener("abort", onAbort);
       if (sources) await discardDownloads(sources);
+      await this.#ws.finish(ranSteps && !options.signal?.aborted);
     }
   }
 
@@ -133,6 +140,7 @@ export class Solver {
       options.secrets,
       options.binfmtDir,
       new Set(options.allow ?? []),
+      options.sshAgents,
     );
 
     // 4. run
@@ -150,6 +158,8 @@ export class Solver {
         localContexts: options.localContexts,
         signal,
         secrets: options.secrets,
+        sshAgents: options.sshAgents,
+        cacheLockTimeoutMs: options.cacheLockTimeoutMs,
         proxyEnv: request.proxyEnv ?? {},
         execTimeoutMs: options.execTimeoutMs,
         unpacks: new Map(),

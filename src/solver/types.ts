@@ -57,6 +57,14 @@ export type LocalContextProvider = (source: LocalSource) => Promise<LocalSelecti
 /** The value of a `RUN --mount=type=secret` by id, or undefined when the client has none. */
 export type SecretProvider = (id: string) => Promise<Buffer | undefined>;
 
+/** The ssh agents the client forwards (`--ssh ID[=…]`), by id: what `RUN --mount=type=ssh` relays to. */
+export interface SshAgentProvider {
+  /** Whether the client forwards an agent under this id (asks nothing of it). */
+  has(id: string): boolean;
+  /** The host path of a socket speaking the agent protocol for `id`; undefined when none is forwarded. */
+  socket(id: string): Promise<string | undefined>;
+}
+
 export interface SolverOptions {
   /** polyarch's state directory; the solver keeps its cache, snapshots and runc state under `solver/`. */
   stateRoot: string;
@@ -65,6 +73,9 @@ export interface SolverOptions {
   images: ImageResolver;
   localContexts: LocalContextProvider;
   secrets?: SecretProvider;
+  sshAgents?: SshAgentProvider;
+  /** How long a `sharing=locked` cache mount waits for another step; default 10 minutes. */
+  cacheLockTimeoutMs?: number;
   /** Ignore the cache for every vertex (`--no-cache`). */
   noCache?: boolean;
   /** Ignore the cache for the vertices of these stages (`--no-cache-filter`). */
@@ -82,6 +93,11 @@ export interface SolverOptions {
   clampMtime?: number;
   /** The snapshotter: "auto" (overlay where it works, else copies), "overlay" or "copy". */
   snapshotter?: "auto" | "overlay" | "copy";
+  /**
+   * Bound on waiting for another process that works on the same step (default: POLYARCH_LOCK_TIMEOUT
+   * seconds, else 30 minutes).
+   */
+  lockTimeoutMs?: number;
 }
 
 /** A layer in the store, as a manifest lists it, with the diff_id its config lists. */

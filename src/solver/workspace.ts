@@ -10,15 +10,19 @@
  *   snapshots/    the snapshotter's working area (mounts, uncommitted uppers, trash)
  *   exec/         runc state (the per-step bundles live on /dev/shm: see worker/executor)
  *   locks/        per-key lock files (vertex-lock.ts)
+ *   builds/       one file per running build (leftovers.ts: BuildPresence)
  *   cache-mounts/ RUN --mount=type=cache directories, by id
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { lstat, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { orphanedTemp } from "../fsutil/orphans.ts";
+import { pidOwnerGone } from "../fsutil/process-identity.ts";
 import type { RuncExecutor } from "../worker/executor/executor.ts";
 import type { Snapshotter, SnapshotterMode } from "../worker/snapshot/index.ts";
 import { CacheIndex } from "./cache-index.ts";
-import { alive, VertexLocks } from "./vertex-lock.ts";
+import { BuildPresence, sweepEveryBuild, sweepUnreferencedDirs } from "./leftovers.ts";
+import { lockTimeoutFromEnv, VertexLocks } from "./vertex-lock.ts";
 
 /** A read-only (or throwaway writable) view of a chain of layer directories. */
 export interface ChainView {
@@ -29,6 +33,8 @@ export interface ChainView {
 export interface WorkspaceOptions {
   snapshotter?: SnapshotterMode;
   binfmtDir?: string;
+  /** Bound on a wait for another process's lock (default: POLYARCH_LOCK_TIMEOUT, else 30 minutes). */
+  lockTimeoutMs?: number;
 }
 
 export class Workspace {
@@ -36,6 +42,8 @@ export class Workspace {
   readonly index: CacheIndex;
   readonly locks: VertexLocks;
   readonly #options: WorkspaceOptions;
+  readonly #presence: BuildPresence;
+  #sweep: Promise<unknown> | undefined;
   #snapshotter: Promise<Snapshotter> | undefined;
   #executor: Promise<RuncExecutor> | undefined;
   #dirsMade: Promise<unknown> | undefined;
@@ -45,8 +53,50 @@ export class Workspace {
   constructor(stateRoot: string, options: WorkspaceOptions = {}) {
     this.root = join(stateRoot, "solver");
     this.index = new CacheIndex(this.root);
-    this.locks = new VertexLocks(join(this.root, "locks"));
+    const timeoutMs = options.lockTimeoutMs ?? lockTimeoutFromEnv();
+    this.locks = new VertexLocks(join(this.root, "locks"), timeoutMs === undefined ? {} : { timeoutMs });
     this.#options = options;
+    this.#presence = new BuildPresence(this.root);
+  }
+
+  /**
+   * A build begins: it announces itself (before it reads any cache record) and sweeps, meanwhile, what
+   * killed builds left (leftovers.ts).
+   */
+  async begin(): Promise<void> {
+    await this.#presence.announce((dir) => mkdir(dir, { recursive: true }));
+    this.#sweep ??= Promise.all([
+      sweepEveryBuild(this.root, () => this.locks.sweep()),
+      this.#presence.alone(),
+      this.#sweepSnapshots(),
+    ]).catch(() => 0);
+  }
+
+  /**
+   * Snapshots and trash a killed build left: the snapshotter (made only for this, when there are any)
+   * unmounts and removes them, so a build that finds everything cached still leaves a clean state dir.
+   */
+  async #sweepSnapshots(): Promise<void> {
+    const snapshots = join(this.root, "snapshots");
+    const trash = join(snapshots, "trash");
+    let deadTrash = false;
+    for (const n of await readdir(trash).catch(() => [] as string[]))
+      if (await orphanedTemp(join(trash, n), n, Number.POSITIVE_INFINITY)) deadTrash = true;
+    // (Overlay probes a kill interrupted are removed before the build, by runtime-leftovers.ts.)
+    if (!deadTrash && (await abandonedKeys(snapshots)).size === 0) return;
+    await this.snapshotter();
+    await this.settle();
+  }
+
+  /** A build ends; one that ran steps also removes step results nothing names any more. */
+  async finish(ranSteps: boolean): Promise<void> {
+    try {
+      await this.#sweep;
+      if (ranSteps) await sweepUnreferencedDirs(this.root, this.#presence).catch(() => 0);
+    } finally {
+      this.#sweep = undefined;
+      await this.#presence.withdraw();
+    }
   }
 
   get usedSnapshotter(): boolean {
@@ -59,7 +109,7 @@ export class Workspace {
         join(this.root, "snapshots"),
         this.#options.snapshotter ?? "auto",
       );
-      await reapAbandoned(snapshotter, join(this.root, "snapshots", "active"));
+      await reapAbandoned(snapshotter, join(this.root, "snapshots"));
       return snapshotter;
     });
     return this.#snapshotter;
@@ -191,21 +241,35 @@ export class Workspace {
 }
 
 /**
- * Snapshots left open by a process that died without cleaning up (kill -9, a crash): their keys name
- * the process (`run-PID36-…`), so the next build that uses the snapshotter unmounts and removes the ones
- * whose process is gone. Ctrl-C needs none of this: the build cleans up before it exits.
+ * Snapshots left open (`active/KEY`) or committed and not adopted (`layers/KEY`) by a process that died
+ * without cleaning up (kill -9, a crash): their keys name the process (`run-PID36-…`), so the next build
+ * that uses the snapshotter unmounts and removes the ones whose process is gone. Ctrl-C needs none of
+ * this: the build cleans up before it exits.
  */
-async function reapAbandoned(snapshotter: Snapshotter, activeDir: string): Promise<void> {
-  let keys: string[];
-  try {
-    keys = await readdir(activeDir);
-  } catch {
-    return;
+async function reapAbandoned(snapshotter: Snapshotter, snapshotsDir: string): Promise<void> {
+  for (const key of await abandonedKeys(snapshotsDir)) await snapshotter.remove(key).catch(() => {});
+}
+
+async function abandonedKeys(snapshotsDir: string): Promise<Set<string>> {
+  const keys = new Set<string>();
+  for (const sub of ["active", "layers"]) {
+    let names: string[];
+    try {
+      names = await readdir(join(snapshotsDir, sub));
+    } catch {
+      continue;
+    }
+    for (const key of names) {
+      const m = /^[a-z]+-([0-9a-z]+)-/.exec(key);
+      const pid = m ? Number.parseInt(m[1]!, 36) : Number.NaN;
+      if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) continue;
+      // The directory's mtime is never earlier than its making: a pid now used by a later process is gone.
+      const madeAt = await lstat(join(snapshotsDir, sub, key)).then(
+        (st) => st.mtimeMs,
+        () => undefined,
+      );
+      if (madeAt !== undefined && pidOwnerGone(pid, madeAt)) keys.add(key);
+    }
   }
-  for (const key of keys) {
-    const m = /^[a-z]+-([0-9a-z]+)-/.exec(key);
-    const pid = m ? Number.parseInt(m[1]!, 36) : Number.NaN;
-    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || alive(pid)) continue;
-    await snapshotter.remove(key).catch(() => {});
-  }
+  return keys;
 }

@@ -1,5 +1,3 @@
-import { readFileSync } from "node:fs";
-
 /**
  * Which process owns a leftover (a runc container, a runtime bundle, a mount), told reliably: pids are
  * reused, so an owner is its pid plus its start time (field 22 of /proc/PID/stat, clock ticks since
@@ -7,22 +5,16 @@ import { readFileSync } from "node:fs";
  * ever touches those whose owner is dead by this test.
  */
 
+import { startedAtMs, startTicks } from "../fsutil/process-identity.ts";
+
 export interface ProcessOwner {
   pid: number;
   startTicks: number;
 }
 
-/** Field 22 of /proc/PID/stat; the command name (field 2) may hold spaces and parentheses. */
 function readStartTicks(pid: number): number | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, "latin1");
-  } catch {
-    return undefined;
-  }
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  const ticks = Number(fields[19]);
-  return Number.isSafeInteger(ticks) ? ticks : undefined;
+  const ticks = startTicks(pid);
+  return ticks === undefined ? undefined : Number(ticks);
 }
 
 let self: ProcessOwner | undefined;
@@ -53,18 +45,6 @@ export function ownerAlive(owner: ProcessOwner): boolean {
   return readStartTicks(owner.pid) === owner.startTicks;
 }
 
-let bootMs: number | undefined;
-function bootTimeMs(): number {
-  if (bootMs === undefined) {
-    const m = /^btime (\d+)$/m.exec(readFileSync("/proc/stat", "latin1"));
-    bootMs = m ? Number(m[1]) * 1000 : 0;
-  }
-  return bootMs;
-}
-
-// USER_HZ is 100 on every Linux ABI Node runs on.
-const ticksPerSecond = 100;
-
 /**
  * For names that carry only a pid (snapshot keys): the owner may still run if a process with that pid
  * exists and started before `madeAtMs` (when the leftover was made); one that started later is a reuse
@@ -72,7 +52,7 @@ const ticksPerSecond = 100;
  */
 export function pidMayOwn(pid: number, madeAtMs: number): boolean {
   if (pid === process.pid) return true;
-  const ticks = readStartTicks(pid);
-  if (ticks === undefined) return false;
-  return bootTimeMs() + (ticks / ticksPerSecond) * 1000 <= madeAtMs + 1000;
+  const started = startedAtMs(pid);
+  if (started === undefined) return false;
+  return started <= madeAtMs + 1000;
 }

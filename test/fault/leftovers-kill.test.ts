@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { leftoverPlaces } from "../../src/solver/leftovers.ts";
+import { leftoverPlaces } from "../../src/solver/runtime-leftovers.ts";
 import { pushBusyboxImage } from "../harness/images.ts";
 import { startRegistry, type TestRegistry } from "../harness/registry.ts";
 import { polyarch, tempStateRoot } from "../support/cli.ts";

@@ -3,6 +3,7 @@ import type { NamedContext } from "../../dockerfile/context/named-contexts.ts";
 import { UserError } from "../../errors/user-error.ts";
 import type { Platform } from "../../oci/platform.ts";
 import { parseSecrets } from "../parse-secrets.ts";
+import { parseSshFlags } from "../parse-ssh.ts";
 import { registryOptionsFor } from "../registry-cli-options.ts";
 
 export interface ImageBuildFlags {
@@ -19,6 +20,7 @@ export interface ImageBuildFlags {
   cacheFilter?: string[];
   pull?: boolean;
   secret?: string[];
+  ssh?: string[];
   label?: string[];
   progress: string;
   insecureRegistry?: string[];
@@ -49,6 +51,8 @@ export async function buildImage(
     load: Boolean(flags.load),
   });
   const secrets = parseSecrets(flags.secret ?? []);
+  const ssh = parseSshFlags(flags.ssh ?? []);
+  const cacheLockTimeoutMs = readCacheLockTimeout(process.env.POLYARCH_CACHE_LOCK_TIMEOUT);
   const labels = parseKeyValues(flags.label ?? [], "--label");
   const sourceDateEpoch = readSourceDateEpoch(buildArgs);
 
@@ -78,6 +82,8 @@ export async function buildImage(
       labels,
       namedContexts,
       secrets,
+      ssh,
+      ...(cacheLockTimeoutMs === undefined ? {} : { cacheLockTimeoutMs }),
       noCache: flags.cache === false,
       noCacheFilter: flags.cacheFilter ?? [],
       pull: Boolean(flags.pull),
@@ -126,6 +132,20 @@ function readSourceDateEpoch(buildArgs: Record<string, string>): number | undefi
     });
   }
   return Number(text);
+}
+
+/** POLYARCH_CACHE_LOCK_TIMEOUT: seconds a `sharing=locked` cache mount waits for another build. */
+function readCacheLockTimeout(text: string | undefined): number | undefined {
+  if (text === undefined || text === "") return undefined;
+  if (!/^\d+(\.\d+)?$/.test(text)) {
+    throw new UserError(
+      `POLYARCH_CACHE_LOCK_TIMEOUT must be a number of seconds, not ${JSON.stringify(text)}`,
+      {
+        hint: "e.g. POLYARCH_CACHE_LOCK_TIMEOUT=600",
+      },
+    );
+  }
+  return Number(text) * 1000;
 }
 
 function parseKeyValues(values: readonly string[], flag: string): Record<string, string> {

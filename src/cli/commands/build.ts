@@ -31,8 +31,10 @@ export function registerBuild(program: Command): void {
       [],
     )
     .option("--push", "push the image to its -t names (shorthand for --output=type=registry)")
-    // Kept only to answer buildx users clearly: there is no daemon to load into (see parseOutputs).
-    .addOption(new Option("--load").hideHelp())
+    .option(
+      "--load",
+      "load the image into Docker (DOCKER_HOST, docker context, default socket), else podman (shorthand for --output=type=docker)",
+    )
     .option("--iidfile <FILE>", "write the image (or index) digest to FILE")
     .option("--metadata-file <FILE>", "write build metadata (digest, descriptor, names) as JSON to FILE")
     .option("--no-cache", "run every step, ignoring the build cache")
@@ -41,6 +43,12 @@ export function registerBuild(program: Command): void {
     .option(
       "--secret <id=NAME,src=FILE|env=VAR>",
       "a secret RUN --mount=type=secret can read (repeatable)",
+      collect,
+      [],
+    )
+    .option(
+      "--ssh <default|ID[=SOCKET|KEY_FILE,…]>",
+      "forward an ssh agent (default: $SSH_AUTH_SOCK) or key files to RUN --mount=type=ssh (repeatable)",
       collect,
       [],
     )

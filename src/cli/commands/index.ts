@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { registerBinfmt } from "./binfmt.ts";
 import { registerBuild } from "./build.ts";
+import { registerImages } from "./images.ts";
 import { registerImagetools } from "./imagetools.ts";
 import { registerVersion } from "./version.ts";
 
@@ -10,4 +11,5 @@ export function registerCommands(program: Command): void {
   registerImagetools(program);
   registerBinfmt(program);
   registerBuild(program);
+  registerImages(program);
 }

@@ -148,7 +148,11 @@ function toExecMount(
   const at = flag.valuePos ?? flag.pos;
   const absolute = (p: string): string => {
     const abs = cleanAbsolute(p.startsWith("/") ? p : posix.join("/", state.cwd, p));
-    if (abs === "/") throw dockerfileError(`--mount: invalid mount target "${p}"`, ctx.source, at);
+    // An empty target is the working directory; BuildKit names the resolved path, so do we.
+    if (abs === "/")
+      throw dockerfileError(`invalid mount target "/"`, ctx.source, at, {
+        hint: "mount at a directory other than / (give target=, or set a WORKDIR)",
+      });
     return abs;
   };
   const source = cleanAbsolute(spec.source ?? "/");
@@ -165,14 +169,14 @@ function toExecMount(
           : fromSourceVertex(ctx, state, spec.from, at, "from=");
       return {
         type: "bind",
-        target: absolute(spec.target!),
+        target: absolute(spec.target ?? ""),
         input: inputIndex(from),
         source,
         readonly: spec.readonly,
       };
     }
     case "cache": {
-      const target = absolute(spec.target!);
+      const target = absolute(spec.target ?? "");
       const mount: ExecMount = {
         type: "cache",
         target,
@@ -191,7 +195,7 @@ function toExecMount(
     case "tmpfs":
       return {
         type: "tmpfs",
-        target: absolute(spec.target!),
+        target: absolute(spec.target ?? ""),
         ...(spec.size === undefined ? {} : { size: spec.size }),
       };
     case "secret": {

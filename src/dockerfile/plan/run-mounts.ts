@@ -212,11 +212,7 @@ function validate(m: MountSpec, readonlyGiven: boolean): void {
   }
   if (m.sharing !== undefined && m.type !== "cache")
     throw new MountSyntaxError(`invalid cache sharing set for ${m.type} mount`);
-  if (
-    (m.type === "bind" || m.type === "cache" || m.type === "tmpfs") &&
-    (m.target === undefined || m.target === "")
-  )
-    throw new MountSyntaxError(`${m.type} mount needs a target`, `e.g. type=${m.type},target=/path`);
+  // A bind, cache or tmpfs mount without a target is mounted at the working directory (as BuildKit does).
 }
 
 function parseBool(v: string, key: string): boolean {

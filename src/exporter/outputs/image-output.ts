@@ -1,10 +1,11 @@
 /**
  * type=image / type=registry / -t … --push. With push, each name gets the root pushed (blobs, then the
  * platform manifests, then the root under the tag: pushImage keeps that order, so a tag never points at
- * something incomplete). Without a daemon there is nothing to "load" into: the image is kept in polyarch's
- * content store under each name (a gc root), which is what `type=image` without push gives the user.
+ * something incomplete). The image is also kept in polyarch's image store under each name (src/images/), which
+ * is what `type=image` without push gives the user: `polyarch images`, `FROM NAME`, `polyarch run`.
  */
 import type { ContentStore } from "../../content/index.ts";
+import { storeImage } from "../../images/image-store.ts";
 import type { Descriptor } from "../../oci/descriptor.ts";
 import { pushImage } from "../../registry/push.ts";
 import { formatReference, type ImageReference, parseReference } from "../../registry/reference.ts";
@@ -39,9 +40,10 @@ export async function exportImage(
 
   const result: ImageOutputResult = { type: "image", names, pushed: [], stored: [] };
   if (output.store) {
-    for (const name of names) {
+    // Named by tag in the image store (`polyarch images`); a digest-only name has nothing to keep it by.
+    for (const name of names.filter((n) => !n.includes("@"))) {
       const done = ctx.progress(`naming to ${name}`);
-      await ctx.store.setRef(name, root);
+      await storeImage(ctx.store, name, root);
       result.stored.push(name);
       done();
     }
@@ -50,7 +52,7 @@ export async function exportImage(
     result.pushed = await push(output, root, refs, ctx);
   } else if (result.stored.length > 0) {
     result.note =
-      "kept in polyarch's content store (no daemon to load into); push it with --push or -o type=registry, or export it with -o type=oci|docker,dest=FILE";
+      "kept in polyarch's image store: see polyarch images; polyarch push, save or run it, or use it in FROM";
   } else {
     result.note =
       "the image is only in polyarch's content store, unnamed; add -t NAME to keep it under a name";

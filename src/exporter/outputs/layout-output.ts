@@ -47,33 +47,45 @@ export async function exportLayout(
       },
     );
   }
-  const writer = new OciLayoutWriter();
-  // Read through the store, which re-verifies each blob as it streams: one changed on disk since it was
-  // stored fails the export before the layout or archive is in place, never ships under its old digest.
-  const add = (d: Descriptor) => writer.addBlob(d, () => ctx.store.readStream(d.digest));
-  for (const image of assembly.images) {
-    add(image.config);
-    for (const layer of image.layers) add(layer);
-    add(image.manifest);
-  }
-  if (assembly.index) add(assembly.index);
-
-  const created = formatCreated(ctx.epoch === undefined ? ctx.now : epochDate(ctx.epoch));
-  const entry: Descriptor = {
-    ...assembly.root,
-    annotations: { ...assembly.root.annotations, [createdAnnotation]: created },
-  };
   const names = output.image.names.map((n) => formatReference(parseReference(n)));
-  if (names.length === 0) writer.addIndexEntry(entry);
-  for (const name of names) writer.addIndexEntry(entry, { imageName: name });
-
-  const extraFiles = output.type === "docker" ? [dockerManifestJson(assembly, names)] : [];
+  const created = formatCreated(ctx.epoch === undefined ? ctx.now : epochDate(ctx.epoch));
+  const { writer, extraFiles } = layoutArchive(output.type, assembly, names, created, ctx.store);
   const done = ctx.progress(output.tar ? "sending tarball" : `writing OCI layout ${output.dest}`);
   if (!output.tar) await writer.writeDirectory(output.dest);
   else if (output.dest === "-") await pipeline(writer.tarStream({ extraFiles }), ctx.stdout, { end: false });
   else await writer.writeTar(output.dest, { extraFiles });
   done();
   return { type: output.type, dest: output.dest, tar: output.tar, names };
+}
+
+/**
+ * The layout of one assembly (every blob, an index.json entry per name) and, for a docker archive, the
+ * manifest.json `docker load` reads. Shared by the file outputs and the daemon load (load-output.ts).
+ */
+export function layoutArchive(
+  kind: "oci" | "docker",
+  assembly: Assembly,
+  names: readonly string[],
+  created: string,
+  store: ContentStore,
+): { writer: OciLayoutWriter; extraFiles: { name: string; bytes: Uint8Array }[] } {
+  const writer = new OciLayoutWriter();
+  // Read through the store, which re-verifies each blob as it streams: one changed on disk since it was
+  // stored fails the export before the layout or archive is in place, never ships under its old digest.
+  const add = (d: Descriptor) => writer.addBlob(d, () => store.readStream(d.digest));
+  for (const image of assembly.images) {
+    add(image.config);
+    for (const layer of image.layers) add(layer);
+    add(image.manifest);
+  }
+  if (assembly.index) add(assembly.index);
+  const entry: Descriptor = {
+    ...assembly.root,
+    annotations: { ...assembly.root.annotations, [createdAnnotation]: created },
+  };
+  if (names.length === 0) writer.addIndexEntry(entry);
+  for (const name of names) writer.addIndexEntry(entry, { imageName: name });
+  return { writer, extraFiles: kind === "docker" ? [dockerManifestJson(assembly, names)] : [] };
 }
 
 /** manifest.json of a docker archive: config and layer paths inside the tar, and the tags in Docker's short form. */

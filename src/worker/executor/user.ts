@@ -4,7 +4,10 @@ import { UserError } from "../../errors/user-error.ts";
 export interface ResolvedUser {
   uid: number;
   gid: number;
-  /** Supplementary groups: every group of /etc/group that lists the user, when no group was given. */
+  /**
+   * Supplementary groups, as BuildKit gives them: the primary group, then (only when no group was given)
+   * every group of /etc/group that lists the user.
+   */
   additionalGids: number[];
   /** HOME from /etc/passwd, or "/" when the user has no entry (as Docker does). */
   home: string;
@@ -93,7 +96,7 @@ export function resolveUser(spec: string, passwdText: string | undefined, groupT
   }
   const uid = uidNumber ?? entry!.uid;
   let gid = entry?.gid ?? 0;
-  const additionalGids: number[] = [];
+  let additionalGids: number[] = [];
 
   if (group !== undefined) {
     const gidNumber = parseId(group);
@@ -109,12 +112,13 @@ export function resolveUser(spec: string, passwdText: string | undefined, groupT
       gid = g.gid;
     }
   } else if (entry) {
-    // Only an implicit group brings the user's supplementary groups along (runc and Docker do the same).
+    // Only an implicit group brings the user's memberships along (runc and Docker do the same).
     for (const g of groups) {
-      if (g.members.includes(entry.name) && g.gid !== gid && !additionalGids.includes(g.gid))
-        additionalGids.push(g.gid);
+      if (g.members.includes(entry.name) && !additionalGids.includes(g.gid)) additionalGids.push(g.gid);
     }
   }
+  // BuildKit always lists the primary group too, so `id` shows `groups=GID(...)` even for `USER uid:gid`.
+  additionalGids = [gid, ...additionalGids.filter((g) => g !== gid)];
   const resolved: ResolvedUser = { uid, gid, additionalGids, home: entry?.home || "/" };
   return resolved;
 }

@@ -5,7 +5,7 @@
  */
 import { readdir, realpath, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { leftoverPlaces } from "../../../src/solver/leftovers.ts";
+import { leftoverPlaces } from "../../../src/solver/runtime-leftovers.ts";
 import { containerCgroupParents } from "../../../src/worker/executor/leftovers.ts";
 import { mountsUnder } from "../../../src/worker/snapshot/leftover-mounts.ts";
 import { run } from "../../harness/exec.ts";

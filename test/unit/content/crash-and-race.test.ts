@@ -48,23 +48,38 @@ test("a writer killed mid-write leaves no visible blob, and the next write succe
   child.kill("SIGKILL");
   await once(child, "exit");
 
-  const store = await openContentStore(root);
-  assert.equal(await store.has(digest), false);
-  assert.deepEqual(await readdir(join(root, "blobs", "sha256")).catch(() => []), []);
   const ingest = await readdir(join(root, "ingest"));
   assert.equal(ingest.length, 1, "the partial write stays in ingest/ only");
   assert.ok((await stat(join(root, "ingest", ingest[0]!))).size > 0);
 
+  // Opening the store again removes the partial file: its name says its writer, which is gone.
+  const store = await openContentStore(root);
+  assert.equal(await store.has(digest), false);
+  assert.deepEqual(await readdir(join(root, "blobs", "sha256")).catch(() => []), []);
+  assert.deepEqual(await readdir(join(root, "ingest")), [], "the dead writer's ingest file is swept");
+
   const info = await store.write({ digest, size }, expected);
   assert.deepEqual(info, { digest, size });
   assert.deepEqual(await readFile(store.path(digest)), expected);
+});
 
-  // The stale ingest file is cleaned up once old enough, and only then.
-  assert.equal(await store.cleanupIngest(), 0);
+test("opening the store keeps the ingest files of live writers", async () => {
+  const root = join(dir, "live");
+  const child = startWriter(root, 4 * 1024 * 1024, 64 * 1024, "stall");
+  const [line] = await once(child.stdout!, "data");
+  assert.match(String(line), /halfway/);
+  try {
+    await openContentStore(root);
+    assert.equal((await readdir(join(root, "ingest"))).length, 1, "a live writer's file stays");
+  } finally {
+    child.kill("SIGKILL");
+    await once(child, "exit");
+  }
+  // Old ingest files go with gc's cleanup, whoever wrote them.
+  const [name] = await readdir(join(root, "ingest"));
   const old = new Date(Date.now() - 2 * 24 * 3600 * 1000);
-  await utimes(join(root, "ingest", ingest[0]!), old, old);
-  assert.equal(await store.cleanupIngest(), 1);
-  assert.deepEqual(await readdir(join(root, "ingest")), []);
+  await utimes(join(root, "ingest", name!), old, old);
+  assert.equal(await (await openContentStore(root)).cleanupIngest(), 0, "already swept at open");
 });
 
 test("two processes writing the same blob at once both succeed with one correct file", async () => {

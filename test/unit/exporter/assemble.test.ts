@@ -10,6 +10,7 @@ import {
   type OutputSpec,
   parseOutputs,
 } from "../../../src/exporter/index.ts";
+import { findImage, listImages } from "../../../src/images/image-store.ts";
 import type { Descriptor } from "../../../src/oci/descriptor.ts";
 import { digestOf } from "../../../src/oci/digest.ts";
 import { parseImageConfig } from "../../../src/oci/image-config.ts";
@@ -202,12 +203,18 @@ describe("assembly", () => {
       sourceDateEpoch: epoch,
       outputs: parseOutputs({ output: [], tags: ["app:1", "reg.io/team/app:2"], push: false }),
     });
-    assert.deepEqual(await store.getRef("docker.io/library/app:1"), descriptor);
-    assert.deepEqual(await store.getRef("reg.io/team/app:2"), descriptor);
+    assert.deepEqual((await findImage(store, "app:1"))?.descriptor, descriptor);
+    assert.deepEqual((await findImage(store, "reg.io/team/app:2"))?.descriptor, descriptor);
+    assert.deepEqual(
+      (await listImages(store)).map((i) => i.name),
+      ["docker.io/library/app:1", "reg.io/team/app:2"],
+    );
+    // Kept apart from the store's other refs: a user's name can never be taken for a cache record.
+    assert.equal(await store.getRef("docker.io/library/app:1"), undefined);
     assert.equal(metadata["image.name"], "docker.io/library/app:1,reg.io/team/app:2");
     const [out] = metadata["polyarch.outputs"] as { type: string; stored: string[]; note: string }[];
     assert.equal(out?.type, "image");
-    assert.match(out?.note ?? "", /content store/);
+    assert.match(out?.note ?? "", /image store/);
   });
 
   test("inconsistent input is refused", async () => {

@@ -136,7 +136,6 @@ describe("-o errors say what to write", () => {
   });
   test("missing or impossible destinations", () => {
     fails(flags(["type=oci"]), /type=oci needs dest=/, /dest=out.tar/);
-    fails(flags(["type=docker"]), /Docker daemon/, /docker load -i image.tar/);
     fails(flags(["type=local"]), /type=local needs dest=/);
     fails(flags(["type=local,dest=-"]), /cannot go to stdout/, /type=tar,dest=-/);
     fails(flags(["type=oci,dest=-,tar=false"]), /cannot go to stdout/);
@@ -156,14 +155,26 @@ describe("-o errors say what to write", () => {
     fails(flags(["type=image,annotation-index[linux/amd64].k=v"]), /cannot name a platform/);
     fails(flags(["type=local,dest=x,annotation.k=v"]), /takes no annotations/);
   });
-  test("push without a name, --push with a file output, --load, unpack=true", () => {
+  test("--load and type=docker without dest load into a daemon (podman only for --load), beside --push", () => {
+    const [load] = parseOutputs(flags([], { load: true, tags: ["a:1"] }));
+    assert.deepEqual(
+      load?.type === "load" && [load.image.names, load.image.ociMediaTypes, load.allowPodman],
+      [["a:1"], false, true],
+    );
+    const [docker] = parseOutputs(flags(["type=docker,name=b:2"]));
+    assert.deepEqual(docker?.type === "load" && [docker.image.names, docker.allowPodman], [["b:2"], false]);
+    const both = parseOutputs(flags([], { load: true, push: true, tags: ["reg.io/a:1"] }));
+    assert.deepEqual(
+      both.map((o) => [o.type, o.type === "image" && o.push]),
+      [
+        ["image", true],
+        ["load", false],
+      ],
+    );
+  });
+  test("push without a name, --push with a file output, unpack=true", () => {
     fails(flags(["type=registry"]), /pushing needs an image name/, /-t REGISTRY\/REPO:TAG/);
     fails(flags(["type=oci,dest=x.tar"], { push: true }), /--push and -o type=oci cannot be used together/);
-    fails(
-      flags([], { load: true, tags: ["a:1"] }),
-      /--load needs a Docker daemon/,
-      /type=docker,dest=image.tar/,
-    );
     fails(flags(["type=image,name=a:1,unpack=true"]), /unpack=true/, /type=local/);
     fails(flags([], { tags: ["bad tag"] }), /-t bad tag: invalid image reference/);
   });

@@ -30,24 +30,24 @@ test("user spec splits into user and group; empty means root", () => {
   assert.deepEqual(parseUserSpec(":10"), { user: "0", group: "10" });
 });
 
-test("a name resolves to its uid, primary gid, supplementary groups and HOME", () => {
+test("a name resolves to its uid, primary gid, supplementary groups (the primary one first) and HOME", () => {
   assert.deepEqual(resolveUser("app", passwd, group), {
     uid: 1000,
     gid: 1000,
-    additionalGids: [10, 999],
+    additionalGids: [1000, 10, 999],
     home: "/home/app",
   });
 });
 
 test("root is the default and gets /root as HOME", () => {
-  assert.deepEqual(resolveUser("", passwd, group), { uid: 0, gid: 0, additionalGids: [], home: "/root" });
+  assert.deepEqual(resolveUser("", passwd, group), { uid: 0, gid: 0, additionalGids: [0], home: "/root" });
 });
 
 test("a numeric uid with a passwd entry takes that entry's gid and home", () => {
   assert.deepEqual(resolveUser("998", passwd, group), {
     uid: 998,
     gid: 997,
-    additionalGids: [10],
+    additionalGids: [997, 10],
     home: "/var/lib/svc",
   });
 });
@@ -56,25 +56,26 @@ test("numeric ids need no entry at all; HOME falls back to /", () => {
   assert.deepEqual(resolveUser("4242:4343", passwd, group), {
     uid: 4242,
     gid: 4343,
-    additionalGids: [],
+    additionalGids: [4343],
     home: "/",
   });
   assert.deepEqual(resolveUser("4242", undefined, undefined), {
     uid: 4242,
     gid: 0,
-    additionalGids: [],
+    additionalGids: [0],
     home: "/",
   });
 });
 
-test("an explicit group replaces the primary group and drops supplementary ones", () => {
+test("an explicit group replaces the primary group and drops the /etc/group memberships", () => {
   assert.deepEqual(resolveUser("app:docker", passwd, group), {
     uid: 1000,
     gid: 999,
-    additionalGids: [],
+    additionalGids: [999],
     home: "/home/app",
   });
   assert.equal(resolveUser("app:55", passwd, group).gid, 55);
+  assert.deepEqual(resolveUser("app:55", passwd, group).additionalGids, [55]);
 });
 
 test("an empty home field gives /", () => {
