@@ -1,13 +1,16 @@
 /**
  * One compression per diff: when two platforms' steps leave byte-identical changes (the same COPY onto
- * each platform's base), the second export hashes its tar (diff_id) and takes the blob the first one
- * compressed, instead of compressing the same bytes again. gzip of the same tar at the same level is the
- * same blob, so what is reused is exactly what would have been written.
+ * each platform's base), the second export takes the blob the first one compressed instead of compressing
+ * the same bytes again. gzip of the same tar at the same level is the same blob, so what is reused is
+ * exactly what would have been written.
  *
- * Hashing costs a pass over the layer's files without compression (a small part of gzip's cost), so it
- * is done only for layers big enough for a second compression to matter; smaller ones are written at
- * once (identical bytes still land on one blob in the store).
+ * The first export of a diff costs nothing extra: exports are grouped by a fingerprint of their changes'
+ * metadata (paths, types, modes, owners, sizes, times, link targets), which needs no file read. Only an
+ * export whose fingerprint another export already has hashes its tar (diff_id, no compression) to confirm
+ * the bytes are the same before it takes that blob. Small layers are written at once: compressing them
+ * again costs less than the hash (and identical bytes still land on one blob in the store).
  */
+import { createHash } from "node:crypto";
 import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ContentStore } from "../content/types.ts";
@@ -25,7 +28,7 @@ export interface CompressedLayer {
   diffId: Digest;
 }
 
-/** Per content store (one state root): diff_id + compression → the blob, finished or being written. */
+/** Per content store (one state root): fingerprint + compression → the first export's blob, finished or being written. */
 const byStore = new WeakMap<ContentStore, Map<string, Promise<CompressedLayer>>>();
 
 export function contentBytes(changes: readonly Change[]): number {
@@ -42,10 +45,32 @@ export async function diffIdOf(changes: readonly Change[], options: LayerTarOpti
   return hashing.digester.digest();
 }
 
+/** What the tar says of each entry apart from file bytes; equal for two platforms' copies of one COPY. */
+export function metadataFingerprint(changes: readonly Change[]): string {
+  const hash = createHash("sha256");
+  for (const { entry: e, linkKey } of changes) {
+    const xattrs = [...(e.xattrs ?? new Map())].map(([k, v]) => `${k}=${Buffer.from(v).toString("hex")}`);
+    hash.update(
+      JSON.stringify([
+        e.path,
+        e.type,
+        e.mode,
+        e.uid,
+        e.gid,
+        e.size,
+        e.mtime.sec,
+        e.linkname,
+        linkKey !== undefined,
+      ]),
+    );
+    hash.update(JSON.stringify([e.devmajor, e.devminor, xattrs]));
+  }
+  return hash.digest("hex");
+}
+
 /**
- * The blob for `changes` compressed as `compression`: one already made in this process for the same
- * diff_id, or `write()`'s. A write whose tar turns out to differ from the hash (the tree changed under
- * it) is not shared under that hash.
+ * The blob for `changes` compressed as `compression`: one this process already made for a tar with the
+ * same diff_id, or `write()`'s.
  */
 export async function compressOnce(
   store: ContentStore,
@@ -54,27 +79,21 @@ export async function compressOnce(
   write: () => Promise<CompressedLayer>,
 ): Promise<CompressedLayer> {
   if (contentBytes(changes) < reuseThresholdBytes) return write();
-  const diffId = await diffIdOf(changes);
-  const key = `${diffId} ${compression}`;
+  const key = `${metadataFingerprint(changes)} ${compression}`;
   let memo = byStore.get(store);
   if (!memo) {
     memo = new Map();
     byStore.set(store, memo);
   }
-  const known = memo.get(key);
-  if (known) {
-    const layer = await known.catch(() => undefined);
-    // The blob may have been collected since; then this export writes it again.
-    if (layer && (await store.info(layer.descriptor.digest))) return layer;
+  const earlier = memo.get(key);
+  if (earlier === undefined) {
+    const writing = write();
+    memo.set(key, writing);
+    writing.catch(() => memo.delete(key));
+    return writing;
   }
-  const writing = write();
-  memo.set(key, writing);
-  try {
-    const layer = await writing;
-    if (layer.diffId !== diffId) memo.delete(key);
-    return layer;
-  } catch (e) {
-    memo.delete(key);
-    throw e;
-  }
+  const [diffId, layer] = await Promise.all([diffIdOf(changes), earlier.catch(() => undefined)]);
+  // Same metadata but other bytes, or a blob collected since: this export writes its own.
+  if (layer?.diffId === diffId && (await store.info(layer.descriptor.digest))) return layer;
+  return write();
 }

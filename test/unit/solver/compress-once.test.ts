@@ -74,3 +74,15 @@ test("concurrent exports of one diff share the one compression; another diff is 
   assert.deepEqual(rb, ra);
   assert.notEqual(rc.diffId, ra.diffId);
 });
+
+test("two diffs alike in every name, size and time but not in bytes are each compressed", async () => {
+  const count = { n: 0 };
+  const [a, b] = await Promise.all([
+    upper("same-meta-1", randomBytes(reuseThresholdBytes + 4096)),
+    upper("same-meta-2", randomBytes(reuseThresholdBytes + 4096)),
+  ]);
+  const first = await exportCounting(a, count);
+  const second = await exportCounting(b, count);
+  assert.equal(count.n, 2);
+  assert.notEqual(second.descriptor.digest, first.descriptor.digest);
+});
