@@ -1,5 +1,10 @@
-// Enforces the guide's layering: a folder of src/ may import only from the folders listed for it.
-// An arrow that points up (e.g. oci/ importing registry/) fails the tests.
+// Enforces the guide's layering, at three levels, from each file's relative imports (static and dynamic):
+//  1. folders: a folder of src/ may import only from the folders listed for it (an arrow that points up,
+//     e.g. oci/ importing registry/, fails);
+//  2. sub-folders: inside a folder, a sub-folder may import only the sub-folders listed for it ("." is
+//     the folder's own top-level files);
+//  3. seams: some folders may reach another only through its seam module (the solver sees worker/ only
+//     through the Worker interface), and some modules may be imported only by the composition roots.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 
@@ -17,7 +22,8 @@ const allowed = {
   // The worker runs graph ops (a remote worker receives the graph); it knows nothing of Dockerfiles.
   worker: ["oci", "content", "graph"],
   exporter: ["oci", "content", "registry", "images"],
-  solver: ["graph", "worker", "content", "oci", "progress", "exporter", "registry", "images"],
+  // The solver hands out refs to results; exporters take from them, so it needs nothing of exporter/.
+  solver: ["graph", "worker", "content", "oci", "progress", "registry", "images"],
   api: [
     "dockerfile",
     "graph",
@@ -45,6 +51,51 @@ const allowed = {
   ],
 };
 
+// Sub-folder -> sub-folders of the same folder it may import ("." = the folder's top-level files).
+// A folder not listed here has no sub-folder rules; a sub-folder not listed under its folder may import
+// only its own files and ".".
+const within = {
+  dockerfile: {
+    ".": [],
+    shell: ["."],
+    parse: [".", "shell"],
+    plan: [".", "parse", "shell"],
+    outline: [".", "plan", "shell"],
+    lint: [".", "outline", "plan"],
+    context: [".", "plan"],
+  },
+  oci: { ".": [], layer: ["."], layout: ["."] },
+  worker: {
+    // worker.ts names the data and errors of its parts; process-owner.ts is shared by them.
+    ".": ["executor", "fileop", "layer"],
+    emulation: [],
+    layer: [],
+    snapshot: ["."],
+    fileop: ["layer", "executor"],
+    executor: [".", "emulation", "fileop", "snapshot"],
+    // The local worker puts the parts together behind the Worker interface.
+    local: [".", "emulation", "executor", "fileop", "layer", "snapshot"],
+  },
+  exporter: { ".": ["outputs"], outputs: ["."] },
+  api: { ".": ["build", "imagetools"], build: [], imagetools: [] },
+  cli: { ".": ["commands"], commands: ["."] },
+};
+
+// Seams: files of folder `from` may import folder `to` only through these modules.
+const seams = [
+  {
+    from: "solver",
+    to: "worker",
+    only: ["worker/worker.ts"],
+    why: "the solver is given a Worker and uses only its interface (worker/worker.ts)",
+  },
+];
+
+// Modules only the composition roots (and their own folder) may import: whoever builds the parts.
+const roots = [
+  { module: "worker/local/", by: ["api", "cli"], why: "only the library entry constructs the local worker" },
+];
+
 const root = new URL("../src/", import.meta.url).pathname;
 const failures = [];
 function walk(dir) {
@@ -54,17 +105,44 @@ function walk(dir) {
     else if (p.endsWith(".ts")) check(p);
   }
 }
+
+/** The folder and sub-folder ("." for top-level files) of a path relative to src/. */
+function place(rel) {
+  const parts = rel.split(sep);
+  return { folder: parts[0], sub: parts.length > 2 ? parts[1] : "." };
+}
+
 function check(file) {
   const rel = relative(root, file);
-  const folder = rel.split(sep)[0];
+  const from = place(rel);
   const text = readFileSync(file, "utf8");
   for (const m of text.matchAll(/(?:from|import)\s*\(?\s*["']([^"']+)["']/g)) {
     const spec = m[1];
     if (!spec.startsWith(".")) continue;
-    const target = relative(root, join(file, "..", spec)).split(sep)[0];
-    if (target === folder || target === "errors" || target === "fsutil" || target.startsWith("..")) continue;
-    if (!(allowed[folder] ?? []).includes(target)) {
-      failures.push(`src/${rel}: imports ${spec} (${folder}/ may not depend on ${target}/)`);
+    const targetRel = relative(root, join(file, "..", spec));
+    if (targetRel.startsWith("..")) continue;
+    const to = place(targetRel);
+    const target = targetRel.split(sep).join("/");
+    const where = `src/${rel}: imports ${spec}`;
+    if (to.folder === "errors" || to.folder === "fsutil") continue;
+    if (to.folder === from.folder) {
+      const rules = within[from.folder];
+      if (rules && to.sub !== from.sub && !(rules[from.sub] ?? ["."]).includes(to.sub)) {
+        failures.push(`${where} (${from.folder}/${from.sub}/ may not depend on ${from.folder}/${to.sub}/)`);
+      }
+      continue;
+    }
+    if (!(allowed[from.folder] ?? []).includes(to.folder)) {
+      failures.push(`${where} (${from.folder}/ may not depend on ${to.folder}/)`);
+      continue;
+    }
+    for (const seam of seams) {
+      if (seam.from === from.folder && seam.to === to.folder && !seam.only.includes(target)) {
+        failures.push(`${where} (${seam.why})`);
+      }
+    }
+    for (const r of roots) {
+      if (target.startsWith(r.module) && !r.by.includes(from.folder)) failures.push(`${where} (${r.why})`);
     }
   }
 }

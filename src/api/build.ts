@@ -7,27 +7,36 @@
  * The caller owns the sink (and closes it). An AbortSignal stops the build: running steps are killed,
  * snapshots unmounted, and whatever finished stays in the cache for the next build.
  */
+
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { openContentStore } from "../content/local-store.ts";
 import { defaultStateDir } from "../content/paths.ts";
 import { prepareStateRoot } from "../content/state-root.ts";
 import { resolveBuildInputs } from "../dockerfile/context/build-inputs.ts";
-import { loadIgnoreRules } from "../dockerfile/context/ignore-rules.ts";
 import type { NamedContext } from "../dockerfile/context/named-contexts.ts";
 import { parseDockerfile } from "../dockerfile/parse/index.ts";
 import { planBuild } from "../dockerfile/plan/plan-build.ts";
-import type { ImageMetadataResolver, PlanNamedContext } from "../dockerfile/plan/types.ts";
+import type { ImageMetadataResolver } from "../dockerfile/plan/types.ts";
 import { type ErrorLocation, UserError } from "../errors/user-error.ts";
 import type { OutputSpec } from "../exporter/output-spec.ts";
+import type { RunStepOptions } from "../graph/types.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { formatPlatform, hostPlatform, type Platform, samePlatform } from "../oci/platform.ts";
 import type { ProgressSink } from "../progress/events.ts";
 import type { RegistryOptions } from "../registry/registry-options.ts";
 import { ImageResolver } from "../solver/image-resolver.ts";
 import type { Solver } from "../solver/solver.ts";
+import type { Worker } from "../worker/worker.ts";
 import { builtImage } from "./build/built-image.ts";
+import { lintForBuild } from "./build/lint-warnings.ts";
 import { localContextProvider } from "./build/local-contexts.ts";
+import {
+  type FetchProgress,
+  type PreparedContexts,
+  planNamedContexts,
+  prepareContexts,
+} from "./build/remote-contexts.ts";
 import { secretProvider } from "./build/secrets.ts";
 import { type SshAgents, type SshForward, sshAgents } from "./build/ssh-agents.ts";
 
@@ -35,7 +44,11 @@ export type { NamedContext } from "../dockerfile/context/named-contexts.ts";
 export type { SshForward } from "./build/ssh-agents.ts";
 
 export interface BuildOptions {
-  /** The context directory; "-" means no context (the Dockerfile then comes from dockerfileText). */
+  /**
+   * The context directory, or a remote context (a git URL `https://host/repo.git#ref:subdir`, `git@…`,
+   * `ssh://…`, or an http(s) URL of a tarball, whose `dockerfile` is then a path inside it); "-" means no
+   * context (the Dockerfile then comes from dockerfileText).
+   */
   context: string;
   /** Path of the Dockerfile, relative to the working directory; default <context>/Dockerfile. */
   dockerfile?: string;
@@ -77,10 +90,20 @@ export interface BuildOptions {
   cwd?: string;
   /** Where `dest=-` outputs write; default process.stdout. */
   stdout?: import("node:stream").Writable;
-  /** Entitlements (buildx's --allow): "security.insecure" lets RUN --security=insecure steps run. */
+  /**
+   * Entitlements (buildx's --allow): "security.insecure" lets RUN --security=insecure steps run,
+   * "network.host" lets RUN --network=host steps run.
+   */
   allow?: string[];
+  /** What every RUN step gets: extra /etc/hosts entries, resource limits, the size of /dev/shm. */
+  stepOptions?: RunStepOptions;
   /** Make an index even for one platform. */
   multiPlatform?: boolean;
+  /**
+   * Runs the build's ops (the worker seam, worker/worker.ts); default the local runc/overlay worker on
+   * the state root (then binfmtDir and snapshotter configure it).
+   */
+  worker?: Worker;
 }
 
 export interface BuildResult {
@@ -103,6 +126,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   let agents: SshAgents | undefined;
   let failure: unknown;
   let lines: readonly string[] = [];
+  let contexts: PreparedContexts | undefined;
   await prepareStateRoot(stateRoot);
   const resolver = new ImageResolver({
     store: await openContentStore(join(stateRoot, "content")),
@@ -111,36 +135,46 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   });
   try {
     options.signal?.throwIfAborted();
+    contexts = await prepareContexts(options.context, options.namedContexts ?? [], stateRoot, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      progress: fetchProgress(emit),
+    });
+    const dockerfileCwd = contexts.dockerfileCwd ?? options.cwd;
     const inputs = await resolveBuildInputs({
-      context: options.context,
+      context: contexts.context,
       ...(options.dockerfileText !== undefined
         ? { file: "-", readStdin: async () => options.dockerfileText! }
         : options.dockerfile !== undefined
           ? { file: options.dockerfile }
           : {}),
-      ...(options.cwd ? { cwd: options.cwd } : {}),
+      ...(dockerfileCwd ? { cwd: dockerfileCwd } : {}),
     });
     const ast = parseDockerfile(inputs.dockerfile.text, { file: inputs.dockerfile.displayName });
     lines = ast.lines;
-    const named = options.namedContexts ?? [];
-    const planContexts = await Promise.all(
-      named.map(
-        async (c): Promise<PlanNamedContext> =>
-          c.kind === "image"
-            ? c
-            : { name: c.name, kind: "local", excludePatterns: (await loadIgnoreRules(c.path)).patterns },
-      ),
-    );
+    const named = contexts.named;
+    const planContexts = await planNamedContexts(named);
     const buildArgs = options.buildArgs ?? {};
+    const platforms = options.platforms?.length ? options.platforms : [hostPlatform()];
+    lintForBuild(
+      ast,
+      {
+        buildArgs,
+        platform: platforms[0]!,
+        buildPlatform: hostPlatform(),
+        ...(options.target ? { target: options.target } : {}),
+      },
+      emit,
+    );
     const plan = await planBuild(ast, {
-      platforms: options.platforms?.length ? options.platforms : [hostPlatform()],
+      platforms,
       buildPlatform: hostPlatform(),
       ...(options.target ? { target: options.target } : {}),
       buildArgs,
       ...(options.labels ? { labels: options.labels } : {}),
       namedContexts: planContexts,
-      contextExcludePatterns: inputs.ignore.patterns,
+      contextExcludePatterns: contexts.mainIsRemote ? [] : inputs.ignore.patterns,
       resolver: metadataProgress(resolver, emit),
+      ...(options.stepOptions ? { stepOptions: options.stepOptions } : {}),
     });
     emit({
       type: "build.start",
@@ -148,10 +182,21 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       at: Date.now(),
     });
 
-    const { Solver } = await import("../solver/solver.ts");
+    const [{ Solver }, { LocalWorker }] = await Promise.all([
+      import("../solver/solver.ts"),
+      import("../worker/local/local-worker.ts"),
+    ]);
+    const worker =
+      options.worker ??
+      new LocalWorker({
+        stateRoot,
+        ...(options.binfmtDir !== undefined ? { binfmtDir: options.binfmtDir } : {}),
+        ...(options.snapshotter !== undefined ? { snapshotter: options.snapshotter } : {}),
+      });
     agents = sshAgents(options.ssh ?? []);
     solver = new Solver({
       stateRoot,
+      worker,
       store: resolverStore(resolver),
       progress,
       images: resolver,
@@ -164,35 +209,38 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.execTimeoutMs !== undefined ? { execTimeoutMs: options.execTimeoutMs } : {}),
       ...(options.execConcurrency !== undefined ? { execConcurrency: options.execConcurrency } : {}),
-      ...(options.binfmtDir !== undefined ? { binfmtDir: options.binfmtDir } : {}),
-      ...(options.snapshotter !== undefined ? { snapshotter: options.snapshotter } : {}),
       ...(options.allow ? { allow: options.allow } : {}),
     });
+    const { exportImages, outputsReadTrees } = await import("../exporter/export.ts");
+    const trees = outputsReadTrees(options.outputs);
     const solved = await solver.solve({
       graph: plan.graph,
       platforms: plan.platforms,
       proxyEnv: plan.proxyEnv,
+      ...(trees ? { trees: true } : {}),
     });
 
     const images = await Promise.all(
       plan.platforms.map(async (p, i) => {
+        const ref = solved.refs[i]!;
         const base = p.baseImage?.digest
           ? await resolver.image(p.baseImage.ref, p.baseImage.digest, p.platform)
           : undefined;
-        return builtImage(
+        const image = builtImage(
           p,
-          solved.platforms[i]!,
+          await ref.layers("gzip"),
           // Without a base image (scratch) every history entry is this build's.
           base
             ? { historyLength: base.config.history?.length ?? 0, created: base.config.created }
             : { historyLength: 0, created: undefined },
         );
+        if (trees) image.tree = () => ref.tree();
+        return image;
       }),
     );
 
     options.signal?.throwIfAborted();
     const epoch = options.sourceDateEpoch ?? epochFromBuildArgs(buildArgs);
-    const { exportImages } = await import("../exporter/export.ts");
     // Only a push needs the HTTP client: a build written to a file never loads it.
     const pushes = options.outputs.some((o) => o.type === "image" && o.push);
     const registryClients =
@@ -218,6 +266,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       return result;
     } finally {
       await registryClients?.close();
+      // Views of the result (type=local, type=tar) were released; their snapshots' removal finishes here.
+      await worker.settle();
     }
   } catch (e) {
     failure =
@@ -226,6 +276,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         : withSourceLine(e, lines);
     throw failure;
   } finally {
+    await contexts?.discard();
     await agents?.close();
     await resolver.close();
     emit({
@@ -294,6 +345,24 @@ function metadataProgress(
         throw e;
       }
     },
+  };
+}
+
+/** Each remote context's fetch as a step of the build's progress. */
+function fetchProgress(emit: (event: Parameters<ProgressSink["emit"]>[0]) => void): FetchProgress {
+  let seq = 0;
+  return async (name, work) => {
+    const id = `remote-context:${++seq}`;
+    const start = Date.now();
+    emit({ type: "vertex.start", id, name, at: start });
+    try {
+      await work();
+      emit({ type: "vertex.done", id, durationMs: Date.now() - start, at: Date.now() });
+    } catch (e) {
+      const error = e instanceof Error ? e.message : String(e);
+      emit({ type: "vertex.done", id, durationMs: Date.now() - start, error, at: Date.now() });
+      throw e;
+    }
   };
 }
 

@@ -4,6 +4,9 @@ export { defaultContentRoot, defaultStateDir } from "./paths.ts";
 export { prepareStateRoot } from "./state-root.ts";
 export type {
   BlobInfo,
+  BlobIngester,
+  BlobManager,
+  BlobProvider,
   BlobSource,
   BlobWriter,
   ContentStore,

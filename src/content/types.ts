@@ -87,13 +87,14 @@ export interface StoreRef {
   descriptor: Descriptor;
 }
 
-export interface ContentStore {
-  /** The store's directory (holds blobs/, ingest/, labels/, refs/). */
-  readonly root: string;
-
-  // --- reading (Provider) ---
+/**
+ * The read side (containerd's Provider + Info): everything an exporter, a push or an unpack needs. The local
+ * store is one; a remote source (a registry, another node, an imported cache) can be another, fetching a blob
+ * only when it is read, so a lazy source reads like the local store.
+ */
+export interface BlobProvider {
   has(digest: Digest): Promise<boolean>;
-  /** Digest and size of a stored blob, or undefined when absent. */
+  /** Digest and size of a blob, or undefined when absent. */
   info(digest: Digest): Promise<BlobInfo | undefined>;
   /**
    * A stream of the blob's bytes (optionally a byte range, `end` inclusive). The file is opened before this
@@ -108,12 +109,14 @@ export interface ContentStore {
    */
   readBytes(digest: Digest, maxBytes?: number): Promise<Buffer>;
   /**
-   * Where the blob lives (or would live) on disk, for zero-copy consumers (hard links, reflinks, sendfile).
-   * Does not check existence. Treat the file as read-only.
+   * The blob's labels ({} when none), when the source keeps any: a push reads the distribution source from
+   * them to mount across repositories. A remote source may have none.
    */
-  path(digest: Digest): string;
+  labels?(digest: Digest): Promise<Record<string, string>>;
+}
 
-  // --- writing (Ingester) ---
+/** The write side (containerd's Ingester): bytes in, verified, committed atomically. */
+export interface BlobIngester {
   /**
    * Streams `source` into the store and returns what was stored. With `expected`, the bytes are verified
    * against its digest (and size); without it, the digest is computed (sha256). When the expected blob is
@@ -123,14 +126,14 @@ export interface ContentStore {
   write(expected: ExpectedBlob | undefined, source: BlobSource, options?: WriteOptions): Promise<BlobInfo>;
   /** The writer form of `write`, for callers that push chunks (e.g. a registry download loop). */
   openWriter(expected: ExpectedBlob | undefined, options?: WriteOptions): Promise<BlobWriter>;
+}
 
-  // --- managing (Manager) ---
+/** Managing the local store (containerd's Manager + metadata): listing, deleting, labels, named roots, gc. */
+export interface BlobManager {
   /** Removes a blob and its labels. Resolves true when something was removed. */
   delete(digest: Digest): Promise<boolean>;
   /** Every committed blob, in no particular order. */
   list(): AsyncIterable<BlobInfo>;
-
-  // --- metadata ---
   /** The blob's labels ({} when none). */
   labels(digest: Digest): Promise<Record<string, string>>;
   /**
@@ -143,8 +146,6 @@ export interface ContentStore {
   getRef(name: string): Promise<Descriptor | undefined>;
   deleteRef(name: string): Promise<boolean>;
   listRefs(): Promise<StoreRef[]>;
-
-  // --- maintenance ---
   /**
    * Mark and sweep: keeps every blob reachable from the refs, `options.roots`, and labels named
    * `gcRefLabelPrefix*` (whose value is a digest); manifests and indexes are followed to their config,
@@ -153,6 +154,18 @@ export interface ContentStore {
   gc(options?: GcOptions): Promise<GcResult>;
   /** Removes ingest temp files not modified for `olderThanMs` (default 24 h). Resolves how many. */
   cleanupIngest(olderThanMs?: number): Promise<number>;
+}
+
+/** The local content store: all three sides, on one directory. */
+export interface ContentStore extends BlobProvider, BlobIngester, BlobManager {
+  /** The store's directory (holds blobs/, ingest/, labels/, refs/). */
+  readonly root: string;
+  labels(digest: Digest): Promise<Record<string, string>>;
+  /**
+   * Where the blob lives (or would live) on disk, for zero-copy consumers (hard links, reflinks, sendfile).
+   * Does not check existence. Treat the file as read-only.
+   */
+  path(digest: Digest): string;
 }
 
 /** A blob label `polyarch.io/gc.ref.<anything>=<digest>` makes gc keep that digest while the blob is kept. */

@@ -314,8 +314,13 @@ export interface HealthcheckTimings {
 
 export interface OnbuildInstruction extends InstructionBase {
   keyword: "ONBUILD";
-  /** The trigger, parsed (never ONBUILD, FROM or MAINTAINER). */
-  trigger: Instruction;
+  /**
+   * The trigger, parsed (never ONBUILD, FROM or MAINTAINER); undefined when it does not parse. BuildKit
+   * stores a trigger unparsed and parses it only when a build uses it, so a trigger with an unknown
+   * instruction or flag fails only then: `triggerError` is that failure, raised by whoever runs the trigger.
+   */
+  trigger: Instruction | undefined;
+  triggerError?: Error;
   /**
    * The trigger's text as BuildKit stores it in the image config (`OnBuild`): the line after `ONBUILD`,
    * followed by each heredoc's body and terminator.

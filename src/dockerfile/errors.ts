@@ -71,14 +71,33 @@ export function closestMatch(word: string, candidates: readonly string[]): strin
   return best;
 }
 
-/** "did you mean X?" for `word` among `candidates`, or undefined when nothing is close. */
+/**
+ * "did you mean X?" for `word` among `candidates`, or undefined when nothing is close, chosen as BuildKit's
+ * error suggestions choose (so the words match what users search for): case-insensitive Levenshtein
+ * distance below 3, the first closest candidate (`FOO` → `FROM`, `copyy` → `copy`).
+ */
 export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
-  const m = closestMatch(word, candidates);
-  return m === undefined ? undefined : `did you mean ${m}?`;
+  const w = word.toLowerCase();
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const c of candidates) {
+    const lower = c.toLowerCase();
+    if (lower === w) return undefined;
+    const d = editDistance(w, lower, bestDistance, false);
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  if (best === undefined) return undefined;
+  // BuildKit compares lower-cased names: the suggestion is upper case only when the word was.
+  const cased = word === word.toUpperCase() ? best.toUpperCase() : best.toLowerCase();
+  return `did you mean ${cased}?`;
 }
 
-// Levenshtein distance with transpositions counted as one edit; stops early once `cap` is reached.
-function editDistance(a: string, b: string, cap: number): number {
+// Levenshtein distance (with transpositions counted as one edit unless told not to); stops early once
+// `cap` is reached.
+function editDistance(a: string, b: string, cap: number, transpositions = true): number {
   if (Math.abs(a.length - b.length) >= cap) return cap;
   let prev2: number[] = [];
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -88,7 +107,7 @@ function editDistance(a: string, b: string, cap: number): number {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       let v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+      if (transpositions && i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
         v = Math.min(v, prev2[j - 2]! + 1);
       cur.push(v);
       if (v < rowMin) rowMin = v;

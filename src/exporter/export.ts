@@ -1,6 +1,7 @@
 /**
- * exportImages: assembles the image once per distinct set of image options (media types, compression,
- * annotations, timestamps), then runs every output in the order given. The first image-producing output
+ * exportImages: resolves every output with its registered exporter (exporter.ts), then runs them in the
+ * order given; the image is assembled once per distinct set of image options (media types, compression,
+ * annotations, timestamps). The first image-producing output
  * decides the result's descriptor and buildx metadata; with none (only local/tar outputs) the default
  * assembly (OCI types) is made anyway, so callers always get the image's digest.
  */
@@ -9,7 +10,9 @@ import { UserError } from "../errors/user-error.ts";
 import { canonicalJson } from "../oci/canonical-json.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { type Assembly, type AssemblyOptions, assemble, assemblyOptions } from "./assemble.ts";
-import type { ImageOptions, OutputSpec, RootfsOutput } from "./output-spec.ts";
+import { registerBuiltinExporters } from "./builtin-exporters.ts";
+import { type ExportSession, exporterFor } from "./exporter.ts";
+import type { ImageOptions, OutputSpec } from "./output-spec.ts";
 import type { RootfsContext } from "./outputs/rootfs-output.ts";
 import type { ExportRequest, ExportResult } from "./types.ts";
 
@@ -24,6 +27,7 @@ const defaultImageOptions: ImageOptions = {
 };
 
 export async function exportImages(req: ExportRequest): Promise<ExportResult> {
+  registerBuiltinExporters();
   const now = req.now ?? new Date();
   let counter = 0;
   const progress = (name: string) => {
@@ -47,76 +51,57 @@ export async function exportImages(req: ExportRequest): Promise<ExportResult> {
   };
 
   // Every output's options are checked before anything is written or pushed.
-  const plans = req.outputs.map((output) =>
-    isRootfs(output) ? undefined : assemblyOptions(output.image, req.sourceDateEpoch, forceIndex),
+  const resolved = req.outputs.map((output) =>
+    exporterFor(output.type).resolve(output, { sourceDateEpoch: req.sourceDateEpoch, forceIndex }),
   );
   const stdout = req.stdout ?? process.stdout;
-  const rootfs = (): RootfsContext => {
-    const ctx: RootfsContext = {
-      store: req.store,
-      unpackLayer: req.unpackLayer!,
-      stdout,
-      tempDir: req.tempDir ?? join(dirname(req.store.root), "tmp"),
-      progress,
-    };
-    if (req.sourceDateEpoch !== undefined) ctx.epoch = req.sourceDateEpoch;
-    return ctx;
-  };
   checkStdout(req);
-  if (req.outputs.some(isRootfs) && !req.unpackLayer) {
+  const readsTrees = req.outputs.some((o) => exporterFor(o.type).reads === "tree");
+  if (readsTrees && !req.unpackLayer) {
     throw new Error("exporter: type=local and type=tar need an unpackLayer function");
   }
+  const session: ExportSession = {
+    images: req.images,
+    store: req.store,
+    registry: req.registry,
+    stdout,
+    now,
+    assembled,
+    progress,
+    rootfs: () => {
+      const ctx: RootfsContext = {
+        store: req.store,
+        unpackLayer: req.unpackLayer!,
+        stdout,
+        tempDir: req.tempDir ?? join(dirname(req.store.root), "tmp"),
+        progress,
+      };
+      if (req.sourceDateEpoch !== undefined) ctx.epoch = req.sourceDateEpoch;
+      return ctx;
+    },
+  };
 
   const results: unknown[] = [];
   let first: { descriptor: Descriptor; assembly: Assembly; names: string[] } | undefined;
-  for (const [i, output] of req.outputs.entries()) {
-    if (isRootfs(output)) {
-      const { exportLocal, exportRootfsTar } = await import("./outputs/rootfs-output.ts");
-      const run = output.type === "local" ? exportLocal : exportRootfsTar;
-      results.push(await run(output, req.images, rootfs()));
-      continue;
-    }
-    const options = plans[i]!;
-    const assembly = await assembled(options);
-    if (output.type === "image") {
-      // Each output kind is loaded on use: a build that writes an OCI tar never loads the HTTP client.
-      const { exportImage } = await import("./outputs/image-output.ts");
-      const r = await exportImage(output, assembly.root, {
-        store: req.store,
-        registry: req.registry,
-        progress,
-      });
-      results.push(r);
-      first ??= { descriptor: assembly.root, assembly, names: r.names };
-    } else if (output.type === "load") {
-      const { exportLoad } = await import("./outputs/load-output.ts");
-      const r = await exportLoad(output, assembly, {
-        store: req.store,
-        now,
-        progress,
-        ...(options.epoch !== undefined ? { epoch: options.epoch } : {}),
-      });
-      results.push(r);
-      first ??= { descriptor: assembly.root, assembly, names: r.names };
-    } else {
-      const ctx = {
-        store: req.store,
-        stdout,
-        now,
-        progress,
-        ...(options.epoch !== undefined ? { epoch: options.epoch } : {}),
-      };
-      const { exportLayout } = await import("./outputs/layout-output.ts");
-      const r = await exportLayout(output, assembly, ctx);
-      results.push(r);
-      first ??= { descriptor: assembly.root, assembly, names: r.names };
+  for (const instance of resolved) {
+    const outcome = await instance.export(session);
+    results.push(outcome.result);
+    if (outcome.image && !first) {
+      first = { descriptor: outcome.image.assembly.root, ...outcome.image };
     }
   }
+  for (const instance of resolved) await instance.finalize?.(session);
   if (!first) {
     const assembly = await assembled(assemblyOptions(defaultImageOptions, req.sourceDateEpoch, forceIndex));
     first = { descriptor: assembly.root, assembly, names: [] };
   }
   return { descriptor: first.descriptor, metadata: metadataOf(first, results) };
+}
+
+/** Whether any of the outputs reads the result's files (then the solve must make each platform's tree). */
+export function outputsReadTrees(outputs: readonly OutputSpec[]): boolean {
+  registerBuiltinExporters();
+  return outputs.some((o) => exporterFor(o.type).reads === "tree");
 }
 
 function metadataOf(
@@ -136,10 +121,6 @@ function metadataOf(
   if (first.names.length) metadata["image.name"] = first.names.join(",");
   metadata["polyarch.outputs"] = outputs;
   return metadata;
-}
-
-function isRootfs(output: OutputSpec): output is RootfsOutput {
-  return output.type === "local" || output.type === "tar";
 }
 
 /** Two outputs cannot both stream to standard output. */

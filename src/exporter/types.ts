@@ -22,8 +22,19 @@ export interface BuiltLayer {
   diffId: Digest;
 }
 
+/** The result's files as one read-only tree, to be released when read (a view of the worker's snapshots). */
+export interface ResultTree {
+  root: string;
+  release(): Promise<void>;
+}
+
 export interface BuiltImage {
   platform: Platform;
+  /**
+   * The result's files, when the solve made them available (the solver's Ref): type=local and type=tar
+   * read them instead of unpacking the layer blobs again.
+   */
+  tree?: () => Promise<ResultTree>;
   /** From the planner: config, history (BuildKit created_by), rootfs.diff_ids holding only the base image's layers. */
   config: ImageConfig;
   /** The base image's layers (already in the store; their diff_ids are the first config.rootfs.diff_ids). */

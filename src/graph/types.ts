@@ -152,7 +152,29 @@ export interface ExecOp {
   security: "sandbox" | "insecure";
   /** The platform the process runs as (an emulator is needed when it is not the worker's own). */
   platform: Platform;
+  /** Extra /etc/hosts entries (the build's `--add-host`), in order. */
+  extraHosts?: ExtraHost[];
+  /** Resource limits (the build's `--ulimit`); others keep the worker's defaults. */
+  ulimits?: Ulimit[];
+  /** Size of /dev/shm in bytes (the build's `--shm-size`); default 64 MiB, as BuildKit's. */
+  shmSizeBytes?: number;
 }
+
+/** One /etc/hosts line a step sees: `ip<TAB>host`. */
+export interface ExtraHost {
+  host: string;
+  ip: string;
+}
+
+/** A resource limit: `name` is Docker's (`nofile`, `nproc`, `core`…), soft ≤ hard. */
+export interface Ulimit {
+  name: string;
+  soft: number;
+  hard: number;
+}
+
+/** What a build sets on every RUN step (buildx's --add-host, --ulimit, --shm-size), part of each key. */
+export type RunStepOptions = Pick<ExecOp, "extraHosts" | "ulimits" | "shmSizeBytes">;
 
 // ---------------------------------------------------------------------------------------------------------
 // File

@@ -7,6 +7,8 @@ export interface ProgressOptions {
    * solver never sends secret values; this is a second guard for values a caller knows are sensitive.
    */
   redact?: readonly string[];
+  /** List each warning's detail and link after the build, not just its line (the CLI's --debug). */
+  expandWarnings?: boolean;
   /** Environment to read NO_COLOR and TERM from (default `process.env`). */
   env?: Readonly<Record<string, string | undefined>>;
   /** tty: least time between two redraws, in ms (default 100, i.e. at most 10 frames a second). */
@@ -23,6 +25,7 @@ export interface ProgressOptions {
 export interface ResolvedOptions {
   clock: () => number;
   redact: readonly string[];
+  expandWarnings: boolean;
   env: Readonly<Record<string, string | undefined>>;
   refreshMs: number;
   autoRefresh: boolean;
@@ -34,6 +37,7 @@ export function resolveOptions(options: ProgressOptions = {}): ResolvedOptions {
   return {
     clock: options.clock ?? Date.now,
     redact: options.redact ?? [],
+    expandWarnings: options.expandWarnings ?? false,
     env: options.env ?? process.env,
     refreshMs: options.refreshMs ?? 100,
     autoRefresh: options.autoRefresh ?? true,

@@ -117,7 +117,9 @@ export class PlainRenderer implements ProgressSink {
       }
       case "build.done": {
         for (const v of this.#vertices.values()) this.#flushLogs(v, e.at);
-        const tail = [summaryLines(e), warningLines(this.#warnings)].filter((block) => block.length > 0);
+        const tail = [summaryLines(e), warningLines(this.#warnings, this.#options.expandWarnings)].filter(
+          (block) => block.length > 0,
+        );
         for (const block of tail) {
           if (this.#started) this.#pending.push("");
           this.#pending.push(...block);

@@ -2,58 +2,22 @@ import type { ProgressEvent, ProgressSink } from "./events.ts";
 import { LineSplitter } from "./log-lines.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { createRedactor, type Redactor } from "./redact.ts";
+import { goEncode, SolveStatusMapper } from "./solve-status.ts";
 import { writeAndWait } from "./write.ts";
 
 /**
- * Field order of the JSON lines: fixed, so the output is stable whatever order the solver built its objects
- * in. Fields added to the events later come after these, sorted.
- */
-const ORDER = [
-  "type",
-  "id",
-  "statusId",
-  "name",
-  "platform",
-  "emulated",
-  "stream",
-  "data",
-  "current",
-  "total",
-  "unit",
-  "done",
-  "durationMs",
-  "platforms",
-  "message",
-  "detail",
-  "url",
-  "location",
-  "error",
-  "at",
-];
-const RANK = new Map(ORDER.map((k, i) => [k, i]));
-
-/** An event as one line of JSON; log bytes are base64, as in BuildKit's SolveStatus JSON. */
-export function eventJson(e: ProgressEvent): string {
-  const record: Record<string, unknown> = { ...e };
-  if (e.type === "vertex.log")
-    record.data = Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength).toString("base64");
-  const keys = Object.keys(record).sort(
-    (a, b) => (RANK.get(a) ?? 999) - (RANK.get(b) ?? 999) || (a < b ? -1 : a > b ? 1 : 0),
-  );
-  const ordered: Record<string, unknown> = {};
-  for (const k of keys) ordered[k] = record[k];
-  return JSON.stringify(ordered);
-}
-
-/**
- * `--progress=rawjson`: every event as a line of JSON, for tools. With values to redact, output is re-cut at
- * line breaks so a value split across two chunks is still masked; otherwise chunks pass through untouched.
- * The closing `build.done` line is the summary.
+ * `--progress=rawjson`: one BuildKit `SolveStatus` object per line (vertexes, statuses, logs, warnings), as
+ * `buildctl` and `buildx` print them, so tools written for their output read ours. The build's start and
+ * end have no SolveStatus form and print nothing; the exit status says how the build ended.
+ *
+ * With values to redact, log output is re-cut at line breaks so a value split across two chunks is still
+ * masked; otherwise chunks pass through untouched.
  */
 export class RawJsonRenderer implements ProgressSink {
   readonly #out: NodeJS.WritableStream;
   readonly #redact: Redactor;
   readonly #clock: () => number;
+  readonly #mapper = new SolveStatusMapper();
   readonly #splitters = new Map<string, LineSplitter>();
   #closed = false;
 
@@ -65,17 +29,25 @@ export class RawJsonRenderer implements ProgressSink {
 
   emit(e: ProgressEvent): void {
     if (this.#closed) return;
-    const lines = this.#handle(e).map(eventJson);
-    if (lines.length > 0) this.#out.write(`${lines.join("\n")}\n`);
+    const text = this.#lines(this.#handle(e));
+    if (text !== "") this.#out.write(text);
   }
 
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
     const at = this.#clock();
-    const lines: string[] = [];
-    for (const key of [...this.#splitters.keys()]) lines.push(...this.#flush(key, at).map(eventJson));
-    return lines.length > 0 ? writeAndWait(this.#out, `${lines.join("\n")}\n`) : Promise.resolve();
+    const text = this.#lines([...this.#splitters.keys()].flatMap((key) => this.#flush(key, at)));
+    return text !== "" ? writeAndWait(this.#out, text) : Promise.resolve();
+  }
+
+  #lines(events: ProgressEvent[]): string {
+    let text = "";
+    for (const e of events) {
+      const status = this.#mapper.map(e);
+      if (status !== undefined) text += `${goEncode(status)}\n`;
+    }
+    return text;
   }
 
   #handle(e: ProgressEvent): ProgressEvent[] {
@@ -103,12 +75,10 @@ export class RawJsonRenderer implements ProgressSink {
         return [{ ...e, name: r(e.name) }];
       case "warning":
         return [{ ...e, message: r(e.message), ...(e.detail === undefined ? {} : { detail: r(e.detail) }) }];
-      case "build.done": {
-        const flushed = [...this.#splitters.keys()].flatMap((key) => this.#flush(key, e.at));
-        return [...flushed, e.error === undefined ? e : { ...e, error: r(e.error) }];
-      }
+      case "build.done":
+        return [...this.#splitters.keys()].flatMap((key) => this.#flush(key, e.at));
       case "build.start":
-        return [e];
+        return [];
     }
   }
 

@@ -37,13 +37,24 @@ export function warningText(w: WarningEvent): string[] {
   return lines;
 }
 
-/** The list of warnings after a build, as buildx lists them. */
-export function warningLines(warnings: readonly WarningEvent[]): string[] {
+/** A warning in one line, as BuildKit's `short` reads: `JSONArgsRecommended: … (line 5)`. */
+export function warningShort(w: WarningEvent): string {
+  return w.location ? `${w.message} (line ${w.location.line})` : w.message;
+}
+
+/**
+ * The list of warnings after a build, in buildx's words: a count, then each warning's one line; `expand`
+ * (--debug) adds each one's detail and link below it, as `docker --debug buildx build` does.
+ */
+export function warningLines(warnings: readonly WarningEvent[], expand = false): string[] {
   if (warnings.length === 0) return [];
-  const lines = [`${plural(warnings.length, "warning")} found:`];
-  for (const w of warnings) {
-    const [first, ...rest] = warningText(w);
-    lines.push(` - ${first}`, ...rest.map((l) => `   ${l}`));
+  const lines = [` ${plural(warnings.length, "warning")} found${expand ? "" : " (use --debug to expand)"}:`];
+  for (const [i, w] of warnings.entries()) {
+    if (expand && i > 0) lines.push("");
+    lines.push(` - ${warningShort(w)}`);
+    if (!expand) continue;
+    if (w.detail) lines.push(...w.detail.split("\n"));
+    if (w.url) lines.push(`More info: ${w.url}`);
   }
   return lines;
 }

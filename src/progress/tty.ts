@@ -78,7 +78,9 @@ export class TtyRenderer implements ProgressSink {
         .map((l) => ({ offset: logOffset(l.at - (v.startAt ?? l.at)), text: l.text }));
       after.push(errorBlock(v.name, tail));
     }
-    after.push(warningLines(this.#tracker.warnings).map((l) => this.#paint(l, "warn")));
+    after.push(
+      warningLines(this.#tracker.warnings, this.#options.expandWarnings).map((l) => this.#paint(l, "warn")),
+    );
     if (this.#tracker.buildDone) after.push(summaryLines(this.#tracker.buildDone));
     const blocks = after.filter((b) => b.length > 0);
     if (blocks.length > 0) text += `${blocks.map((b) => b.join("\n")).join("\n\n")}\n`;

@@ -1,6 +1,7 @@
 import { pipeline, Transform } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
+  type BlobProvider,
   type BlobWriter,
   type ContentStore,
   CorruptBlobError,
@@ -83,11 +84,11 @@ async function writeBatched(body: AsyncIterable<Uint8Array>, writer: BlobWriter)
  */
 export async function pushStoredBlob(
   repo: RepositoryClient,
-  store: ContentStore,
+  store: BlobProvider,
   descriptor: Descriptor,
   options: { knownAbsent?: boolean } = {},
 ): Promise<"exists" | "mounted" | "uploaded"> {
-  const labels = await store.labels(descriptor.digest);
+  const labels = (await store.labels?.(descriptor.digest)) ?? {};
   const mountFrom = labels[`${distributionSourceLabelPrefix}${repo.transport.registry}`];
   let damaged: CorruptBlobError | undefined;
   const open = () => {

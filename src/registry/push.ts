@@ -1,5 +1,5 @@
 import pLimit from "p-limit";
-import type { ContentStore } from "../content/index.ts";
+import type { BlobProvider } from "../content/index.ts";
 import { UserError } from "../errors/user-error.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
 import type { Digest } from "../oci/digest.ts";
@@ -26,7 +26,7 @@ export interface PushResult {
  */
 export async function pushImage(
   clients: RegistryClients,
-  store: ContentStore,
+  store: BlobProvider,
   root: Descriptor,
   target: ImageReference,
   progress: PushProgress = {},
@@ -89,7 +89,7 @@ export async function pushImage(
 
 async function putStoredManifest(
   repo: ReturnType<RegistryClients["repository"]>,
-  store: ContentStore,
+  store: BlobProvider,
   d: Descriptor,
   reference: string,
 ): Promise<void> {

@@ -1,7 +1,7 @@
 /**
  * The persistent cache index: cache key -> result, one small JSON file per key under `<solver>/index/`.
  *
- * - `chains/KEY.json`: the vertex's result as a chain of layer directories (names under `dirs/`).
+ * - `chains/KEY.json`: the vertex's result as a chain of the worker's snapshots (by name).
  * - `layers/KEY.json`: a layer vertex's exported layer (blob descriptor + diff_id, or empty), so that a
  *   cached build exports without re-reading a single file.
  *
@@ -19,7 +19,7 @@ import { type CacheKey, keyHex } from "./cache-key.ts";
 
 /** A vertex's result: a chain of layer directories, and when the step that made its top one ran. */
 export interface ChainRecord {
-  /** Layer directory names (under the index's `dirs/`), bottom first. */
+  /** The worker's snapshot names, bottom first. */
   chain: string[];
   /** ISO 8601; becomes the created time of the step's history entry (the same on every cached rebuild). */
   created?: string;
@@ -33,7 +33,7 @@ export type LayerRecord = ({ empty: true } | { empty: false; descriptor: Descrip
   created?: string;
 };
 
-/** A chain names directories directly under `dirs/`: never a path, never `.` or `..`. */
+/** A chain names the worker's snapshots: never a path, never `.` or `..`. */
 function isDirName(n: unknown): boolean {
   return typeof n === "string" && /^[\w.:@+-]+$/.test(n) && n !== "." && n !== "..";
 }
@@ -45,15 +45,6 @@ export class CacheIndex {
   /** `root` is the solver's directory in the state dir. */
   constructor(root: string) {
     this.root = root;
-  }
-
-  /** Where layer directories live; chains name directories in here. */
-  get dirsRoot(): string {
-    return join(this.root, "dirs");
-  }
-
-  dirPath(name: string): string {
-    return join(this.root, "dirs", name);
   }
 
   getChain(key: CacheKey): Promise<ChainRecord | undefined> {

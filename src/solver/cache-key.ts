@@ -3,7 +3,7 @@
  * inputs' KEYS (not their vertex digests), so two vertices whose inputs produce the same files share a
  * key even when they were reached differently; a local source's key is the digest of the files it selects
  * (content, type, mode, owner, link target: never an mtime), an image source's key its pinned digest and
- * platform, a download's key the digest of what was downloaded.
+ * platform, a download's key the digest of what was downloaded, a git source's key its commit.
  */
 import { hash } from "node:crypto";
 import type { BuildGraph, Op } from "../graph/types.ts";
@@ -35,6 +35,20 @@ function keyedOp(op: Op, content: string | undefined): unknown {
       return content === undefined
         ? op
         : { kind: "source", source: { type: "http", filename: s.filename, content } };
+    case "git":
+      // The commit, not the ref or the URL's spelling; a kept .git also holds the remote's URL.
+      return content === undefined
+        ? op
+        : {
+            kind: "source",
+            source: {
+              type: "git",
+              commit: content,
+              subdir: s.subdir ?? "",
+              keepGitDir: s.keepGitDir,
+              ...(s.keepGitDir ? { remote: s.remote } : {}),
+            },
+          };
     default:
       return op;
   }

@@ -8,18 +8,16 @@
 
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { lchown, lstat, mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { lchown, lstat, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UserError } from "../errors/user-error.ts";
 import { uniqueSuffix } from "../fsutil/atomic-file.ts";
 import { chmodNoFollow } from "../fsutil/no-follow.ts";
+import { makePrivateDir } from "../fsutil/private-dir.ts";
 import type { ExecMount as GraphMount } from "../graph/types.ts";
-import type { ExecMount } from "../worker/executor/exec-request.ts";
-import { resolveInRoot } from "../worker/executor/rootfs-path.ts";
+import { type ExecMount, resolveInRootAsync as resolveInRoot, type SnapshotView } from "../worker/worker.ts";
 import type { RunEnv } from "./run-env.ts";
 import { startAgentProxy } from "./ssh-proxy.ts";
-import type { ChainView } from "./workspace.ts";
 
 export interface PreparedMounts {
   mounts: ExecMount[];
@@ -33,14 +31,12 @@ export interface PreparedMounts {
 
 async function secretDir(): Promise<string> {
   // /dev/shm is memory: a secret written there never reaches a disk.
-  for (const base of ["/dev/shm", tmpdir()]) {
-    try {
-      return await mkdtemp(join(base, "polyarch-secret-"));
-    } catch {
-      // try the next place
-    }
-  }
-  throw new Error("cannot create a directory for secrets");
+  const dir = await makePrivateDir("secret");
+  if (dir === undefined)
+    throw new UserError("cannot create a private directory for secrets", {
+      hint: "make /dev/shm or $TMPDIR writable",
+    });
+  return dir;
 }
 
 /** The step the mounts are for: its progress id (for "waiting for cache mount" statuses) and its name. */
@@ -67,7 +63,7 @@ export async function prepareMounts(
     for (const m of mounts) {
       switch (m.type) {
         case "bind": {
-          const view = await env.ws.view(inputChains[m.input] ?? [], !m.readonly);
+          const view = await env.worker.view(inputChains[m.input] ?? [], !m.readonly);
           cleanups.push(() => view.release());
           out.push({
             type: "bind",
@@ -164,7 +160,7 @@ export function sshAuthSockEnv(stepEnv: readonly string[], mounts: readonly Grap
 }
 
 /** The host path of `path` inside a view, which must exist (symlinks resolved inside the view). */
-async function existingPath(view: ChainView, path: string, what: string): Promise<string> {
+async function existingPath(view: SnapshotView, path: string, what: string): Promise<string> {
   const host = await resolveInRoot(view.root, path);
   try {
     await lstat(host);
@@ -265,7 +261,7 @@ async function seedCacheDir(
   const staging = `${dir}.new-${uniqueSuffix()}`;
   await mkdir(staging, { recursive: true });
   if (m.input !== undefined) {
-    const view = await env.ws.view(inputChains[m.input] ?? []);
+    const view = await env.worker.view(inputChains[m.input] ?? []);
     try {
       const from = await resolveInRoot(view.root, m.source);
       await copyTree(from, staging);

@@ -102,7 +102,7 @@ export class Execution {
     return run;
   }
 
-  /** A layer vertex's layer: from the cache, or exported now from its result's top directory. */
+  /** A layer vertex's layer: from the cache, or exported now by the worker from its result's top snapshot. */
   layerOf(d: Digest): Promise<LayerRecord> {
     const cached = this.#in.probe.layers.get(d);
     if (cached) return Promise.resolve(cached);
@@ -141,9 +141,8 @@ export class Execution {
         this.#exporting = true;
         env.progress.start(exportId, "exporting layers", undefined);
       }
-      const { exportDirLayer } = await import("./layer-export.ts");
       const rec: LayerRecord = {
-        ...(await exportDirLayer(env, top, lower)),
+        ...(await env.worker.exportLayer({ top, lower, into: env.store })),
         created: created ?? new Date().toISOString(),
       };
       // A store ref keeps the blob from the store's garbage collection while the cache entry exists.
@@ -156,15 +155,22 @@ export class Execution {
     });
   }
 
-  /** One platform's layers: the base image's (pulled when missing) and one per layer vertex. */
-  platform(p: SolvePlatform): Promise<SolvedPlatform> {
+  /**
+   * One platform's result: its layers (the base image's, pulled when missing, and one per layer vertex)
+   * and, when `tree`, the chain of its root filesystem.
+   */
+  platform(
+    p: SolvePlatform,
+    tree: boolean,
+  ): Promise<{ layers: SolvedPlatform; chain: ChainRecord | undefined }> {
     return this.#track(
-      (async (): Promise<SolvedPlatform> => {
-        const [baseLayers, layers] = await Promise.all([
+      (async () => {
+        const [baseLayers, layers, chain] = await Promise.all([
           this.#baseLayers(p),
           Promise.all(p.layerVertices.map((d) => this.layerOf(d))),
+          tree ? this.chainOf(p.output) : undefined,
         ]);
-        return {
+        const solved: SolvedPlatform = {
           platform: p.platform,
           baseLayers,
           layers: layers.map((r) => ({
@@ -172,6 +178,7 @@ export class Execution {
             created: r.created,
           })),
         };
+        return { layers: solved, chain };
       })(),
     );
   }

@@ -5,23 +5,18 @@
  *
  *  - every build (cheap: a few readdirs): stale locks and lock temp files, index temp files
  *    (`KEY.json.tmp-PID-HEX`), cache-mount staging dirs (`HEX.new-PID-HEX`);
- *  - a build that ran steps: step result dirs (`dirs/run-PID36-…`, `dirs/file-PID36-…`) that no cache
- *    record names any more (a --no-cache build replaces the record, a kill may come before the record) and
- *    whose process is gone. A live build may still be using a dir whose record another build replaced, so
- *    this sweep runs only when no other build on the state dir is alive (see BuildPresence), and spares
- *    dirs that appeared after it began.
+ *  - a build that ran steps: the worker's step results that no cache record names any more (a --no-cache
+ *    build replaces the record, a kill may come before the record) and whose process is gone
+ *    (Worker.removeDeadResults). A live build may still be using a result whose record another build
+ *    replaced, so this sweep runs only when no other build on the state dir is alive (see BuildPresence).
  */
-import { lstat, readdir, readFile, rm, unlink, writeFile } from "node:fs/promises";
+import { readdir, readFile, rm, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { uniqueSuffix } from "../fsutil/atomic-file.ts";
 import { orphanedTemp } from "../fsutil/orphans.ts";
-import { identityAlive, pidOwnerGone, selfIdentity } from "../fsutil/process-identity.ts";
-
-/**
- * Rename updates a directory's ctime. The kernel stamps files with a coarse clock (a tick behind the
- * precise one at most); this slack covers it.
- */
-const ctimeSlackMs = 100;
+import { reapPrivateDirs } from "../fsutil/private-dir.ts";
+import { identityAlive, selfIdentity } from "../fsutil/process-identity.ts";
+import { reapDeadTemp } from "./private-temp.ts";
 
 async function names(dir: string): Promise<string[]> {
   try {
@@ -109,15 +104,8 @@ export class BuildPresence {
   }
 }
 
-/** The pid in a step result's name (Workspace.newKey: `PREFIX-PID36-SEQ36-HEX`). */
-function stepDirPid(name: string): number | undefined {
-  const m = /^(?:run|file)-([0-9a-z]+)-[0-9a-z]+-[0-9a-f]{8}$/.exec(name);
-  const pid = m ? Number.parseInt(m[1]!, 36) : Number.NaN;
-  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
-}
-
-/** Every directory name a chain record under `index/chains` names. */
-async function referencedDirs(solverRoot: string): Promise<Set<string>> {
+/** Every snapshot name a chain record under `index/chains` names (what the worker must keep). */
+export async function referencedSnapshots(solverRoot: string): Promise<Set<string>> {
   const dir = join(solverRoot, "index", "chains");
   const used = new Set<string>();
   for (const n of await names(dir)) {
@@ -133,31 +121,12 @@ async function referencedDirs(solverRoot: string): Promise<Set<string>> {
 }
 
 /**
- * Removes step result dirs no record names, made by processes that are gone, when this build is alone on
- * the state dir (see the module comment). Resolves how many it removed.
+ * What killed builds left outside the worker, removed before every build: their private temp files, secret
+ * files and agent sockets (on /dev/shm or $TMPDIR), and export scratch trees (`<state>/tmp/rootfs-PID-…`).
+ * The worker removes its own (containers, mounts, bundles: Worker.removeDeadLeftovers).
  */
-export async function sweepUnreferencedDirs(solverRoot: string, presence: BuildPresence): Promise<number> {
-  const began = Date.now();
-  if (!(await presence.alone())) return 0;
-  const used = await referencedDirs(solverRoot);
-  const dirs = join(solverRoot, "dirs");
-  let removed = 0;
-  for (const n of await names(dirs)) {
-    const pid = stepDirPid(n);
-    if (pid === undefined || pid === process.pid || used.has(n)) continue;
-    const path = join(dirs, n);
-    let st: Awaited<ReturnType<typeof lstat>>;
-    try {
-      st = await lstat(path);
-    } catch {
-      continue;
-    }
-    // A dir renamed into dirs/ after the sweep began belongs to a build that started since: keep it.
-    if (st.ctimeMs > began - ctimeSlackMs || !pidOwnerGone(pid, st.ctimeMs)) continue;
-    await rm(path, { recursive: true, force: true }).then(
-      () => removed++,
-      () => {},
-    );
-  }
-  return removed;
+export async function removeDeadBuildLeftovers(stateRoot: string): Promise<void> {
+  await reapDeadTemp(stateRoot);
+  await reapPrivateDirs();
+  await sweepOrphanedTemps(join(stateRoot, "tmp"), (n) => n.startsWith("rootfs-"));
 }

@@ -8,6 +8,7 @@
 import type { ContentStore } from "../content/types.ts";
 import type { BuildGraph } from "../graph/types.ts";
 import type { Digest } from "../oci/digest.ts";
+import type { Worker } from "../worker/worker.ts";
 import type { ChainRecord, LayerRecord } from "./cache-index.ts";
 import type { CacheKey } from "./cache-key.ts";
 import { combineChains } from "./chains.ts";
@@ -18,6 +19,7 @@ export type ChainPlan = { cached: ChainRecord } | { run: true };
 export interface ProbeInput {
   graph: BuildGraph;
   ws: Workspace;
+  worker: Worker;
   store: ContentStore;
   key: (d: Digest) => CacheKey;
   layerKey: (d: Digest) => CacheKey;
@@ -41,7 +43,7 @@ export class Probe {
   #exists(name: string): Promise<boolean> {
     let p = this.#dirs.get(name);
     if (!p) {
-      p = this.#in.ws.exists(name);
+      p = this.#in.worker.hasSnapshot(name);
       this.#dirs.set(name, p);
     }
     return p;

@@ -1,4 +1,5 @@
 import type { ContentStore } from "../content/types.ts";
+import type { Worker } from "../worker/worker.ts";
 import type { ImageResolver } from "./image-resolver.ts";
 import type { ProgressTracker } from "./progress-tracker.ts";
 import type { LocalContextProvider, SecretProvider, SshAgentProvider } from "./types.ts";
@@ -6,7 +7,10 @@ import type { Workspace } from "./workspace.ts";
 
 /** What the runners of one build share. */
 export interface RunEnv {
+  /** The solver's index and locks. */
   ws: Workspace;
+  /** Runs the ops and holds their results (snapshots). */
+  worker: Worker;
   progress: ProgressTracker;
   store: ContentStore;
   images: ImageResolver;

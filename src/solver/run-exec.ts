@@ -1,11 +1,10 @@
 /**
- * A RUN step: a writable snapshot over input 0's chain, the process run by runc (under QEMU for a foreign
- * platform) with its mounts, then the snapshot's changes committed as one new layer directory on top.
- * On failure or abort the snapshot is unmounted and deleted, so nothing half-done is ever recorded.
+ * A RUN step: its mounts prepared (views of other inputs, cache directories, secrets), then run by the
+ * worker over input 0's chain; the step's changes become one new snapshot on top. On failure or abort the
+ * worker keeps nothing, so nothing half-done is ever recorded.
  */
 import type { ExecOp, VertexMeta } from "../graph/types.ts";
-import { ExecFailedError, ExecTimeoutError } from "../worker/executor/errors.ts";
-import type { ExecRequest } from "../worker/executor/exec-request.ts";
+import { ExecFailedError, type ExecRequest, ExecTimeoutError } from "../worker/worker.ts";
 import { prepareMounts, sshAuthSockEnv } from "./exec-mounts.ts";
 import { LogMask } from "./log-mask.ts";
 import type { RunEnv } from "./run-env.ts";
@@ -19,7 +18,7 @@ function withProxyEnv(env: readonly string[], proxy: Readonly<Record<string, str
   return out;
 }
 
-/** Runs the step and returns its chain: input 0's chain plus the new layer directory. */
+/** Runs the step and returns its chain: input 0's chain plus the new snapshot. */
 export async function runExec(
   env: RunEnv,
   id: string,
@@ -27,24 +26,11 @@ export async function runExec(
   meta: VertexMeta | undefined,
   inputChains: readonly (readonly string[])[],
 ): Promise<string[]> {
-  const snapshotter = await env.ws.snapshotter();
-  const executor = await env.ws.executor();
   const base = inputChains[0] ?? [];
-  const key = env.ws.newKey("run");
-  const snap = await snapshotter.prepareExec(
-    key,
-    base.map((n) => env.ws.dirPath(n)),
-  );
-  let committed = false;
-  const step = { id, name: meta?.name ?? "RUN" };
-  const prepared = await prepareMounts(env, op.mounts, inputChains, step).catch(async (e) => {
-    await snap.release();
-    await snapshotter.remove(key);
-    throw e;
-  });
+  const prepared = await prepareMounts(env, op.mounts, inputChains, { id, name: meta?.name ?? "RUN" });
   try {
     const location = metaLocation(meta);
-    const req: ExecRequest = {
+    const request: ExecRequest = {
       args: op.args,
       env: [...withProxyEnv(op.env, env.proxyEnv), ...sshAuthSockEnv(op.env, op.mounts), ...prepared.env],
       cwd: op.cwd,
@@ -53,6 +39,9 @@ export async function runExec(
       security: op.security,
       platform: op.platform,
       mounts: prepared.mounts,
+      ...(op.extraHosts ? { extraHosts: op.extraHosts } : {}),
+      ...(op.ulimits ? { ulimits: op.ulimits } : {}),
+      ...(op.shmSizeBytes !== undefined ? { shmSizeBytes: op.shmSizeBytes } : {}),
       ...(location ? { location } : {}),
     };
     const mask = new LogMask(prepared.secretValues);
@@ -60,8 +49,11 @@ export async function runExec(
       const shown = mask.active ? mask.push(stream, chunk) : chunk;
       if (shown.length > 0) env.progress.log(id, stream, shown);
     };
+    let name: string;
     try {
-      await executor.run(snap.root, req, {
+      name = await env.worker.exec({
+        base,
+        request,
         signal: env.signal,
         onOutput: log,
         ...(env.execTimeoutMs === undefined ? {} : { timeoutMs: env.execTimeoutMs }),
@@ -74,18 +66,9 @@ export async function runExec(
         if (rest.length > 0) env.progress.log(id, stream, rest);
       }
     }
-    await prepared.cleanup();
-    await snap.release();
-    const dir = await snapshotter.commit(key);
-    committed = true;
-    const name = await env.ws.adopt(dir, key, false);
     return [...base, name];
   } finally {
     await prepared.cleanup();
-    if (!committed) {
-      await snap.release().catch(() => {});
-      await snapshotter.remove(key).catch(() => {});
-    }
   }
 }
 

@@ -16,7 +16,7 @@ import { pipeline } from "node:stream/promises";
 import { UserError } from "../errors/user-error.ts";
 import { isBaseName } from "../graph/http-filename.ts";
 import type { HttpSource } from "../graph/types.ts";
-import { resolveInRoot } from "../worker/fileop/root-path.ts";
+import { resolveInRoot } from "../worker/worker.ts";
 import type { RunEnv } from "./run-env.ts";
 import type { Workspace } from "./workspace.ts";
 
@@ -79,10 +79,10 @@ export async function runHttp(
   downloaded: HttpDownload | undefined,
 ): Promise<string[]> {
   checkFileName(source);
-  if (await env.ws.exists(name)) return [name];
+  if (await env.worker.hasSnapshot(name)) return [name];
   const file = downloaded ?? (await downloadHttp(source, env.ws, env.signal));
   try {
-    await env.ws.fillNewDir("http", name, async (root) => {
+    await env.worker.newSnapshot("http", name, async (root) => {
       const target = resolveInRoot(root, `/${source.filename}`, false).host;
       await copyFile(file.path, target, constants.COPYFILE_EXCL);
       if (file.lastModified) await lutimes(target, file.lastModified, file.lastModified);

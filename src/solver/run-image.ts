@@ -17,8 +17,7 @@ import { writeFileAtomic } from "../fsutil/atomic-file.ts";
 import type { ImageSource } from "../graph/types.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { type Digest, digestHex } from "../oci/digest.ts";
-import { applyLayer, type LowerLink } from "../worker/layer/apply-layer.ts";
-import { makeLowerLinks } from "../worker/layer/lower-links.ts";
+import type { LowerLink } from "../worker/worker.ts";
 import { acquireForStep } from "./lock-wait.ts";
 import type { RunEnv } from "./run-env.ts";
 
@@ -88,15 +87,8 @@ async function linksDir(
   links: readonly LowerLink[],
 ): Promise<string> {
   const name = `links-${chainId.slice("sha256:".length)}`;
-  if (await env.ws.exists(name)) return name;
-  const lower = await env.ws.view(below);
-  try {
-    await env.ws.fillNewDir("links", name, (into) =>
-      makeLowerLinks(links, { layer: env.ws.dirPath(layerName), lower: lower.root, into }),
-    );
-  } finally {
-    await lower.release();
-  }
+  if (await env.worker.hasSnapshot(name)) return name;
+  await env.worker.linkLower(name, layerName, below, links);
   return name;
 }
 
@@ -126,30 +118,33 @@ async function unpack(
   name: string,
   ref: string,
 ): Promise<void> {
-  if (await env.ws.exists(name)) return;
+  if (await env.worker.hasSnapshot(name)) return;
   const lock = await acquireForStep(env, name, id, `layer ${short(layer.digest)} of ${ref}`);
   try {
-    if (lock.waited && (await env.ws.exists(name))) return;
+    if (lock.waited && (await env.worker.hasSnapshot(name))) return;
     env.signal.throwIfAborted();
-    await env.ws.fillNewDir("unpack", name, async (root) => {
-      env.progress.status(id, `extract-${layer.digest}`, `extracting ${short(layer.digest)}`);
-      const applied = await applyLayer(await env.store.readStream(layer.digest), {
-        root,
-        whiteouts: "overlay",
-        linksToLower: "defer",
-      });
-      if (applied.diffId !== diffId) {
-        throw new UserError(
-          `${ref}: layer ${layer.digest} unpacks to ${applied.diffId}, but the image config says ${diffId}`,
-          { hint: "the image is corrupt or was tampered with" },
-        );
-      }
-      if (applied.lowerLinks.length > 0) {
-        const file = lowerLinksFile(env, diffId);
-        await mkdir(join(file, ".."), { recursive: true });
-        await writeFileAtomic(file, JSON.stringify(applied.lowerLinks));
-      }
-      env.progress.status(id, `extract-${layer.digest}`, `extracting ${short(layer.digest)}`, { done: true });
+    await env.worker.unpackLayer({
+      name,
+      blob: () => {
+        env.progress.status(id, `extract-${layer.digest}`, `extracting ${short(layer.digest)}`);
+        return env.store.readStream(layer.digest);
+      },
+      accept: async (applied) => {
+        if (applied.diffId !== diffId) {
+          throw new UserError(
+            `${ref}: layer ${layer.digest} unpacks to ${applied.diffId}, but the image config says ${diffId}`,
+            { hint: "the image is corrupt or was tampered with" },
+          );
+        }
+        if (applied.lowerLinks.length > 0) {
+          const file = lowerLinksFile(env, diffId);
+          await mkdir(join(file, ".."), { recursive: true });
+          await writeFileAtomic(file, JSON.stringify(applied.lowerLinks));
+        }
+        env.progress.status(id, `extract-${layer.digest}`, `extracting ${short(layer.digest)}`, {
+          done: true,
+        });
+      },
     });
   } finally {
     await lock.release();

@@ -24,11 +24,11 @@ export async function runLocal(
   name: string,
   selection: LocalSelection,
 ): Promise<string[]> {
-  if (await env.ws.exists(name)) return [name];
+  if (await env.worker.hasSnapshot(name)) return [name];
   const lock = await acquireForStep(env, name, id, "the same build context");
   try {
-    if (lock.waited && (await env.ws.exists(name))) return [name];
-    await env.ws.fillNewDir("local", name, (root) => copySelection(selection, root, env.signal));
+    if (lock.waited && (await env.worker.hasSnapshot(name))) return [name];
+    await env.worker.newSnapshot("local", name, (root) => copySelection(selection, root, env.signal));
     return [name];
   } finally {
     await lock.release();

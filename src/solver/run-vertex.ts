@@ -25,6 +25,7 @@ export interface VertexRunContext {
   stepLimit: ReturnType<typeof pLimit>;
   selections: ReadonlyMap<Digest, LocalSelection>;
   downloads: ReadonlyMap<Digest, HttpDownload>;
+  gitCommits: ReadonlyMap<Digest, string>;
   cacheable: (d: Digest) => boolean;
   platformOf: ReadonlyMap<Digest, string>;
 }
@@ -54,7 +55,7 @@ export function runVertex(
       if (lock && ctx.cacheable(d)) {
         // Another process may have made it since this build looked (it held the lock, or finished first).
         const rec = await env.ws.index.getChain(key);
-        if (rec && (await Promise.all(rec.chain.map((n) => env.ws.exists(n)))).every(Boolean)) {
+        if (rec && (await Promise.all(rec.chain.map((n) => env.worker.hasSnapshot(n)))).every(Boolean)) {
           env.progress.cached(d, name, platform);
           return rec;
         }
@@ -82,6 +83,9 @@ export function runVertex(
             } else if (op.source.type === "http") {
               const { runHttp } = await import("./run-http.ts");
               chain = await runHttp(env, `http-${keyHex(key)}`, op.source, ctx.downloads.get(d));
+            } else if (op.source.type === "git") {
+              const { runGit } = await import("./run-git.ts");
+              chain = await runGit(env, `git-${keyHex(key)}`, op.source, ctx.gitCommits.get(d)!);
             } else throw new Error(`solver: cannot run a ${op.source.type} source`);
             break;
           default:

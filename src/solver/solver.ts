@@ -19,14 +19,22 @@ import { topologicalOrder } from "../graph/walk.ts";
 import type { Digest } from "../oci/digest.ts";
 import { formatPlatform } from "../oci/platform.ts";
 import type { PlatformSummary } from "../progress/events.ts";
+import type { Worker } from "../worker/worker.ts";
 import { type CacheKey, computeCacheKeys, deriveKey } from "./cache-key.ts";
 import { Execution } from "./execution.ts";
+import { removeDeadBuildLeftovers } from "./leftovers.ts";
 import { preflight } from "./preflight.ts";
 import { Probe } from "./probe.ts";
 import { ProgressTracker } from "./progress-tracker.ts";
-import { removeDeadLeftovers } from "./runtime-leftovers.ts";
 import { discardDownloads, readSourceContent, type SourceContent } from "./source-content.ts";
-import type { SolvedPlatform, SolveRequest, SolveResult, SolverOptions } from "./types.ts";
+import type {
+  ResultRef,
+  SolvedPlatform,
+  SolvePlatform,
+  SolveRequest,
+  SolveResult,
+  SolverOptions,
+} from "./types.ts";
 import { stepName } from "./vertex-info.ts";
 import { Workspace } from "./workspace.ts";
 
@@ -37,17 +45,10 @@ export class Solver {
 
   constructor(options: SolverOptions) {
     this.#options = options;
-    this.#ws = new Workspace(options.stateRoot, {
-      ...(options.snapshotter ? { snapshotter: options.snapshotter } : {}),
-      ...(options.binfmtDir ? { binfmtDir: options.binfmtDir } : {}),
+    this.#ws = new Workspace(options.stateRoot, options.worker, {
       ...(options.lockTimeoutMs !== undefined ? { lockTimeoutMs: options.lockTimeoutMs } : {}),
     });
     this.#progress = new ProgressTracker(options.progress);
-  }
-
-  /** runc's state directory for this state root (`runc --root`), where a build's containers live. */
-  get runcRoot(): string {
-    return this.#ws.runcRoot;
   }
 
   /** The build's progress events (the caller adds its own steps, e.g. exporting, through it). */
@@ -69,7 +70,8 @@ export class Solver {
     let sources: SourceContent | undefined;
     let ranSteps = false;
     try {
-      await removeDeadLeftovers(options.stateRoot);
+      await options.worker.removeDeadLeftovers();
+      await removeDeadBuildLeftovers(options.stateRoot);
       await this.#ws.begin();
       const result = await this.#solve(request, internal, (s) => {
         sources = s;
@@ -77,7 +79,7 @@ export class Solver {
       ranSteps = result.ran.length > 0;
       return result;
     } catch (e) {
-      ranSteps = this.#ws.usedSnapshotter;
+      ranSteps = true;
       if (options.signal?.aborted) throw canceled(options.signal.reason);
       throw e;
     } finally {
@@ -120,9 +122,11 @@ export class Solver {
       fresh.set(d, own || v.inputs.some((i) => fresh.get(i)));
     }
     const cacheable = (d: Digest): boolean => !fresh.get(d);
-    const probe = new Probe({ graph, ws, store: options.store, key, layerKey, cacheable });
+    const worker = options.worker;
+    const probe = new Probe({ graph, ws, worker, store: options.store, key, layerKey, cacheable });
     const layerVertices = [...new Set(request.platforms.flatMap((p) => p.layerVertices))];
     await Promise.all(layerVertices.map((d) => probe.layer(d)));
+    if (request.trees) await Promise.all(request.platforms.map((p) => probe.chain(p.output)));
     for (const p of request.platforms) {
       const base = graph.vertices[p.baseVertex]!;
       if (!p.baseImage && !(base.op.kind === "source" && base.op.source.type === "scratch")) {
@@ -138,7 +142,7 @@ export class Solver {
       graph,
       probe.runSet,
       options.secrets,
-      options.binfmtDir,
+      worker,
       new Set(options.allow ?? []),
       options.sshAgents,
     );
@@ -152,6 +156,7 @@ export class Solver {
     const execution = new Execution({
       env: {
         ws,
+        worker,
         progress: this.#progress,
         store: options.store,
         images: options.images,
@@ -168,6 +173,7 @@ export class Solver {
       emulated,
       selections: sources.selections,
       downloads: sources.downloads,
+      gitCommits: sources.gitCommits,
       cacheable,
       platformOf,
       probe,
@@ -176,15 +182,20 @@ export class Solver {
       abort: (reason) => internal.abort(reason),
       stepConcurrency: options.execConcurrency ?? availableParallelism() * 2,
     });
-    const settled = await Promise.allSettled(request.platforms.map((p) => execution.platform(p)));
+    const trees = request.trees === true;
+    const settled = await Promise.allSettled(request.platforms.map((p) => execution.platform(p, trees)));
     // Nothing may still be writing (or mounted) when the build returns, whether it failed or not.
     await execution.settle();
     const failed = settled.find((s) => s.status === "rejected") as PromiseRejectedResult | undefined;
-    if (ws.usedSnapshotter) await ws.settle();
+    await worker.settle();
     if (execution.firstError || failed)
       throw execution.firstError ? execution.firstError.error : failed!.reason;
     return {
-      platforms: settled.map((s) => (s as PromiseFulfilledResult<SolvedPlatform>).value),
+      refs: settled.map((s, i) => {
+        const { layers, chain } = (s as PromiseFulfilledResult<Awaited<ReturnType<Execution["platform"]>>>)
+          .value;
+        return resultRef(request.platforms[i]!, layers, chain?.chain, worker);
+      }),
       ran: [...probe.runSet],
       cached: order.filter((d) => !probe.runSet.has(d)),
     };
@@ -209,6 +220,28 @@ export class Solver {
     for (const [d, n] of count) if (n > 1) label.delete(d);
     return label;
   }
+}
+
+/**
+ * The handle on one platform's result. Its gzip layers were made during the solve (every image output
+ * needs them, and making them there overlaps with the steps still running); its tree is a view of its
+ * chain, made when asked for.
+ */
+function resultRef(
+  p: SolvePlatform,
+  layers: SolvedPlatform,
+  chain: readonly string[] | undefined,
+  worker: Worker,
+): ResultRef {
+  return {
+    platform: p.platform,
+    layers: async () => layers,
+    tree: async () => {
+      if (chain === undefined)
+        throw new Error("solver: a result's tree was asked for, but the solve was not asked for trees");
+      return worker.view(chain);
+    },
+  };
 }
 
 function canceled(reason: unknown): UserError {

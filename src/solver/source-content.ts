@@ -1,12 +1,13 @@
 /**
  * Phase 1 of a build: what the sources whose result depends on the outside world contain, for their cache
  * keys. Local sources are listed and hashed (each file read once per build); downloads without a pinned
- * checksum are fetched (kept for the run). Git sources are refused here, before anything runs.
+ * checksum are fetched (kept for the run). Git sources are resolved to the commit their ref names (and
+ * checked against an ADD --checksum), before anything runs.
  */
-import { UserError } from "../errors/user-error.ts";
 import type { BuildGraph } from "../graph/types.ts";
 import type { Digest } from "../oci/digest.ts";
 import { type FileHashMemo, hashSelection } from "./context-hash.ts";
+import { resolveGitSource } from "./git-source-commit.ts";
 import { downloadHttp, type HttpDownload } from "./run-http.ts";
 import type { LocalContextProvider, LocalSelection } from "./types.ts";
 import { metaLocation, withLocation } from "./vertex-info.ts";
@@ -17,6 +18,8 @@ export interface SourceContent {
   content: Map<Digest, string>;
   selections: Map<Digest, LocalSelection>;
   downloads: Map<Digest, HttpDownload>;
+  /** The commit each git source checks out. */
+  gitCommits: Map<Digest, string>;
 }
 
 export async function readSourceContent(
@@ -27,7 +30,12 @@ export async function readSourceContent(
   signal: AbortSignal,
 ): Promise<SourceContent> {
   const memo: FileHashMemo = new Map();
-  const out: SourceContent = { content: new Map(), selections: new Map(), downloads: new Map() };
+  const out: SourceContent = {
+    content: new Map(),
+    selections: new Map(),
+    downloads: new Map(),
+    gitCommits: new Map(),
+  };
   const settled = await Promise.allSettled(
     order.map(async (d) => {
       const v = graph.vertices[d]!;
@@ -45,12 +53,11 @@ export async function readSourceContent(
           out.content.set(d, file.digest);
         }
       } else if (s.type === "git") {
-        throw withLocation(
-          new UserError(`ADD of a git repository (${s.remote}) is not supported yet`, {
-            hint: "clone it into the build context and COPY it, or ADD a release archive by its https URL",
-          }),
-          metaLocation(v.meta),
-        );
+        const commit = await resolveGitSource(s, signal).catch((e) => {
+          throw withLocation(e, metaLocation(v.meta));
+        });
+        out.gitCommits.set(d, commit);
+        out.content.set(d, commit);
       }
     }),
   );

@@ -5,11 +5,11 @@
  * the step must not learn where it lives), and no key ever passes through here: only the agent protocol's
  * requests and signatures, which are never logged.
  */
-import { chmod, chown, mkdtemp, rm } from "node:fs/promises";
+import { chmod, chown, rm } from "node:fs/promises";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UserError } from "../errors/user-error.ts";
+import { makePrivateDir } from "../fsutil/private-dir.ts";
 
 export interface AgentProxy {
   /** Host path of the socket to bind-mount into the step. */
@@ -19,14 +19,9 @@ export interface AgentProxy {
 }
 
 async function privateDir(): Promise<string> {
-  // mkdtemp makes the directory 0700: no other user of the machine can reach the socket inside.
-  for (const base of ["/dev/shm", tmpdir()]) {
-    try {
-      return await mkdtemp(join(base, "polyarch-ssh-"));
-    } catch {
-      // try the next place
-    }
-  }
+  // The directory is 0700: no other user of the machine can reach the socket inside.
+  const dir = await makePrivateDir("sshRelay");
+  if (dir !== undefined) return dir;
   throw new UserError("cannot create a private directory for the forwarded ssh agent", {
     hint: "make /dev/shm or $TMPDIR writable",
   });

@@ -11,6 +11,7 @@ import type { Descriptor } from "../oci/descriptor.ts";
 import type { Digest } from "../oci/digest.ts";
 import type { Platform } from "../oci/platform.ts";
 import type { ProgressSink } from "../progress/events.ts";
+import type { SnapshotView, Worker } from "../worker/worker.ts";
 import type { ImageResolver } from "./image-resolver.ts";
 
 /** One target platform's outputs, as the planner's PlatformPlan gives them. */
@@ -29,6 +30,11 @@ export interface SolvePlatform {
 export interface SolveRequest {
   graph: BuildGraph;
   platforms: readonly SolvePlatform[];
+  /**
+   * The platforms' result trees will be read (type=local, type=tar): their chains are made available too,
+   * not only their layers. Without it a cached build needs no more than each layer's cache record.
+   */
+  trees?: boolean;
   /** Environment added to every RUN without being part of any cache key (proxy build args). */
   proxyEnv?: Readonly<Record<string, string>>;
 }
@@ -66,8 +72,10 @@ export interface SshAgentProvider {
 }
 
 export interface SolverOptions {
-  /** polyarch's state directory; the solver keeps its cache, snapshots and runc state under `solver/`. */
+  /** polyarch's state directory; the solver keeps its cache index and locks under `solver/`. */
   stateRoot: string;
+  /** Runs the ops (the local runc/overlay worker, or another): the solver constructs none. */
+  worker: Worker;
   store: ContentStore;
   progress: ProgressSink;
   images: ImageResolver;
@@ -85,14 +93,10 @@ export interface SolverOptions {
   execConcurrency?: number;
   /** Watchdog for each RUN step (emulated ones can hang, see the guide). */
   execTimeoutMs?: number;
-  /** Where binfmt_misc is read (tests point it at an empty dir); default /proc/sys/fs/binfmt_misc. */
-  binfmtDir?: string;
   /** Entitlements the build grants (buildx's --allow): `security.insecure` lets RUN --security=insecure run. */
   allow?: readonly string[];
   /** SOURCE_DATE_EPOCH with rewrite-timestamp: new layers' file times are clamped to it. */
   clampMtime?: number;
-  /** The snapshotter: "auto" (overlay where it works, else copies), "overlay" or "copy". */
-  snapshotter?: "auto" | "overlay" | "copy";
   /**
    * Bound on waiting for another process that works on the same step (default: POLYARCH_LOCK_TIMEOUT
    * seconds, else 30 minutes).
@@ -113,15 +117,35 @@ export interface SolvedLayer {
   created: string | undefined;
 }
 
-/** One platform's result: base image layers, then one entry per layer vertex. */
+/** One platform's layers as its image lists them: base image layers, then one entry per layer vertex. */
 export interface SolvedPlatform {
   platform: Platform;
   baseLayers: StoredLayer[];
   layers: SolvedLayer[];
 }
 
+/**
+ * A handle on one platform's result (BuildKit's ImmutableRef): the worker's snapshot chain of its root
+ * filesystem, from which whoever needs them takes what they need: the image exporter its layer blobs, the
+ * local and tar exporters its files, a cache exporter or an SBOM scan theirs.
+ */
+export interface ResultRef {
+  platform: Platform;
+  /**
+   * The layer blobs of the result in the content store, made when missing. "gzip" is what the solver
+   * makes and caches; the image exporter converts to what an output asks for (oci/convert-layer).
+   */
+  layers(compression: "gzip"): Promise<SolvedPlatform>;
+  /**
+   * The result's files as one read-only tree (the solve must have been asked for `trees`); release it
+   * when done. Never write through it: it shares the cached snapshots' files.
+   */
+  tree(): Promise<SnapshotView>;
+}
+
 export interface SolveResult {
-  platforms: SolvedPlatform[];
+  /** One per requested platform, in request order. */
+  refs: ResultRef[];
   /** Vertices that ran and that came from the cache (for tests and the summary). */
   ran: Digest[];
   cached: Digest[];

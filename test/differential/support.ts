@@ -73,17 +73,44 @@ export class Differential implements AsyncDisposable {
     return { buildkit, polyarch: ours };
   }
 
+  /**
+   * `--call check` of `files` by both: each finding as printed (rule and URL, detail, the framed source
+   * lines), in the order printed. buildctl prints no summary line, so only the findings are compared.
+   */
+  async checkBoth(
+    files: Record<string, ContextFile>,
+    buildArgs: Record<string, string> = {},
+  ): Promise<{ buildkit: string[]; polyarch: string[]; output: string }> {
+    const ctx = await this.context(files);
+    const bk = await this.buildkit.check(ctx, { buildArgs });
+    const args = ["build", "--call", "check", "--platform", "linux/amd64"];
+    for (const [k, v] of Object.entries(buildArgs)) args.push("--build-arg", `${k}=${v}`);
+    // From inside the context, as a user runs it, so that the file is named `Dockerfile` as buildx names it.
+    const ours = await polyarch([...args, "."], {
+      cwd: ctx,
+      env: { POLYARCH_ROOT: join(this.dir, "state"), ...this.registry.env() },
+    });
+    return {
+      buildkit: findingBlocks(bk.output),
+      polyarch: findingBlocks(ours.stdout),
+      output: `BuildKit:\n${bk.output}\npolyarch:\n${ours.stdout}${ours.stderr}`,
+    };
+  }
+
   async polyarch(context: string, options: BuildCase): Promise<Observed> {
     const out = join(this.dir, `out-${++this.#seq}`);
     const args = ["build", "--progress=plain", "--platform", options.platform ?? "linux/amd64"];
     for (const [k, v] of Object.entries(options.buildArgs ?? {})) args.push("--build-arg", `${k}=${v}`);
     if (options.target) args.push("--target", options.target);
+    for (const [name, value] of Object.entries(options.namedContexts ?? {}))
+      args.push("--build-context", `${name}=${value}`);
     for (const [id, src] of Object.entries(options.secrets ?? {}))
       args.push("--secret", `id=${id},src=${src}`);
+    args.push(...(options.polyarchArgs ?? []));
     args.push(
       "-o",
       options.output === "local" ? `type=local,dest=${out}` : `type=oci,dest=${out}.tar`,
-      context,
+      options.remoteContext ?? context,
     );
     const r = await polyarch(args, {
       env: { POLYARCH_ROOT: join(this.dir, "state"), ...this.registry.env() },
@@ -100,6 +127,27 @@ export class Differential implements AsyncDisposable {
     await this.registry.stop();
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+// A finding runs from its `WARNING:` line to the dashes that close its source excerpt.
+function findingBlocks(output: string): string[] {
+  const blocks: string[] = [];
+  let current: string[] | undefined;
+  let dashes = 0;
+  for (const line of output.split("\n")) {
+    if (line.startsWith("WARNING: ")) {
+      current = [line];
+      dashes = 0;
+      continue;
+    }
+    if (!current) continue;
+    current.push(line);
+    if (/^-+$/.test(line) && ++dashes === 2) {
+      blocks.push(current.join("\n"));
+      current = undefined;
+    }
+  }
+  return blocks;
 }
 
 /** Both built, and the trees are the same entry by entry. */

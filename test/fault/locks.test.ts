@@ -3,6 +3,7 @@
 // build takes each over; a lock of a live process is waited for, with a line saying who holds it, and
 // for a bounded time only.
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -50,24 +51,34 @@ const args = (noCache = false) => [
 ];
 const locksDir = () => join(state, "solver", "locks");
 
-/** Kills a build while its RUN step holds its lock; resolves the lock's path. */
+/**
+ * Kills a build while its RUN step (`sleep 2`) holds its lock; resolves the lock's path. The short locks
+ * of the steps before it come and go: a lock counts once it has stayed for a moment, and the kill is
+ * tried again if the lock turned out to be gone by the time the build died.
+ */
 async function killWhileLocked(): Promise<string> {
-  const b = startBuild(args(true), { POLYARCH_ROOT: state }, watchdogMs);
-  let lock: string | undefined;
-  let exited = false;
-  void b.exited.then(() => {
-    exited = true;
-  });
-  while (!lock) {
-    if (exited) throw new Error("the build ended before its RUN step took its lock");
-    await sleep(50);
-    const names = await readdir(locksDir()).catch(() => [] as string[]);
-    const found = names.find((n) => n.endsWith(".lock") && /^[0-9a-f]{64}\.lock$/.test(n));
-    if (found) lock = join(locksDir(), found);
+  for (let attempt = 1; ; attempt++) {
+    const b = startBuild(args(true), { POLYARCH_ROOT: state }, watchdogMs);
+    let exited = false;
+    void b.exited.then(() => {
+      exited = true;
+    });
+    const seen = new Map<string, number>();
+    let lock: string | undefined;
+    while (!lock) {
+      if (exited) throw new Error("the build ended before its RUN step took its lock");
+      await sleep(50);
+      const names = await readdir(locksDir()).catch(() => [] as string[]);
+      for (const n of names.filter((n) => /^[0-9a-f]{64}\.lock$/.test(n))) {
+        const since = seen.get(n) ?? Date.now();
+        seen.set(n, since);
+        if (Date.now() - since >= 400) lock = join(locksDir(), n);
+      }
+    }
+    killGroup(b.pid);
+    await b.exited;
+    if (existsSync(lock) || attempt >= 3) return lock;
   }
-  killGroup(b.pid);
-  await b.exited;
-  return lock;
 }
 
 const longAgo = new Date(Date.now() - 365 * 24 * 3600 * 1000);

@@ -65,11 +65,24 @@ export interface BuildCase {
   target?: string;
   /** id → file */
   secrets?: Record<string, string>;
+  /** More buildctl arguments (e.g. `--opt add-hosts=h=1.2.3.4`), for options buildctl spells its own way. */
+  buildkitArgs?: string[];
+  /** The same options as polyarch's (buildx's) flags. */
+  polyarchArgs?: string[];
+  /** A git or tarball URL that is the context instead of the directory (`--opt context=URL`). */
+  remoteContext?: string;
+  /** NAME → a git or tarball URL or docker-image://REF (`--opt context:NAME=…`, `--build-context`). */
+  namedContexts?: Record<string, string>;
 }
 
 export interface BuildKit extends AsyncDisposable {
   address: string;
   build(context: string, options: BuildCase): Promise<Observed>;
+  /** `--call check` as buildx asks for it (the frontend.lint subrequest): what buildctl prints. */
+  check(
+    context: string,
+    options?: { buildArgs?: Record<string, string> },
+  ): Promise<{ code: number; output: string }>;
   stop(): Promise<void>;
 }
 
@@ -133,17 +146,19 @@ export async function startBuildKit(registryHosts: readonly string[]): Promise<B
         "--progress=plain",
         "--frontend",
         "dockerfile.v0",
-        "--local",
-        `context=${context}`,
-        "--local",
-        `dockerfile=${context}`,
+        ...(options.remoteContext
+          ? ["--opt", `context=${options.remoteContext}`]
+          : ["--local", `context=${context}`, "--local", `dockerfile=${context}`]),
         "--opt",
         `platform=${options.platform ?? "linux/amd64"}`,
       ];
       for (const [k, v] of Object.entries(options.buildArgs ?? {})) args.push("--opt", `build-arg:${k}=${v}`);
       if (options.target) args.push("--opt", `target=${options.target}`);
+      for (const [name, value] of Object.entries(options.namedContexts ?? {}))
+        args.push("--opt", `context:${name}=${value}`);
       for (const [id, src] of Object.entries(options.secrets ?? {}))
         args.push("--secret", `id=${id},src=${src}`);
+      args.push(...(options.buildkitArgs ?? []));
       args.push(
         "--output",
         options.output === "local" ? `type=local,dest=${out}` : `type=oci,dest=${out}.tar`,
@@ -154,6 +169,27 @@ export async function startBuildKit(registryHosts: readonly string[]): Promise<B
       return options.output === "local"
         ? { ok: true, error: "", output, tree: await readTree(out) }
         : { ok: true, error: "", output, config: await imageConfigOfOciTar(`${out}.tar`, state) };
+    },
+    async check(context, options = {}) {
+      const args = [
+        "--addr",
+        address,
+        "build",
+        "--progress=plain",
+        "--frontend",
+        "dockerfile.v0",
+        "--local",
+        `context=${context}`,
+        "--local",
+        `dockerfile=${context}`,
+        "--opt",
+        "requestid=frontend.lint",
+        "--opt",
+        "call=check",
+      ];
+      for (const [k, v] of Object.entries(options.buildArgs ?? {})) args.push("--opt", `build-arg:${k}=${v}`);
+      const r = await run(join(state, "bin", "buildctl"), args, { timeoutMs: 60_000 });
+      return { code: r.code, output: r.stderr + r.stdout };
     },
     stop,
     [Symbol.asyncDispose]: stop,

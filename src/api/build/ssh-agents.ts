@@ -8,12 +8,12 @@
  * also ends when this process dies without cleaning up (the pipe closes, the shell kills the agent).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { lstat, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { lstat, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { EnvironmentError } from "../../errors/environment-error.ts";
 import { UserError } from "../../errors/user-error.ts";
+import { makePrivateDir } from "../../fsutil/private-dir.ts";
 import type { SshAgentProvider } from "../../solver/types.ts";
 
 /** One `--ssh` value: an id and what it forwards (nothing: $SSH_AUTH_SOCK). */
@@ -79,11 +79,7 @@ async function isSocket(path: string): Promise<boolean> {
 }
 
 async function startAgent(f: SshForward): Promise<StartedAgent> {
-  let dir: string | undefined;
-  for (const base of ["/dev/shm", tmpdir()]) {
-    dir = await mkdtemp(join(base, "polyarch-ssh-agent-")).catch(() => undefined);
-    if (dir) break;
-  }
+  const dir = await makePrivateDir("sshAgent");
   if (!dir)
     throw new UserError("cannot create a private directory for the ssh agent", {
       hint: "make /dev/shm or $TMPDIR writable",

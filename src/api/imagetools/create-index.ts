@@ -10,25 +10,54 @@ import { pullBlob } from "../../registry/blob-transfer.ts";
 import { copyManifestTree } from "../../registry/copy.ts";
 import { formatReference, type ImageReference, parseReference } from "../../registry/reference.ts";
 import type { RegistryClients } from "../../registry/registry-clients.ts";
-import { resolveReference, resolveReferenceIfExists } from "../../registry/resolve.ts";
+import {
+  type ResolvedReference,
+  resolveReference,
+  resolveReferenceIfExists,
+} from "../../registry/resolve.ts";
+import { type IndexSource, resolveSources } from "./index-sources.ts";
+
+/** An annotation on the index's entries (`manifest-descriptor:` / `manifest-descriptor[PLATFORM]:`). */
+export interface DescriptorAnnotation {
+  key: string;
+  value: string;
+  /** Only the entries of this platform. */
+  platform?: Platform;
+}
 
 export interface CreateIndexOptions {
+  /** Where the result is pushed; may be empty with dryRun. */
   targets: readonly string[];
+  /**
+   * References, bare digests (`sha256:…`, in the target's repository) or OCI descriptors as JSON (what
+   * `-f FILE` holds), as buildx reads its sources.
+   */
   sources: readonly string[];
   /** Keep the entries of the index the first target already points at. */
   append?: boolean;
   /** Only these platforms are taken from the sources. */
   platforms?: readonly Platform[];
+  /** Annotations of the index itself. */
   annotations?: Record<string, string>;
+  /** Annotations of the index's entries. */
+  descriptorAnnotations?: readonly DescriptorAnnotation[];
+  /**
+   * With one single-platform source and nothing to add, false copies that manifest as it is instead of
+   * wrapping it in an index (buildx's --prefer-index, true by default).
+   */
+  preferIndex?: boolean;
   /** Build and return the index without writing anything to a registry. */
   dryRun?: boolean;
   onStep?: (message: string) => void;
 }
 
 export interface CreateIndexResult {
-  index: ImageIndex;
+  /** The index written; absent when a single manifest was copied as it is. */
+  index?: ImageIndex;
+  /** The bytes pushed (an index, or the copied source's own bytes). */
   bytes: Buffer;
   digest: Digest;
+  mediaType: string;
   /** Each entry with where it came from, in index order. */
   entries: { descriptor: Descriptor; source: ImageReference }[];
   replaced: { descriptor: Descriptor; by: ImageReference }[];
@@ -42,22 +71,56 @@ interface Entry {
 /**
  * `imagetools create`: one index from images and indexes that may live in other repositories or registries.
  * Entries' manifests and blobs are copied (mounted within a registry) into each target repository first; the
- * index is written last, so a tag never names an index whose parts are missing.
+ * index is written last, so a tag never names an index whose parts are missing. A single index source with
+ * nothing to change is copied byte for byte (buildx's carbon copy), so its digest stays.
  */
 export async function createIndex(
   clients: RegistryClients,
   store: ContentStore,
   options: CreateIndexOptions,
 ): Promise<CreateIndexResult> {
-  if (options.targets.length === 0)
-    throw new UserError("imagetools create needs at least one target", { hint: "add -t REGISTRY/REPO:TAG" });
-  const targets = options.targets.map(parseReference);
-  const sources = options.sources.map(parseReference);
-  if (sources.length === 0 && !options.append)
-    throw new UserError("imagetools create needs at least one source image", {
-      hint: "name the images to combine after the options",
+  if (options.targets.length === 0 && !options.dryRun)
+    throw new UserError("imagetools create needs a target to push to", {
+      hint: "add -t REGISTRY/REPO:TAG, or --dry-run to print the result",
     });
+  const targets = options.targets.map(parseReference);
+  if (options.sources.length === 0 && !options.append)
+    throw new UserError("imagetools create needs at least one source image", {
+      hint: "name the images to combine after the options, or give -f FILE",
+    });
+  const sources = resolveSources(options.sources, targets);
   const step = options.onStep ?? (() => {});
+  const indexAnnotations = options.annotations ?? {};
+  const descriptorAnnotations = options.descriptorAnnotations ?? [];
+  const annotating = Object.keys(indexAnnotations).length > 0 || descriptorAnnotations.length > 0;
+
+  const resolvedSources = await Promise.all(sources.map((s) => resolveReference(clients, s.ref)));
+
+  // One source, nothing to add or filter: the source's own bytes, as buildx copies them.
+  if (sources.length === 1 && !options.append && !annotating && !options.platforms?.length) {
+    const only = resolvedSources[0]!;
+    const copyAsIs = only.manifest.kind === "index" || options.preferIndex === false;
+    if (copyAsIs && !sources[0]!.override) {
+      const result: CreateIndexResult = {
+        bytes: only.bytes,
+        digest: only.descriptor.digest,
+        mediaType: only.descriptor.mediaType,
+        entries: [{ descriptor: only.descriptor, source: sources[0]!.ref }],
+        replaced: [],
+      };
+      if (only.manifest.kind === "index") result.index = only.manifest.index;
+      if (!options.dryRun)
+        await push(
+          clients,
+          store,
+          targets,
+          result,
+          [{ descriptor: only.descriptor, source: sources[0]!.ref }],
+          step,
+        );
+      return result;
+    }
+  }
 
   const entries: Entry[] = [];
   const replaced: CreateIndexResult["replaced"] = [];
@@ -80,27 +143,32 @@ export async function createIndex(
     }
     entries.push(e);
   };
+  const noteType = (mediaType: string) => {
+    if (mediaType === MediaType.dockerManifest) sawDocker = true;
+    else sawOci = true;
+  };
 
   if (options.append) {
-    const first = targets[0]!;
+    const first = targets[0];
+    if (!first) throw new UserError("--append needs a -t whose index to extend");
     const existing = await resolveReferenceIfExists(clients, first);
     if (existing) {
       step(`appending to ${formatReference(first)} (${existing.descriptor.digest})`);
-      for (const e of await entriesOf(clients, store, existing, first, undefined)) {
+      for (const e of await entriesOf(clients, store, existing, { ref: first, text: "" }, undefined)) {
         noteType(e.descriptor.mediaType);
         entries.push(e);
       }
     }
   }
-  for (const source of sources) {
-    const resolved = await resolveReference(clients, source);
+  for (const [i, source] of sources.entries()) {
+    const resolved = resolvedSources[i]!;
     const got = await entriesOf(clients, store, resolved, source, options.platforms);
     if (got.length === 0) {
       const has = (await entriesOf(clients, store, resolved, source, undefined)).flatMap((e) =>
         e.descriptor.platform ? [formatPlatform(e.descriptor.platform)] : [],
       );
       throw new UserError(
-        `${formatReference(source)} has no image for ${options.platforms!.map(formatPlatform).join(", ")}`,
+        `${formatReference(source.ref)} has no image for ${options.platforms!.map(formatPlatform).join(", ")}`,
         {
           hint: `it has: ${has.join(", ") || "no platform-specific images"}; pick from those with --platform`,
         },
@@ -111,24 +179,36 @@ export async function createIndex(
       add(e);
     }
   }
-  function noteType(mediaType: string) {
-    if (mediaType === MediaType.dockerManifest) sawDocker = true;
-    else sawOci = true;
-  }
 
   // A Docker manifest list can only hold Docker manifests; anything OCI makes it an OCI index.
   const mediaType = sawDocker && !sawOci ? MediaType.dockerManifestList : MediaType.ociIndex;
-  const index: ImageIndex = { schemaVersion: 2, mediaType, manifests: entries.map((e) => e.descriptor) };
-  if (options.annotations && Object.keys(options.annotations).length) {
-    if (mediaType === MediaType.dockerManifestList)
-      throw new UserError("annotations need an OCI index, but every source is a Docker manifest");
-    index.annotations = options.annotations;
+  if (annotating && mediaType === MediaType.dockerManifestList)
+    throw new UserError("annotations need an OCI index, but every source is a Docker manifest", {
+      hint: "drop --annotation, or combine OCI images",
+    });
+  for (const a of descriptorAnnotations) {
+    for (const e of entries) {
+      if (a.platform && !(e.descriptor.platform && samePlatform(a.platform, e.descriptor.platform))) continue;
+      e.descriptor = { ...e.descriptor, annotations: { ...e.descriptor.annotations, [a.key]: a.value } };
+    }
   }
+  const index: ImageIndex = { schemaVersion: 2, mediaType, manifests: entries.map((e) => e.descriptor) };
+  if (Object.keys(indexAnnotations).length) index.annotations = { ...indexAnnotations };
   const bytes = serializeIndex(index);
-  const digest = digestOf(bytes);
-  const result: CreateIndexResult = { index, bytes, digest, entries, replaced };
-  if (options.dryRun) return result;
+  const result: CreateIndexResult = { index, bytes, digest: digestOf(bytes), mediaType, entries, replaced };
+  if (!options.dryRun) await push(clients, store, targets, result, entries, step);
+  return result;
+}
 
+/** Copies every entry into each target's repository, then writes the result under each target. */
+async function push(
+  clients: RegistryClients,
+  store: ContentStore,
+  targets: readonly ImageReference[],
+  result: CreateIndexResult,
+  entries: readonly Entry[],
+  step: (message: string) => void,
+): Promise<void> {
   for (const target of targets) {
     for (const e of entries) {
       if (
@@ -144,10 +224,10 @@ export async function createIndex(
     }
   }
   for (const target of targets) {
-    await clients.repository(target).putManifest(target.tag ?? digest, bytes, mediaType);
-    step(`pushed ${formatReference({ ...target, digest })}`);
+    // The copied entry of a carbon copy is the result itself: it is already there under its digest.
+    await clients.repository(target).putManifest(target.tag ?? result.digest, result.bytes, result.mediaType);
+    step(`pushed ${formatReference({ ...target, digest: result.digest })}`);
   }
-  return result;
 }
 
 function isRealPlatform(p: Platform): boolean {
@@ -158,30 +238,37 @@ function isRealPlatform(p: Platform): boolean {
 async function entriesOf(
   clients: RegistryClients,
   store: ContentStore,
-  resolved: Awaited<ReturnType<typeof resolveReference>>,
-  source: ImageReference,
+  resolved: ResolvedReference,
+  source: IndexSource,
   platforms: readonly Platform[] | undefined,
 ): Promise<Entry[]> {
   const wanted = (p: Platform | undefined) =>
     !platforms?.length || (p !== undefined && platforms.some((w) => platformMatchRank(w, p) === 0));
-  if (resolved.manifest.kind === "index") {
+  const override = source.override;
+  if (override?.size !== undefined && override.size !== resolved.descriptor.size) {
+    throw new UserError(
+      `${source.text.trim().slice(0, 80)}: the descriptor says ${override.size} bytes, the registry has ${resolved.descriptor.size}`,
+      { hint: "fix the size in the descriptor, or leave it out" },
+    );
+  }
+  if (resolved.manifest.kind === "index" && !override) {
     return resolved.manifest.index.manifests
       .filter((d) => wanted(d.platform))
-      .map((d) => ({ descriptor: d, source: { ...source, digest: d.digest } }));
+      .map((d) => ({ descriptor: d, source: { ...source.ref, digest: d.digest } }));
   }
-  // A single image: its platform comes from its config.
-  const m = resolved.manifest.manifest;
-  await pullBlob(clients.repository(source), store, m.config);
-  const config = parseImageConfig(
-    await store.readBytes(m.config.digest),
-    `${formatReference(source)} config`,
-  );
-  const platform = configPlatform(config);
+  const descriptor: Descriptor = { ...resolved.descriptor };
+  if (override?.mediaType) descriptor.mediaType = override.mediaType;
+  if (override?.annotations) descriptor.annotations = override.annotations;
+  let platform = override?.platform;
+  if (!platform && resolved.manifest.kind === "manifest") {
+    // A single image: its platform comes from its config.
+    const m = resolved.manifest.manifest;
+    await pullBlob(clients.repository(source.ref), store, m.config);
+    platform = configPlatform(
+      parseImageConfig(await store.readBytes(m.config.digest), `${formatReference(source.ref)} config`),
+    );
+  }
+  if (platform) descriptor.platform = platform;
   if (!wanted(platform)) return [];
-  return [
-    {
-      descriptor: { ...resolved.descriptor, platform },
-      source: { ...source, digest: resolved.descriptor.digest },
-    },
-  ];
+  return [{ descriptor, source: { ...source.ref, digest: resolved.descriptor.digest } }];
 }

@@ -1,5 +1,5 @@
+import type { PreparedContexts } from "../../api/build/remote-contexts.ts";
 import { resolveBuildInputs } from "../../dockerfile/context/build-inputs.ts";
-import { loadIgnoreRules } from "../../dockerfile/context/ignore-rules.ts";
 import { parseNamedContexts } from "../../dockerfile/context/named-contexts.ts";
 import { checkDockerfile } from "../../dockerfile/lint/check.ts";
 import { formatLintText, lintToJson } from "../../dockerfile/lint/format.ts";
@@ -17,6 +17,7 @@ import { UserError } from "../../errors/user-error.ts";
 import { formatGraph } from "../../graph/index.ts";
 import { formatPlatform, hostPlatform, type Platform, parsePlatformList } from "../../oci/platform.ts";
 import type { ImageBuildFlags } from "./build-image.ts";
+import { parseStepOptions } from "./build-step-options.ts";
 
 export interface BuildFlags extends ImageBuildFlags {
   file?: string;
@@ -48,24 +49,45 @@ export async function runBuild(context: string, flags: BuildFlags): Promise<numb
   }
   const call = parseCall(flags);
   const buildArgs = parseBuildArgs(flags.buildArg ?? []);
-  const platforms = flags.platform ? parsePlatformList(flags.platform.join(",")) : [hostPlatform()];
+  const platforms = flags.platform
+    ? parsePlatformList(localPlatform(flags.platform.join(",")))
+    : [hostPlatform()];
   const namedContexts = await parseNamedContexts(flags.buildContext ?? []);
-  const planContexts = await Promise.all(
-    namedContexts.map(
-      async (c): Promise<PlanNamedContext> =>
-        c.kind === "image"
-          ? c
-          : { name: c.name, kind: "local", excludePatterns: (await loadIgnoreRules(c.path)).patterns },
-    ),
-  );
   if (call.name === "build" && !flags.printGraph) {
     const { buildImage } = await import("./build-image.ts");
     return buildImage(context, flags, platforms, buildArgs, namedContexts, process.argv.includes("--debug"));
   }
 
+  // The Dockerfile-only calls read remote contexts too (the Dockerfile may be in one), fetched as a build would.
+  const { defaultStateDir } = await import("../../content/paths.ts");
+  const { planNamedContexts, prepareContexts } = await import("../../api/build/remote-contexts.ts");
+  const contexts = await prepareContexts(context, namedContexts, defaultStateDir());
+  try {
+    return await runDockerfileCall(
+      call,
+      flags,
+      contexts,
+      await planNamedContexts(contexts.named),
+      platforms,
+      buildArgs,
+    );
+  } finally {
+    await contexts.discard();
+  }
+}
+
+async function runDockerfileCall(
+  call: CallRequest,
+  flags: BuildFlags,
+  contexts: PreparedContexts,
+  planContexts: PlanNamedContext[],
+  platforms: Platform[],
+  buildArgs: Record<string, string>,
+): Promise<number> {
   const inputs = await resolveBuildInputs({
-    context,
+    context: contexts.context,
     ...(flags.file === undefined ? {} : { file: flags.file }),
+    ...(contexts.dockerfileCwd ? { cwd: contexts.dockerfileCwd } : {}),
   });
   const ast = parseDockerfile(inputs.dockerfile.text, { file: inputs.dockerfile.displayName });
   const platform: Platform = platforms[0]!;
@@ -84,7 +106,8 @@ export async function runBuild(context: string, flags: BuildFlags): Promise<numb
       buildArgs,
       ...(flags.target === undefined ? {} : { target: flags.target }),
       namedContexts: planContexts,
-      contextExcludePatterns: inputs.ignore.patterns,
+      contextExcludePatterns: contexts.mainIsRemote ? [] : inputs.ignore.patterns,
+      stepOptions: parseStepOptions(flags),
     });
     const outputs = plan.platforms.map((p) => ({ label: formatPlatform(p.platform), digest: p.output }));
     process.stdout.write(formatGraph(plan.graph, outputs));
@@ -116,7 +139,7 @@ export async function runBuild(context: string, flags: BuildFlags): Promise<numb
       write(
         call.format === "json"
           ? `${JSON.stringify(lintToJson(report, inputs.dockerfile.text), null, 2)}\n`
-          : formatLintText(report),
+          : formatLintText(report, inputs.dockerfile.text),
       );
       const failed = report.findings.length > 0 || report.buildError !== undefined;
       return failed && !call.ignoreStatus ? 1 : 0;
@@ -124,6 +147,14 @@ export async function runBuild(context: string, flags: BuildFlags): Promise<numb
     default:
       return 0;
   }
+}
+
+/** `--platform local` (in a list too) is the build machine's own platform, as buildx reads it. */
+function localPlatform(list: string): string {
+  return list
+    .split(",")
+    .map((p) => (p.trim() === "local" ? formatPlatform(hostPlatform()) : p))
+    .join(",");
 }
 
 /** Reads `--call` (and its `--check` shorthand and `--format`). */

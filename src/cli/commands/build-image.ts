@@ -1,12 +1,17 @@
+import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import type { NamedContext } from "../../dockerfile/context/named-contexts.ts";
 import { UserError } from "../../errors/user-error.ts";
 import type { Platform } from "../../oci/platform.ts";
+import type { ProgressSink, WarningEvent } from "../../progress/events.ts";
+import { vertexWarning } from "../../progress/solve-status.ts";
+import { parseAnnotationFlags } from "../annotation-flags.ts";
 import { parseSecrets } from "../parse-secrets.ts";
 import { parseSshFlags } from "../parse-ssh.ts";
 import { registryOptionsFor } from "../registry-cli-options.ts";
+import { parseStepOptions, type StepOptionFlags } from "./build-step-options.ts";
 
-export interface ImageBuildFlags {
+export interface ImageBuildFlags extends StepOptionFlags {
   file?: string;
   target?: string;
   tag?: string[];
@@ -15,6 +20,8 @@ export interface ImageBuildFlags {
   load?: boolean;
   iidfile?: string;
   metadataFile?: string;
+  annotation?: string[];
+  quiet?: boolean;
   /** Commander turns `--no-cache` into `cache: false` and `--no-cache-filter` into `cacheFilter`. */
   cache?: boolean;
   cacheFilter?: string[];
@@ -50,14 +57,37 @@ export async function buildImage(
     push: Boolean(flags.push),
     load: Boolean(flags.load),
   });
+  // --annotation reaches every image-producing output, as buildx passes it to each exporter.
+  const annotations = parseAnnotationFlags(flags.annotation ?? [], "manifest");
+  for (const o of outputs) if ("image" in o) o.image.annotations = [...annotations, ...o.image.annotations];
+  if (outputs.length === 0) {
+    // As buildx with a builder that has no image store of its own: say where (not) the result goes.
+    process.stderr.write(
+      "WARNING: No output specified: the build result will only remain in the build cache.\n" +
+        "To keep the image, name it with -t NAME (polyarch's image store), push it with --push, load it into Docker with --load, or write it with -o type=oci,dest=FILE.\n",
+    );
+  }
   const secrets = parseSecrets(flags.secret ?? []);
+  const stepOptions = parseStepOptions(flags);
   const ssh = parseSshFlags(flags.ssh ?? []);
   const cacheLockTimeoutMs = readCacheLockTimeout(process.env.POLYARCH_CACHE_LOCK_TIMEOUT);
   const labels = parseKeyValues(flags.label ?? [], "--label");
   const sourceDateEpoch = readSourceDateEpoch(buildArgs);
 
   // Build progress goes to stderr, as buildx does: stdout stays free for `-o type=tar,dest=-`.
-  const progress = createProgress(flags.progress as "auto", process.stderr);
+  const quiet = Boolean(flags.quiet) || flags.progress === "quiet";
+  const display = createProgress(quiet ? "quiet" : (flags.progress as "auto"), process.stderr, {
+    expandWarnings: debug,
+  });
+  // Warnings are kept for --metadata-file's buildx.build.warnings as they pass to the display.
+  const warnings: WarningEvent[] = [];
+  const progress: ProgressSink = {
+    emit(e) {
+      if (e.type === "warning") warnings.push(e);
+      display.emit(e);
+    },
+    close: () => display.close(),
+  };
   const controller = new AbortController();
   let interrupted = false;
   const onSignal = () => {
@@ -93,10 +123,23 @@ export async function buildImage(
       ...(sourceDateEpoch === undefined ? {} : { sourceDateEpoch }),
       signal: controller.signal,
       allow: parseEntitlements(flags.allow ?? []),
+      stepOptions,
     });
-    if (flags.iidfile) await writeFile(flags.iidfile, result.descriptor.digest);
-    if (flags.metadataFile)
-      await writeFile(flags.metadataFile, `${JSON.stringify(result.metadata, null, 2)}\n`);
+    const imageId = imageIdOf(result.metadata, result.descriptor.digest);
+    if (flags.iidfile) await writeFile(flags.iidfile, imageId);
+    if (flags.metadataFile) {
+      const metadata: Record<string, unknown> = {
+        ...result.metadata,
+        // builder/node/build id, the form buildx writes; the id is fresh for every build.
+        "buildx.build.ref": `polyarch/local/${randomBytes(16).toString("hex").slice(0, 25)}`,
+      };
+      // buildx writes warnings only when asked to (BUILDX_METADATA_WARNINGS), in BuildKit's VertexWarning form.
+      if (warnings.length && /^(1|true)$/i.test(process.env.BUILDX_METADATA_WARNINGS ?? ""))
+        metadata["buildx.build.warnings"] = warnings.map(vertexWarning);
+      await writeFile(flags.metadataFile, `${JSON.stringify(sortedKeys(metadata), null, 2)}\n`);
+    }
+    // -q / --progress=quiet: the image id is the one line on stdout, as buildx prints it.
+    if (quiet) process.stdout.write(`${imageId}\n`);
     return 0;
   } finally {
     process.off("SIGINT", onSignal);
@@ -105,9 +148,22 @@ export async function buildImage(
   }
 }
 
+/**
+ * The image id buildx prints and writes to --iidfile: the config digest when the result is one image (the
+ * id `docker images` shows after a load), otherwise the digest of the index.
+ */
+function imageIdOf(metadata: Record<string, unknown>, fallback: string): string {
+  const config = metadata["containerimage.config.digest"];
+  return typeof config === "string" ? config : fallback;
+}
+
+function sortedKeys(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
 const entitlements = ["security.insecure", "network.host"];
 
-/** `--allow a,b` (repeatable), as buildx spells it; network.host is accepted (RUN uses the host network). */
+/** `--allow a,b` (repeatable), as buildx spells it. */
 function parseEntitlements(values: readonly string[]): string[] {
   const out = values
     .flatMap((v) => v.split(","))

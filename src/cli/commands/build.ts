@@ -9,7 +9,11 @@ export function registerBuild(program: Command): void {
     .description(
       "build an image for one or more platforms from a Dockerfile (or inspect it: --call outline|targets|check)",
     )
-    .argument("[CONTEXT]", "build context directory, or - to read the Dockerfile from stdin", ".")
+    .argument(
+      "[CONTEXT]",
+      "build context: a directory, a git URL (https://host/repo.git#ref:subdir, git@host:repo.git), an http(s) tarball URL, or - to read the Dockerfile from stdin",
+      ".",
+    )
     .option(
       "-f, --file <PATH>",
       "Dockerfile, relative to the current directory (default: CONTEXT/Dockerfile; - for stdin)",
@@ -21,8 +25,18 @@ export function registerBuild(program: Command): void {
       collect,
       [],
     )
-    .option("--platform <OS/ARCH[/VARIANT],…>", "target platforms, comma-separated or repeated", collect, [])
-    .option("--build-context <NAME=PATH|docker-image://REF>", "an additional named context", collect, [])
+    .option(
+      "--platform <OS/ARCH[/VARIANT],…>",
+      "target platforms, comma-separated or repeated; local is this machine's",
+      collect,
+      [],
+    )
+    .option(
+      "--build-context <NAME=PATH|docker-image://REF|GIT-URL|TARBALL-URL>",
+      "an additional named context",
+      collect,
+      [],
+    )
     .option("-t, --tag <REF>", "name the image (repeatable); with --push, push it there", collect, [])
     .option(
       "-o, --output <SPEC>",
@@ -35,7 +49,17 @@ export function registerBuild(program: Command): void {
       "--load",
       "load the image into Docker (DOCKER_HOST, docker context, default socket), else podman (shorthand for --output=type=docker)",
     )
-    .option("--iidfile <FILE>", "write the image (or index) digest to FILE")
+    .option(
+      "--iidfile <FILE>",
+      "write the image id to FILE (the config digest of a single-platform image, else the index digest)",
+    )
+    .option(
+      "--annotation <[TYPE[PLATFORM],…:]KEY=VALUE>",
+      "annotate the image: manifest (default), index, manifest-descriptor, index-descriptor (repeatable)",
+      collect,
+      [],
+    )
+    .option("-q, --quiet", "print only the image id (on stdout), and a failed step's output")
     .option("--metadata-file <FILE>", "write build metadata (digest, descriptor, names) as JSON to FILE")
     .option("--no-cache", "run every step, ignoring the build cache")
     .option("--no-cache-filter <STAGE>", "ignore the cache for this stage's steps (repeatable)", collect, [])
@@ -61,10 +85,18 @@ export function registerBuild(program: Command): void {
     )
     .option(
       "--allow <ENTITLEMENT>",
-      "grant an entitlement (repeatable or comma-separated): security.insecure lets RUN --security=insecure run",
+      "grant an entitlement (repeatable or comma-separated): security.insecure lets RUN --security=insecure run, network.host lets RUN --network=host run",
       collect,
       [],
     )
+    .option("--add-host <HOST:IP>", "add a line to /etc/hosts of every RUN step (repeatable)", collect, [])
+    .option(
+      "--ulimit <TYPE=SOFT[:HARD]>",
+      "a resource limit for RUN steps, e.g. nofile=1024:4096 (repeatable)",
+      collect,
+      [],
+    )
+    .option("--shm-size <SIZE>", "size of /dev/shm in RUN steps, e.g. 128m (default 64m)")
     .option("--call <FUNCTION>", 'what to run: "outline", "targets" or "check" (add ",format=json" for JSON)')
     .option("--check", "shorthand for --call=check")
     .option("--format <FORMAT>", "output format of --call: text (default) or json")

@@ -1,23 +1,38 @@
 import { realpath, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { UserError } from "../../errors/user-error.ts";
+import { isGitUrl } from "../../graph/git-url.ts";
 import { familiarName, parseImageRef } from "../plan/image-ref.ts";
 
 /**
- * A `--build-context NAME=VALUE`: a local directory or an image that replaces NAME wherever the Dockerfile
- * uses it in `FROM NAME`, `COPY --from=NAME` or `RUN --mount=from=NAME`.
+ * A `--build-context NAME=VALUE` that replaces NAME wherever the Dockerfile uses it in `FROM NAME`,
+ * `COPY --from=NAME` or `RUN --mount=from=NAME`: a local directory, an image, or a remote context (a git
+ * URL, or an https URL of a tarball) that is fetched into a directory before the build plans (see
+ * api/build/remote-contexts.ts) and is then a local directory like any other.
  */
 export type NamedContext =
   | { name: string; kind: "local"; path: string }
-  | { name: string; kind: "image"; ref: string };
+  | { name: string; kind: "image"; ref: string }
+  | RemoteNamedContext;
+
+/** A named context fetched before planning: a git repository (`#ref:subdir`) or a tarball over http(s). */
+export type RemoteNamedContext =
+  | { name: string; kind: "git"; url: string }
+  | { name: string; kind: "url"; url: string };
 
 /** Kinds buildx accepts that polyarch does not build from yet; each gets a clear error, never a guess. */
 const unsupportedPrefixes: [RegExp, string][] = [
   [/^oci-layout:\/\//, "oci-layout:// contexts"],
   [/^target:/, "target: contexts (a bake feature)"],
-  [/^(https?|git|ssh):\/\/|^git@/, "remote (URL or git) contexts"],
   [/^[a-z][a-z0-9+.-]*:\/\//, "this kind of context"],
 ];
+
+/** What a context value names when it is remote (BuildKit's order: a git URL first, then any http URL). */
+export function remoteContextKind(value: string): "git" | "url" | undefined {
+  if (isGitUrl(value)) return "git";
+  if (/^https?:\/\//.test(value)) return "url";
+  return undefined;
+}
 
 /** Parses the `--build-context` values; names are normalised as buildx does (`docker.io/library/x:latest` → `x`). */
 export async function parseNamedContexts(
@@ -53,10 +68,12 @@ async function parseContextValue(name: string, value: string, cwd: string): Prom
     }
     return { name, kind: "image", ref };
   }
+  const remote = remoteContextKind(value);
+  if (remote) return { name, kind: remote, url: value };
   for (const [pattern, what] of unsupportedPrefixes) {
     if (pattern.test(value)) {
       throw new UserError(`--build-context ${name}=${value}: ${what} are not supported yet`, {
-        hint: "use a local directory or docker-image://REF",
+        hint: "use a local directory, docker-image://REF, a git URL or an https URL of a tarball",
       });
     }
   }

@@ -7,6 +7,9 @@ export interface CheckOptions {
   skipAll: boolean;
   /** Findings fail the build (`error=true`). */
   error: boolean;
+  /** Experimental rules asked for (`experimental=NAME,…`), or all of them (`experimental=all`). */
+  experimental: Set<string>;
+  experimentalAll: boolean;
 }
 
 /**
@@ -14,7 +17,13 @@ export interface CheckOptions {
  * `where` names the source in error messages.
  */
 export function parseCheckOptions(text: string | undefined, where = "# check="): CheckOptions {
-  const options: CheckOptions = { skip: new Set(), skipAll: false, error: false };
+  const options: CheckOptions = {
+    skip: new Set(),
+    skipAll: false,
+    error: false,
+    experimental: new Set(),
+    experimentalAll: false,
+  };
   const trimmed = (text ?? "").trim();
   if (trimmed === "") return options;
   for (const part of trimmed.split(";")) {
@@ -31,7 +40,8 @@ export function parseCheckOptions(text: string | undefined, where = "# check="):
       if (b === undefined) throw invalid(where, part);
       options.error = b;
     } else if (key === "experimental") {
-      // Experimental rules are not implemented; accepting the key keeps BuildKit-valid files valid.
+      if (value === "all") options.experimentalAll = true;
+      else for (const name of value.split(",")) if (name.trim() !== "") options.experimental.add(name.trim());
     } else throw invalid(where, part);
   }
   return options;

@@ -6,19 +6,21 @@ import type { LintReport } from "./lint.ts";
  * `--call check` as text, laid out like buildx: a count, then each finding with its rule, doc URL, detail
  * and the Dockerfile lines around it (`>>>` marks the lines it is about).
  */
-export function formatLintText(report: LintReport): string {
+export function formatLintText(report: LintReport, source?: string): string {
+  // BuildKit frames findings with the file split on "\n": a final newline gives a last, empty line.
+  const lines = source?.endsWith("\n") ? [...report.lines, ""] : report.lines;
   let out = "";
   const n = report.findings.length;
   if (n > 0) out += `Check complete, ${n === 1 ? "1 warning has" : `${n} warnings have`} been found!\n`;
   for (const f of report.findings) {
     out += `\nWARNING: ${f.rule} - ${f.url}\n${f.detail}\n`;
-    out += sourceExcerpt(report.file, report.lines, f.range);
+    out += sourceExcerpt(report.file, lines, f.range);
   }
   if (report.buildError) {
     if (n > 0) out += "\n";
     out += `ERROR: ${report.buildError.message}\n`;
     const pos = report.buildError.pos;
-    if (pos) out += sourceExcerpt(report.file, report.lines, { start: pos, end: pos });
+    if (pos) out += sourceExcerpt(report.file, lines, { start: pos, end: pos });
   } else if (report.violation) {
     out += `\nERROR: ${report.violation}\n`;
   } else if (n === 0) {

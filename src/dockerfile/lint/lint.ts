@@ -11,8 +11,9 @@ import {
 } from "../outline/stage-graph.ts";
 import { walkStages } from "../outline/stage-walk.ts";
 import { parseImageRef } from "../plan/image-ref.ts";
+import { isKnownProto, splitPortSpec } from "../plan/ports.ts";
 import { type CheckOptions, parseCheckOptions } from "./check-options.ts";
-import { type RuleName, rules } from "./rules.ts";
+import { experimentalRules, type RuleName, rules } from "./rules.ts";
 
 /** One check that failed: which rule, what exactly, and where (a range of whole lines). */
 export interface LintFinding {
@@ -62,6 +63,8 @@ export function lintDockerfile(ast: DockerfileAst, options: LintOptions = {}): L
   const findings: LintFinding[] = [];
   const report = (name: RuleName, detail: string, range: SourceRange): void => {
     if (checkOptions.skipAll || checkOptions.skip.has(name)) return;
+    if (experimentalRules.has(name) && !checkOptions.experimentalAll && !checkOptions.experimental.has(name))
+      return;
     const r = rules[name];
     findings.push({ rule: name, description: r.description, url: r.url, detail, range });
   };
@@ -70,6 +73,7 @@ export function lintDockerfile(ast: DockerfileAst, options: LintOptions = {}): L
   let buildError: LintReport["buildError"];
   try {
     checkSyntax(ast, report, lineRange);
+    checkDescriptions(ast, report, lineRange);
     const graph = buildStageGraph(ast, options);
     checkStageNames(graph, report);
     checkFromLines(graph, options, report);
@@ -103,6 +107,34 @@ export function lintDockerfile(ast: DockerfileAst, options: LintOptions = {}): L
 }
 
 type Report = (name: RuleName, detail: string, range: SourceRange) => void;
+
+// A comment right above a named FROM or an ARG is its description (`--call outline|targets`) when its last
+// line starts with the name; BuildKit's experimental InvalidDefinitionDescription flags one that does not.
+function checkDescriptions(
+  ast: DockerfileAst,
+  report: Report,
+  lineRange: (p: Position) => SourceRange,
+): void {
+  for (const ins of ast.instructions) {
+    const keys =
+      ins.keyword === "FROM"
+        ? ins.stageName === undefined
+          ? []
+          : [ins.stageName]
+        : ins.keyword === "ARG"
+          ? ins.declarations.map((d) => d.name)
+          : [];
+    const last = ins.comments.at(-1);
+    if (keys.length === 0 || last === undefined) continue;
+    if (keys.includes(last.text.split(" ")[0]!)) continue;
+    const example = keys.length > 1 ? "<arg_key>" : keys[0];
+    report(
+      "InvalidDefinitionDescription",
+      `Comment for ${ins.keyword} should follow the format: \`# ${example} <description>\``,
+      lineRange(ins.pos),
+    );
+  }
+}
 
 // Checks BuildKit runs while reading instructions: they apply to the whole file, whatever the target.
 function checkSyntax(ast: DockerfileAst, report: Report, lineRange: (p: Position) => SourceRange): void {
@@ -269,9 +301,10 @@ function checkInstructions(
           }
           lastUse.set(ins.keyword, ins);
           if (ins.keyword !== "HEALTHCHECK" && ins.command.form === "shell" && !state.shellSet) {
+            // BuildKit names the instruction as written (`cmd`), as the differential rawjson test sees.
             report(
               "JSONArgsRecommended",
-              `JSON arguments recommended for ${ins.keyword} to prevent unintended behavior related to OS signals`,
+              `JSON arguments recommended for ${ins.keywordAsWritten} to prevent unintended behavior related to OS signals`,
               ins.range,
             );
           }
@@ -294,6 +327,7 @@ function checkInstructions(
       }
     },
     expanded(_stage, ins, word, result, state) {
+      if (ins.keyword === "EXPOSE") checkExpose(result.value, ins, report);
       if (
         ins.keyword === "WORKDIR" &&
         word === ins.path &&
@@ -326,6 +360,27 @@ function checkInstructions(
       }
     },
   });
+}
+
+// EXPOSE only names the container's ports: a host address or port is ignored (and will become an error), and
+// the protocol is case-folded. A word whose port or protocol is invalid is left to the build's error.
+function checkExpose(expanded: string, ins: Instruction, report: Report): void {
+  for (const raw of expanded.split(/\s+/).filter((w) => w !== "")) {
+    const parts = splitPortSpec(raw);
+    if (parts.port === "" || !isKnownProto(parts.proto)) continue;
+    if (parts.proto !== parts.proto.toLowerCase())
+      report(
+        "ExposeProtoCasing",
+        `Defined protocol '${raw}' in EXPOSE instruction should be lowercase`,
+        ins.range,
+      );
+    if (parts.ip !== "" || parts.hostPort !== "")
+      report(
+        "ExposeInvalidFormat",
+        `EXPOSE instruction should not define an IP address or host-port mapping, found '${raw}'`,
+        ins.range,
+      );
+  }
 }
 
 function secretName(instruction: "ARG" | "ENV", key: string, ins: Instruction, report: Report): void {

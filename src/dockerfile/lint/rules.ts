@@ -86,6 +86,24 @@ export const rules = {
     "FROM --platform flag should not use a constant value",
     "from-platform-flag-const-disallowed",
   ),
+  InvalidDefinitionDescription: rule(
+    "InvalidDefinitionDescription",
+    "Comment for build stage or argument should follow the format: `# <arg/stage name> <description>`. If this is not intended to be a description comment, add an empty line or comment between the instruction and the comment.",
+    "invalid-definition-description",
+  ),
+  ExposeProtoCasing: rule(
+    "ExposeProtoCasing",
+    "Protocol in EXPOSE instruction should be lowercase",
+    "expose-proto-casing",
+  ),
+  ExposeInvalidFormat: rule(
+    "ExposeInvalidFormat",
+    "IP address and host-port mapping should not be used in EXPOSE instruction. This will become an error in a future release",
+    "expose-invalid-format",
+  ),
 } as const satisfies Record<string, LintRule>;
+
+/** Rules BuildKit runs only when `# check=experimental=NAME` (or `experimental=all`) asks for them. */
+export const experimentalRules: ReadonlySet<string> = new Set(["InvalidDefinitionDescription"]);
 
 export type RuleName = keyof typeof rules;

@@ -118,7 +118,8 @@ export function buildStageGraph(ast: DockerfileAst, options: StageGraphOptions =
         ? expand(ast, ins.platform.value, metaEnv, ins.platform.valuePos ?? ins.platform.pos)
         : undefined;
       const baseLower = base.value.toLowerCase();
-      const baseStage = stages.find((s) => s.name !== undefined && s.name === baseLower)?.index;
+      // The latest earlier stage of that name: a duplicate name is only a warning in BuildKit.
+      const baseStage = stages.findLast((s) => s.name !== undefined && s.name === baseLower)?.index;
       stages.push({
         index: stages.length,
         name: ins.stageName,
@@ -147,7 +148,7 @@ export function buildStageGraph(ast: DockerfileAst, options: StageGraphOptions =
     if (stage.baseStage !== undefined) {
       // A base stage's ONBUILD triggers run in this stage and may read from other stages.
       const triggers = stages[stage.baseStage]!.body.flatMap((b) =>
-        b.keyword === "ONBUILD" ? [b.trigger] : [],
+        b.keyword === "ONBUILD" && b.trigger ? [b.trigger] : [],
       );
       refs.push(...referencesOf(triggers));
     }
@@ -165,7 +166,7 @@ export function buildStageGraph(ast: DockerfileAst, options: StageGraphOptions =
 export function targetStage(graph: StageGraph, target: string | undefined): StageNode {
   if (target === undefined || target === "") return graph.stages[graph.stages.length - 1]!;
   const wanted = target.toLowerCase();
-  const found = graph.stages.find((s) => s.name === wanted);
+  const found = graph.stages.findLast((s) => s.name === wanted);
   if (found) return found;
   const names = graph.stages.flatMap((s) => (s.name ? [s.name] : []));
   const suggestion = didYouMean(wanted, names);
@@ -198,7 +199,7 @@ export function findStage(stages: readonly StageNode[], ref: string): number | u
     return n < stages.length ? n : undefined;
   }
   const lower = ref.toLowerCase();
-  return stages.find((s) => s.name !== undefined && s.name === lower)?.index;
+  return stages.findLast((s) => s.name !== undefined && s.name === lower)?.index;
 }
 
 /**

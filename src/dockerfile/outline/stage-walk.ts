@@ -178,7 +178,9 @@ function apply(
       expand(ins.signal);
       return;
     case "EXPOSE":
-      for (const p of ins.ports) expand(p);
+      // BuildKit sorts EXPOSE's words as written before it expands them, so its findings come in that order.
+      for (const p of [...ins.ports].sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0)))
+        expand(p);
       return;
     case "VOLUME":
       for (const p of ins.paths) expand(p);

@@ -35,6 +35,11 @@ const labsSpecs: Partial<Record<Keyword, Record<string, FlagKind>>> = {
   RUN: { device: "list" },
 };
 
+// BuildKit knows a labs flag in every channel but refuses it outside labs with these words.
+const labsOnlyMessages: Record<string, string> = {
+  "RUN --device": "device feature is only supported in Dockerfile frontend 1.14.0-labs or later",
+};
+
 const specCache = new Map<string, Record<string, FlagKind>>();
 
 /** The flags `keyword` accepts. */
@@ -76,6 +81,9 @@ export function readFlags(
       throw new DockerfileError(message, source, pos, hint === undefined ? {} : { hint });
     };
     const kind = spec[name];
+    const labsOnly = labs ? undefined : labsOnlyMessages[`${keyword} --${name}`];
+    if (kind === undefined && labsOnly !== undefined)
+      fail(labsOnly, "put `# syntax=docker/dockerfile:1-labs` on the Dockerfile's first line to use it");
     if (kind === undefined) {
       const suggestion = didYouMean(name, names);
       fail(

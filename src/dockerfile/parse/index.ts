@@ -12,6 +12,7 @@ import { findHeredocs } from "./heredoc.ts";
 import { buildInstruction } from "./instruction.ts";
 import { LogicalLine } from "./logical-line.ts";
 import { splitLines } from "./source-lines.ts";
+import { syntaxChannel } from "./syntax-directive.ts";
 
 export { isTrueFlag } from "./flags.ts";
 export { heredocBody, parseHeredocWord } from "./heredoc.ts";
@@ -25,6 +26,7 @@ export function parseDockerfile(text: string, options: ParseOptions = {}): Docke
   const physical = splitLines(text);
   const lines = physical.map((l) => l.text);
   const source: DockerfileSource = { file: options.file ?? "Dockerfile", lines };
+  checkLineLengths(source);
   const directives = new DirectiveReader(source);
   const instructions: Instruction[] = [];
   const warnings: ParseWarning[] = [];
@@ -38,7 +40,9 @@ export function parseDockerfile(text: string, options: ParseOptions = {}): Docke
     const indent = raw.length - trimmed.length;
     if (directives.feed(trimmed, lineNo, indent)) continue;
     if (trimmed.startsWith("#")) {
-      const c = trimGoSpace(trimmed.slice(1));
+      // BuildKit strips the `#` only from a comment that starts the line: an indented one keeps it, which
+      // decides whether it describes the stage below (`--call targets`).
+      const c = trimGoSpace(indent > 0 ? trimmed : trimmed.slice(1));
       if (c === "") comments = [];
       else comments.push({ text: c, line: lineNo });
       continue;
@@ -71,7 +75,10 @@ export function parseDockerfile(text: string, options: ParseOptions = {}): Docke
 
     if (labs === undefined) {
       directives.done = true;
-      labs = /labs/i.test(directives.directives.find((d) => d.name === "syntax")?.value ?? "");
+      labs = syntaxChannel(
+        directives.directives.find((d) => d.name === "syntax"),
+        source,
+      ).labs;
     }
     const where = {
       startLine,
@@ -83,7 +90,7 @@ export function parseDockerfile(text: string, options: ParseOptions = {}): Docke
     comments = [];
 
     const target = inst.keyword === "ONBUILD" ? inst.trigger : inst;
-    if (mayHaveHeredocs(target) && logical.text.includes("<<")) {
+    if (target && mayHaveHeredocs(target) && logical.text.includes("<<")) {
       const heredocs: Heredoc[] = [];
       for (const spec of findHeredocs(logical.text)) {
         const pos = logical.posAt(spec.start);
@@ -154,6 +161,25 @@ export function parseDockerfile(text: string, options: ParseOptions = {}): Docke
     instructions,
     warnings,
   };
+}
+
+// BuildKit reads the file with a line scanner that holds at most 65535 bytes: a longer line (heredoc bodies
+// and comments too) fails the build, so it fails here, with BuildKit's words, rather than building.
+const maxLineBytes = 65535;
+
+function checkLineLengths(source: DockerfileSource): void {
+  source.lines.forEach((line, i) => {
+    if (line.length * 3 <= maxLineBytes || Buffer.byteLength(line) <= maxLineBytes) return;
+    const shown = source.lines.map((l, j) => (j === i ? `${l.slice(0, 60)}…` : l));
+    throw new DockerfileError(
+      `dockerfile line greater than max allowed size of ${maxLineBytes}`,
+      { file: source.file, lines: shown },
+      { line: i + 1, column: 1 },
+      {
+        hint: `line ${i + 1} holds ${Buffer.byteLength(line)} bytes: split it with line continuations, or COPY long data from a file in the context`,
+      },
+    );
+  });
 }
 
 // The line without its continuation mark (the escape character, then only blanks, at the end of the line,

@@ -52,6 +52,7 @@ export const KEYWORDS: readonly Keyword[] = [
 ];
 
 const keywordSet = new Set<string>(KEYWORDS);
+const ignoresFlags = new Set<Keyword>(["ARG", "STOPSIGNAL"]);
 
 export interface BuildContext {
   source: DockerfileSource;
@@ -84,7 +85,7 @@ export function buildInstruction(
   ctx: BuildContext,
   where: LineContext,
 ): Instruction {
-  const split = splitCommand(line.text, from);
+  const split = splitCommand(line.text, from, ctx.escapeChar);
   const pos = line.posAt(split.keywordStart);
   const upper = split.keyword.toUpperCase();
   const fail = (message: string, at: Position = pos, hint?: string): never => {
@@ -93,13 +94,16 @@ export function buildInstruction(
   if (!keywordSet.has(upper)) {
     const suggestion = didYouMean(split.keyword, KEYWORDS);
     fail(
-      `unknown instruction: ${upper}${suggestion ? ` (${suggestion})` : ""}`,
+      // As BuildKit words it: the keyword as written, e.g. `unknown instruction: copyy (did you mean copy?)`.
+      `unknown instruction: ${split.keyword}${suggestion ? ` (${suggestion})` : ""}`,
       pos,
       suggestion ? undefined : `instructions are ${KEYWORDS.join(", ")}`,
     );
   }
   const keyword = upper as Keyword;
-  const flags = readFlags(keyword, split.flags, line, ctx.source, ctx.labs);
+  // BuildKit reads flags off ARG and STOPSIGNAL and never checks them (`ARG --foo=1 x` declares x): they
+  // are dropped, not rejected.
+  const flags = ignoresFlags.has(keyword) ? [] : readFlags(keyword, split.flags, line, ctx.source, ctx.labs);
   const args: Word = { value: split.args, pos: line.posAt(split.argsStart) };
   const lastLine = ctx.source.lines[where.endLine - 1] ?? "";
   const base: InstructionBase = {
@@ -279,7 +283,7 @@ export function buildInstruction(
       return { ...base, ...healthcheck(a, aStart, line, flags, fail), keyword };
     case "ONBUILD": {
       if (a === "") fail("ONBUILD requires at least one argument");
-      const inner = splitCommand(line.text, aStart);
+      const inner = splitCommand(line.text, aStart, ctx.escapeChar);
       const innerKeyword = inner.keyword.toUpperCase();
       const at = line.posAt(inner.keywordStart);
       if (innerKeyword === "ONBUILD") {
@@ -288,11 +292,19 @@ export function buildInstruction(
       if (innerKeyword === "FROM" || innerKeyword === "MAINTAINER") {
         fail(`${innerKeyword} isn't allowed as an ONBUILD trigger`, at);
       }
-      const trigger = buildInstruction(line, aStart, ctx, { ...where, comments: [] });
+      let trigger: Instruction | undefined;
+      let triggerError: Error | undefined;
+      try {
+        trigger = buildInstruction(line, aStart, ctx, { ...where, comments: [] });
+      } catch (e) {
+        if (!(e instanceof DockerfileError)) throw e;
+        triggerError = e;
+      }
       return {
         ...base,
         keyword,
         trigger,
+        ...(triggerError ? { triggerError } : {}),
         expression: line.text.replace(/^[\t\n\f\r ]*ONBUILD[\t\n\f\r ]*/i, ""),
       };
     }

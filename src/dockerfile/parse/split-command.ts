@@ -39,15 +39,18 @@ function trimEnd(s: string, from: number): number {
   return j;
 }
 
-/** Splits `line` (from offset `from`) into keyword, flags and arguments. */
-export function splitCommand(line: string, from = 0): SplitCommand {
+/**
+ * Splits `line` (from offset `from`) into keyword, flags and arguments. `escapeChar` is the file's escape
+ * character (`# escape=`), which escapes inside flag values as it does elsewhere.
+ */
+export function splitCommand(line: string, from = 0, escapeChar = "\\"): SplitCommand {
   const end = trimEnd(line, from);
   const kwStart = skipGoSpace(line, from, end);
   let kwEnd = kwStart;
   while (kwEnd < end && !isSplitBlank(line.charCodeAt(kwEnd))) kwEnd++;
   let restStart = kwEnd;
   while (restStart < end && isSplitBlank(line.charCodeAt(restStart))) restStart++;
-  const { flags, argsStart } = extractFlags(line, restStart, end);
+  const { flags, argsStart } = extractFlags(line, restStart, end, escapeChar.charCodeAt(0));
   const aStart = skipGoSpace(line, argsStart, end);
   return {
     keyword: line.slice(kwStart, kwEnd),
@@ -59,8 +62,13 @@ export function splitCommand(line: string, from = 0): SplitCommand {
 }
 
 // Reads words starting with `--` until the first word that does not (or a lone `--`, which ends the flags).
-// Inside a flag, quotes group and `\` escapes, and both are removed.
-function extractFlags(s: string, from: number, end: number): { flags: RawFlag[]; argsStart: number } {
+// Inside a flag, quotes group and the escape character escapes, and both are removed.
+function extractFlags(
+  s: string,
+  from: number,
+  end: number,
+  esc: number,
+): { flags: RawFlag[]; argsStart: number } {
   const flags: RawFlag[] = [];
   let i = from;
   for (;;) {
@@ -88,7 +96,7 @@ function extractFlags(s: string, from: number, end: number): { flags: RawFlag[];
         i++;
         continue;
       }
-      if (c === 0x5c) {
+      if (c === esc) {
         i++;
         if (i >= end) break;
       }

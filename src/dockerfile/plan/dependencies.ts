@@ -83,6 +83,7 @@ export function dependencies(
   const images: { target: FromTarget; use: FromUse }[] = [];
   if (head.kind === "stage") stages.push(head.index);
   for (const command of stageCommands(stage, head, triggers)) {
+    if (command.error) throw command.error;
     let uses: FromUse[];
     try {
       uses = fromUses(command.instr);

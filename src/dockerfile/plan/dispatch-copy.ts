@@ -1,5 +1,6 @@
 import { posix } from "node:path";
 import { addVertex } from "../../graph/build.ts";
+import { isGitUrl, parseGitUrl, redactGitRemote } from "../../graph/git-url.ts";
 import { fileNameFromUrl } from "../../graph/http-filename.ts";
 import type { CopyAction, FileAction, GitSource, HttpSource } from "../../graph/types.ts";
 import { type Digest, isDigest } from "../../oci/digest.ts";
@@ -111,7 +112,13 @@ export function dispatchCopy(
       const v = addVertex(ctx.graph, { kind: "source", source: http }, []);
       actions.push(plainCopy(inputIndex(v), `/${filename}`, common, unpack ?? false));
     } else if (s.kind === "git") {
-      const v = addVertex(ctx.graph, { kind: "source", source: gitSource(s.text, keepGitDir, checksum) }, []);
+      const source = gitSource(s.text, keepGitDir, checksum);
+      const v = addVertex(
+        ctx.graph,
+        { kind: "source", source },
+        [],
+        meta(ctx, state, instr, `[internal] load git source ${redactGitRemote(s.text)}`),
+      );
       actions.push({ ...plainCopy(inputIndex(v), "/", common, false), copyDirContents: true });
     }
   }
@@ -254,19 +261,15 @@ function checksumOf(
   return flag.value;
 }
 
-/** The file name an ADD of a URL writes: the URL path's last element. */
-function isGitUrl(text: string): boolean {
-  if (/^git@[^:]+:/.test(text) || /^git:\/\//.test(text) || /^ssh:\/\//.test(text)) return true;
-  return /^https?:\/\/[^#]+\.git(?:#.*)?$/.test(text);
-}
-
 function gitSource(url: string, keepGitDir: boolean | undefined, checksum: string | undefined): GitSource {
-  const hash = url.indexOf("#");
-  const remote = hash < 0 ? url : url.slice(0, hash);
-  const fragment = hash < 0 ? "" : url.slice(hash + 1);
-  const [ref = "", subdir = ""] = fragment.split(":");
-  const source: GitSource = { type: "git", remote, ref, keepGitDir: keepGitDir ?? false };
-  if (subdir) source.subdir = subdir;
+  const parsed = parseGitUrl(url)!;
+  const source: GitSource = {
+    type: "git",
+    remote: parsed.remote,
+    ref: parsed.ref,
+    keepGitDir: keepGitDir ?? false,
+  };
+  if (parsed.subdir) source.subdir = parsed.subdir;
   if (checksum) source.checksum = checksum;
   return source;
 }

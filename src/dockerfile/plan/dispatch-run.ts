@@ -85,6 +85,7 @@ export function dispatchRun(ctx: PlatformContext, state: StageState, instr: RunI
     network: networkMode(ctx, instr.network),
     security: securityMode(ctx, instr.security),
     platform: state.platform,
+    ...ctx.stepOptions,
   };
   const name = stepName(ctx, state, upperKeyword(displayText(ctx, instr.line, state.env, true)) + nameSuffix);
   state.vertex = addVertex(ctx.graph, op, inputs, meta(ctx, state, instr, name));
@@ -126,12 +127,8 @@ function parseMountFlag(ctx: PlatformContext, state: StageState, flag: Flag): Mo
     return parseMount(flag.value, (word) => expandAt(ctx, word, state.env, at));
   } catch (e) {
     if (e instanceof MountSyntaxError) {
-      throw dockerfileError(
-        `--mount: ${e.message}`,
-        ctx.source,
-        at,
-        e.hint === undefined ? {} : { hint: e.hint },
-      );
+      // BuildKit's words alone (`unsupported mount type "foo"`); the caret points at the --mount flag.
+      throw dockerfileError(e.message, ctx.source, at, e.hint === undefined ? {} : { hint: e.hint });
     }
     throw e;
   }
@@ -238,7 +235,7 @@ function networkMode(ctx: PlatformContext, flag: Flag | undefined): ExecOp["netw
   if (!flag) return "default";
   const v = flag.value ?? "";
   if (v === "default" || v === "none" || v === "host") return v;
-  throw dockerfileError(`unsupported network mode "${v}"`, ctx.source, flag.valuePos ?? flag.pos, {
+  throw dockerfileError(`invalid network mode "${v}"`, ctx.source, flag.valuePos ?? flag.pos, {
     hint: "use --network=default, none or host",
   });
 }

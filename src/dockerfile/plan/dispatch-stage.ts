@@ -62,6 +62,7 @@ export function dispatchStage(
   }
 
   for (const command of commands) {
+    if (command.error) throw command.error;
     state.inOnbuild = command.onbuild;
     try {
       dispatchInstruction(ctx, state, command.instr);

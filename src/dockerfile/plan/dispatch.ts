@@ -181,9 +181,14 @@ function dispatchExpose(ctx: PlatformContext, state: StageState, instr: ExposeIn
     for (const spec of expandWordsAt(ctx, word.value, state.env, word.pos)) {
       const parsed = parsePortSpec(spec);
       if ("error" in parsed)
-        throw dockerfileError(`EXPOSE ${spec}: ${parsed.error}`, ctx.source, word.pos, {
-          hint: "write a port, a range or a port with its protocol: 80, 8000-8010, 53/udp",
-        });
+        throw dockerfileError(
+          `invalid port: ${JSON.stringify(spec)}: ${parsed.error}`,
+          ctx.source,
+          word.pos,
+          {
+            hint: "write a port, a range or a port with its protocol: 80, 8000-8010, 53/udp",
+          },
+        );
       ports.push(...parsed.ports);
     }
   }

@@ -64,6 +64,7 @@ export async function planBuild(ast: DockerfileAst, options: PlanOptions = {}): 
       buildArgs: options.buildArgs ?? {},
       namedContexts: options.namedContexts ?? [],
       contextExcludePatterns: options.contextExcludePatterns,
+      stepOptions: options.stepOptions ?? {},
       states: new Map(),
       resolveImage,
       resolved: new Map(),

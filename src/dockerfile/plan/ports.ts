@@ -1,17 +1,38 @@
-/**
- * One EXPOSE word as BuildKit reads it: `[ip:][hostPort:]containerPort[-end][/proto]`, the protocol defaulting
- * to tcp; a range gives one entry per port. Returns `port/proto` strings or an error message.
- */
-export function parsePortSpec(raw: string): { ports: string[] } | { error: string } {
+/** The parts of one EXPOSE word, `[ip:][hostPort:]containerPort[-end][/proto]`, as written. */
+export interface PortSpecParts {
+  ip: string;
+  hostPort: string;
+  /** The port or range, without the protocol. */
+  port: string;
+  /** The protocol as written ("" when none was). */
+  proto: string;
+}
+
+export function splitPortSpec(raw: string): PortSpecParts {
   const parts = raw.split(":");
   const containerPart = parts[parts.length - 1]!;
   const hostPort = parts.length >= 2 ? parts[parts.length - 2]! : "";
   const ip = parts.length >= 3 ? parts.slice(0, -2).join(":") : "";
   const slash = containerPart.indexOf("/");
   const port = slash < 0 ? containerPart : containerPart.slice(0, slash);
-  const proto = slash < 0 ? "tcp" : containerPart.slice(slash + 1).toLowerCase() || "tcp";
+  const proto = slash < 0 ? "" : containerPart.slice(slash + 1);
+  return { ip, hostPort, port, proto };
+}
+
+/** Whether a protocol (any case, or none) is one EXPOSE accepts. */
+export function isKnownProto(proto: string): boolean {
+  return ["", "tcp", "udp", "sctp"].includes(proto.toLowerCase());
+}
+
+/**
+ * One EXPOSE word as BuildKit reads it: `[ip:][hostPort:]containerPort[-end][/proto]`, the protocol defaulting
+ * to tcp; a range gives one entry per port. Returns `port/proto` strings or an error message.
+ */
+export function parsePortSpec(raw: string): { ports: string[] } | { error: string } {
+  const { ip, hostPort, port, proto: written } = splitPortSpec(raw);
+  const proto = written.toLowerCase() || "tcp";
   if (port === "") return { error: `no port specified: ${raw}<empty>` };
-  if (proto !== "tcp" && proto !== "udp" && proto !== "sctp") return { error: `invalid proto: ${proto}` };
+  if (!isKnownProto(written)) return { error: `invalid proto: ${written.toLowerCase()}` };
   if (ip !== "" && !/^\[?[0-9a-fA-F.:]+\]?$/.test(ip)) return { error: `invalid IP address: ${ip}` };
   const range = portRange(port);
   if (!range) return { error: `invalid containerPort: ${port}` };

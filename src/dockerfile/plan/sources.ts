@@ -61,7 +61,7 @@ export function fromSourceVertex(
       const current = state.def;
       if (target.index === current.index) {
         throw dockerfileError(
-          `circular dependency: stage "${current.info.displayName}" uses itself`,
+          `circular dependency detected on stage: ${current.info.displayName}`,
           ctx.source,
           pos,
           {

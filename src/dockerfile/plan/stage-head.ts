@@ -45,8 +45,8 @@ export function stageHead(ctx: PlatformContext, stage: StageDef): StageHead {
     const replaced = findNamedContext(ctx.namedContexts, stage.name);
     if (replaced) return { kind: "context", context: replaced, replacesStage: true, platform };
   }
-  const baseStage = findStageByName(ctx.stages, baseName);
-  if (baseStage && baseStage.index < stage.index) return { kind: "stage", index: baseStage.index };
+  const baseStage = findStageByName(ctx.stages.slice(0, stage.index), baseName);
+  if (baseStage) return { kind: "stage", index: baseStage.index };
   if (baseName.toLowerCase() === "scratch") return { kind: "scratch", platform };
   const context = findNamedContext(ctx.namedContexts, baseName);
   if (context) return { kind: "context", context, replacesStage: false, platform };

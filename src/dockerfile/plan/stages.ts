@@ -22,24 +22,10 @@ export interface SplitDockerfile {
 export function splitStages(ast: DockerfileAst, source: DockerfileSource): SplitDockerfile {
   const globalArgs: ArgInstruction[] = [];
   const stages: StageDef[] = [];
-  const byName = new Map<string, StageDef>();
   for (const instr of ast.instructions) {
     if (instr.keyword === "FROM") {
       const index = stages.length;
       const name = instr.stageName?.toLowerCase();
-      if (name !== undefined) {
-        const previous = byName.get(name);
-        if (previous) {
-          throw dockerfileError(
-            `duplicate stage name "${name}"`,
-            source,
-            instr.stageNameWord?.pos ?? instr.pos,
-            {
-              hint: `stage "${name}" is already defined on line ${previous.from.pos.line}; give each stage its own name`,
-            },
-          );
-        }
-      }
       const stage: StageDef = {
         index,
         from: instr,
@@ -56,7 +42,6 @@ export function splitStages(ast: DockerfileAst, source: DockerfileSource): Split
         },
       };
       stages.push(stage);
-      if (name !== undefined) byName.set(name, stage);
       continue;
     }
     const current = stages[stages.length - 1];
@@ -77,8 +62,13 @@ export function splitStages(ast: DockerfileAst, source: DockerfileSource): Split
   return { globalArgs, stages };
 }
 
-/** Finds a stage by its `AS` name (case-insensitive, as BuildKit does). */
+/**
+ * Finds a stage by its `AS` name (case-insensitive, as BuildKit does). A name given twice is only a
+ * DuplicateStageName warning in BuildKit, and the later stage wins: pass the stages before a FROM to find
+ * the one it builds on, all of them for `--target` and `COPY --from` (BuildKit resolves those after reading
+ * every stage, so a COPY between the two stages names the second).
+ */
 export function findStageByName(stages: readonly StageDef[], name: string): StageDef | undefined {
   const lower = name.toLowerCase();
-  return stages.find((s) => s.name === lower);
+  return stages.findLast((s) => s.name === lower);
 }

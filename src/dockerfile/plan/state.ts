@@ -1,5 +1,5 @@
 import { canonicalPlatform } from "../../graph/build.ts";
-import type { BuildGraph } from "../../graph/types.ts";
+import type { BuildGraph, RunStepOptions } from "../../graph/types.ts";
 import type { Digest } from "../../oci/digest.ts";
 import type { ContainerConfig, ImageConfig } from "../../oci/image-config.ts";
 import { formatPlatform, normalizePlatform, type Platform } from "../../oci/platform.ts";
@@ -27,6 +27,7 @@ export interface PlatformContext {
   buildArgs: Readonly<Record<string, string>>;
   namedContexts: readonly PlanNamedContext[];
   contextExcludePatterns: readonly string[] | undefined;
+  stepOptions: RunStepOptions;
   /** Stage states dispatched so far, by stage index. */
   states: Map<number, StageState>;
   /** Resolves an image once per build (shared by all platforms); undefined without a resolver. */

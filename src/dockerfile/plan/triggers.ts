@@ -12,12 +12,19 @@ export interface StageCommand {
    * trigger's text is not in this Dockerfile).
    */
   foreignImage?: string;
+  /**
+   * A trigger written in this file that does not parse: `instr` is its ONBUILD line and this the parse
+   * error, raised when a stage that runs the trigger is planned (BuildKit parses triggers only then).
+   */
+  error?: Error;
 }
 
 /** The ONBUILD instructions written in a stage, as the commands a stage built FROM it runs first. */
 export function stageTriggers(base: StageDef): StageCommand[] {
   return base.instructions.flatMap((i) =>
-    i.keyword === "ONBUILD" ? [{ instr: i.trigger, onbuild: true }] : [],
+    i.keyword === "ONBUILD"
+      ? [i.trigger ? { instr: i.trigger, onbuild: true } : { instr: i, onbuild: true, error: i.triggerError }]
+      : [],
   );
 }
 

@@ -5,7 +5,7 @@
  * Stability: the CLI (`build --call`, `--print-graph`), the corpus tests and the solver code against these
  * types; changes are additive only.
  */
-import type { BuildGraph } from "../../graph/types.ts";
+import type { BuildGraph, RunStepOptions } from "../../graph/types.ts";
 import type { Digest } from "../../oci/digest.ts";
 import type { ImageConfig } from "../../oci/image-config.ts";
 import type { Platform } from "../../oci/platform.ts";
@@ -57,6 +57,8 @@ export interface PlanOptions {
   /** The main context's `.dockerignore` patterns (the local source named `context`). */
   contextExcludePatterns?: readonly string[];
   resolver?: ImageMetadataResolver;
+  /** What every RUN step gets (`--add-host`, `--ulimit`, `--shm-size`), as BuildKit's frontend options. */
+  stepOptions?: RunStepOptions;
 }
 
 /** A stage as written in the Dockerfile. */

@@ -6,7 +6,7 @@
 
 import type { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { ContentStore } from "../../content/index.ts";
+import type { BlobProvider } from "../../content/index.ts";
 import { UserError } from "../../errors/user-error.ts";
 import type { Descriptor } from "../../oci/descriptor.ts";
 import { blobRelativePath, OciLayoutWriter } from "../../oci/layout/index.ts";
@@ -17,7 +17,7 @@ import type { LayoutOutput } from "../output-spec.ts";
 import { epochDate, formatCreated } from "../timestamps.ts";
 
 export interface LayoutOutputContext {
-  store: ContentStore;
+  store: BlobProvider;
   stdout: Writable;
   /** SOURCE_DATE_EPOCH of this output, for the index.json entry's created annotation. */
   epoch?: number;
@@ -67,7 +67,7 @@ export function layoutArchive(
   assembly: Assembly,
   names: readonly string[],
   created: string,
-  store: ContentStore,
+  store: BlobProvider,
 ): { writer: OciLayoutWriter; extraFiles: { name: string; bytes: Uint8Array }[] } {
   const writer = new OciLayoutWriter();
   // Read through the store, which re-verifies each blob as it streams: one changed on disk since it was

@@ -6,7 +6,7 @@
  */
 import { spawn } from "node:child_process";
 import type { Readable } from "node:stream";
-import type { ContentStore } from "../../content/index.ts";
+import type { BlobProvider } from "../../content/index.ts";
 import { UserError } from "../../errors/user-error.ts";
 import { formatPlatform } from "../../oci/platform.ts";
 import { formatReference, parseReference } from "../../registry/reference.ts";
@@ -18,7 +18,7 @@ import { layoutArchive } from "./layout-output.ts";
 import { findLoadTarget, type LoadTarget } from "./load-target.ts";
 
 export interface LoadOutputContext {
-  store: ContentStore;
+  store: BlobProvider;
   epoch?: number;
   now: Date;
   progress: (name: string) => (detail?: string) => void;

@@ -3,46 +3,38 @@
  * platforms each gets a subdirectory named as buildx names it (`linux_arm64`), unless platform-split=false
  * merges them.
  *
- * Both first compute the merged view of each image in a scratch directory of the state root (the injected
- * applier, worker/'s, unpacks the layers in order there, so whiteouts only ever delete the image's own
- * files), then write that view: as a tar stream, or into `dest`. The destination is the user's directory
+ * Both read the result's own tree (the solver's Ref: a view of its snapshots) when the build gives one, so
+ * nothing is decompressed or copied first; otherwise (images given by their layers only, or several
+ * platforms merged by platform-split=false) they first compute the merged view of each image in a scratch
+ * directory of the state root (the injected applier, worker/'s, unpacks the layers in order there, so
+ * whiteouts only ever delete the image's own files). Then they write that view: as a tar stream, or into
+ * `dest`. The destination is the user's directory
  * and may hold their own files and links (some planted by an earlier export of a hostile image), so it is
  * written as BuildKit's local exporter (fsutil's DiskWriter, merge mode) writes it: every path of the tree,
  * parents first; a directory merges with a directory already there; anything else in the way, a symlink
  * above all, is replaced, never followed; files of the user that the tree does not name are left alone.
- * On the state root's file system the tree is moved into dest by rename (moveInto); elsewhere it goes to
- * `dest` through the same applier, as a whiteout-free tar, whose in-root resolver and no-follow writes apply
+ * A scratch tree on the state root's file system is moved into dest by rename (moveInto); a result's
+ * own tree (never moved: the cache holds it) or a tree elsewhere goes to `dest` through the same applier, as a whiteout-free tar, whose in-root resolver and no-follow writes apply
  * the same rule.
  */
 import { createWriteStream } from "node:fs";
-import {
-  chmod,
-  lchown,
-  lstat,
-  lutimes,
-  mkdir,
-  mkdtemp,
-  readdir,
-  rename,
-  rm,
-  stat,
-  unlink,
-} from "node:fs/promises";
+import { chmod, lchown, lstat, lutimes, mkdir, readdir, rename, rm, stat, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { ContentStore } from "../../content/index.ts";
+import type { BlobProvider } from "../../content/index.ts";
 import { UserError } from "../../errors/user-error.ts";
+import { uniqueSuffix } from "../../fsutil/atomic-file.ts";
 import { type Timestamp, zeroTime } from "../../oci/layer/entry.ts";
 import type { LayerTarItem } from "../../oci/layer/tar-writer.ts";
 import { layerTarStream } from "../../oci/layer/tar-writer.ts";
 import { platformDirName } from "../../oci/platform.ts";
 import type { RootfsOutput } from "../output-spec.ts";
-import type { BuiltImage } from "../types.ts";
+import type { BuiltImage, ResultTree } from "../types.ts";
 import { rootfsTarItems } from "./rootfs-walk.ts";
 
 export interface RootfsContext {
-  store: ContentStore;
+  store: BlobProvider;
   /** Unpacks a layer (or any tar) into a directory, resolving every path in-root and following no final link. */
   unpackLayer: (blob: Readable, dir: string) => Promise<void>;
   stdout: Writable;
@@ -67,15 +59,37 @@ function subdirs(output: RootfsOutput, images: readonly BuiltImage[]): string[] 
   return images.map((img) => (split ? platformDirName(img.platform) : ""));
 }
 
-/** Runs `use` on the merged tree of every image, built in scratch space that is removed afterwards. */
+/**
+ * Runs `use` on the merged tree of every platform subdirectory. `owned` trees are scratch copies of this
+ * export (they may be moved into dest); others are the result's own trees (views of the worker's
+ * snapshots), which are only ever read.
+ */
 async function withMergedTrees<T>(
   images: readonly BuiltImage[],
   dirs: readonly string[],
   ctx: RootfsContext,
-  use: (trees: MergedTrees) => Promise<T>,
+  use: (trees: MergedTrees, owned: boolean) => Promise<T>,
 ): Promise<T> {
+  const fromRefs = images.every((image) => image.tree !== undefined);
+  // One result per subdirectory: its tree is read as it is, nothing is unpacked or copied first.
+  if (fromRefs && new Set(dirs).size === dirs.length) {
+    const views: ResultTree[] = [];
+    try {
+      const trees: MergedTrees = new Map();
+      for (const [i, image] of images.entries()) {
+        const view = await image.tree!();
+        views.push(view);
+        trees.set(dirs[i]!, view.root);
+      }
+      return await use(trees, false);
+    } finally {
+      for (const view of views) await view.release();
+    }
+  }
   await mkdir(ctx.tempDir, { recursive: true });
-  const scratch = await mkdtemp(join(ctx.tempDir, "rootfs-"));
+  // Named by its process (uniqueSuffix), so a build killed meanwhile has its scratch removed by the next.
+  const scratch = join(ctx.tempDir, `rootfs-${uniqueSuffix()}`);
+  await mkdir(scratch, { mode: 0o700 });
   try {
     const trees: MergedTrees = new Map();
     for (const [i, image] of images.entries()) {
@@ -83,12 +97,21 @@ async function withMergedTrees<T>(
       // platform-split=false: every image lands in the same tree, later ones over earlier ones.
       const root = trees.get(sub) ?? join(scratch, sub === "" ? "merged" : sub);
       await mkdir(root, { recursive: true });
-      for (const layer of [...image.baseLayers, ...image.layers]) {
-        await ctx.unpackLayer(await ctx.store.readStream(layer.descriptor.digest), root);
+      if (image.tree) {
+        const view = await image.tree();
+        try {
+          await ctx.unpackLayer(layerTarStream(rootfsTarItems(view.root, "", { skipWhiteouts: true })), root);
+        } finally {
+          await view.release();
+        }
+      } else {
+        for (const layer of [...image.baseLayers, ...image.layers]) {
+          await ctx.unpackLayer(await ctx.store.readStream(layer.descriptor.digest), root);
+        }
       }
       trees.set(sub, root);
     }
-    return await use(trees);
+    return await use(trees, true);
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
@@ -100,16 +123,16 @@ export async function exportLocal(
   ctx: RootfsContext,
 ): Promise<RootfsResult> {
   const dirs = subdirs(output, images);
-  await withMergedTrees(images, dirs, ctx, async (trees) => {
+  await withMergedTrees(images, dirs, ctx, async (trees, owned) => {
     await prepareDestination(output.dest);
     const done = ctx.progress(`copying files to ${output.dest}`);
     const [scratch] = [...trees.values()];
-    if (scratch !== undefined && (await stat(scratch)).dev === (await stat(output.dest)).dev) {
+    if (owned && scratch !== undefined && (await stat(scratch)).dev === (await stat(output.dest)).dev) {
       for (const [sub, tree] of trees) await moveInto(tree, output.dest, sub);
     } else {
       const now = Date.now();
       const dirTime = { sec: Math.floor(now / 1000), nsec: (now % 1000) * 1e6 };
-      await ctx.unpackLayer(layerTarStream(treeItems(trees, dirTime)), output.dest);
+      await ctx.unpackLayer(layerTarStream(treeItems(trees, dirTime, !owned)), output.dest);
     }
     done();
   });
@@ -155,10 +178,10 @@ export async function exportRootfsTar(
   ctx: RootfsContext,
 ): Promise<RootfsResult> {
   const dirs = subdirs(output, images);
-  await withMergedTrees(images, dirs, ctx, async (trees) => {
+  await withMergedTrees(images, dirs, ctx, async (trees, owned) => {
     const done = ctx.progress("sending tarball");
     const tar = layerTarStream(
-      treeItems(trees, zeroTime),
+      treeItems(trees, zeroTime, !owned),
       ctx.epoch === undefined ? {} : { clampMtime: ctx.epoch },
     );
     if (output.dest === "-") await pipeline(tar, ctx.stdout, { end: false });
@@ -168,14 +191,21 @@ export async function exportRootfsTar(
   return { type: "tar", dest: output.dest, platformDirs: dirs.filter((d) => d !== "") };
 }
 
-/** The trees in tar order; each platform subdirectory is an entry of its own, with mtime `dirTime`. */
-async function* treeItems(trees: MergedTrees, dirTime: Timestamp): AsyncGenerator<LayerTarItem> {
+/**
+ * The trees in tar order; each platform subdirectory is an entry of its own, with mtime `dirTime`.
+ * `views`: the trees are views of snapshots, where a lone snapshot may hold overlay whiteouts.
+ */
+async function* treeItems(
+  trees: MergedTrees,
+  dirTime: Timestamp,
+  views: boolean,
+): AsyncGenerator<LayerTarItem> {
   const subs = [...trees.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
   for (const sub of subs) {
     if (sub !== "") {
       yield { entry: { path: sub, type: "dir", mode: 0o755, uid: 0, gid: 0, mtime: dirTime, size: 0 } };
     }
-    yield* rootfsTarItems(trees.get(sub)!, sub);
+    yield* rootfsTarItems(trees.get(sub)!, sub, { skipWhiteouts: views });
   }
 }
 

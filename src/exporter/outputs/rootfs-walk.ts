@@ -36,15 +36,34 @@ function byBytes(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
+export interface WalkOptions {
+  /**
+   * Leave out overlay whiteouts (0/0 character devices): a view of a lone snapshot shows them as files,
+   * while overlayfs, which the snapshot is written for, never shows a 0/0 device as one.
+   */
+  skipWhiteouts?: boolean;
+}
+
 /** Walks `root`; entry paths are `prefix/…` (prefix "" for none). The prefix directories are not included. */
-export async function* rootfsTarItems(root: string, prefix: string): AsyncGenerator<LayerTarItem> {
+export async function* rootfsTarItems(
+  root: string,
+  prefix: string,
+  options: WalkOptions = {},
+): AsyncGenerator<LayerTarItem> {
   const names = (await readdir(root)).sort(byBytes);
   for (const name of names) {
     const abs = join(root, name);
     const path = prefix ? `${prefix}/${name}` : name;
-    const s = await lstatBig(abs);
+    // overlayfs lists a whiteout in a directory only one layer has (nothing below to merge with) but
+    // answers a lookup of it with ENOENT: a name readdir gives and lstat denies is not in the tree.
+    const s = await lstatBig(abs).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === "ENOENT") return undefined;
+      throw e;
+    });
+    if (s === undefined) continue;
     const type = typeOf(s);
     if (type === null) continue;
+    if (options.skipWhiteouts && type === "char" && s.rdev === 0n) continue;
     const entry: LayerEntry = {
       path,
       type,
@@ -62,6 +81,6 @@ export async function* rootfsTarItems(root: string, prefix: string): AsyncGenera
       if (s.nlink > 1n) item.linkKey = `${s.dev}:${s.ino}`;
     }
     yield item;
-    if (type === "dir") yield* rootfsTarItems(abs, path);
+    if (type === "dir") yield* rootfsTarItems(abs, path, options);
   }
 }

@@ -35,14 +35,16 @@ async function privateRoot(root: string): Promise<void> {
 /** Makes the bundle directory `root/id` (0700) and its private root. */
 export async function makeBundleDir(root: string, id: string): Promise<string> {
   const bundle = join(root, id);
-  // A concurrent step's removeBundleDir may remove the root between our two mkdirs: make it again.
+  // A concurrent step's removeBundleDir (in this process or another on the same state root) may remove
+  // the empty root at any moment until our bundle is in it: from making it to checking it to the mkdir of
+  // the bundle. Each of those then fails with ENOENT, and the root is made again.
   for (let attempt = 0; ; attempt++) {
-    await privateRoot(root);
     try {
+      await privateRoot(root);
       await mkdir(bundle, { mode: 0o700 });
       return bundle;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= 5) throw e;
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= 20) throw e;
     }
   }
 }

@@ -16,6 +16,13 @@ export type ExecMount =
   | { type: "cache"; source: string; destination: string }
   | { type: "tmpfs"; destination: string; sizeBytes?: number };
 
+/** A resource limit as `docker run --ulimit` names it: `nofile`, `nproc`, `core`, `stack`… */
+export interface ResourceLimit {
+  name: string;
+  soft: number;
+  hard: number;
+}
+
 /** One process to run in a prepared root filesystem: what a RUN step becomes once the solver has its inputs. */
 export interface ExecRequest {
   args: string[];
@@ -35,6 +42,10 @@ export interface ExecRequest {
   mounts?: ExecMount[];
   /** Extra /etc/hosts lines (--add-host). */
   extraHosts?: { host: string; ip: string }[];
+  /** Resource limits by Docker's names (`nofile`, `nproc`…), replacing the defaults of the same name. */
+  ulimits?: readonly ResourceLimit[];
+  /** Size of /dev/shm in bytes; default 64 MiB. */
+  shmSizeBytes?: number;
   /** Where the step comes from, carried into a failure's error so the CLI can point at the Dockerfile. */
   location?: ErrorLocation;
 }

@@ -215,6 +215,8 @@ export class RuncExecutor {
         hostsFile: join(bundle, "hosts"),
         resolvConfFile: join(bundle, "resolv.conf"),
         nofile,
+        ...(req.ulimits ? { ulimits: req.ulimits } : {}),
+        ...(req.shmSizeBytes !== undefined ? { shmSizeBytes: req.shmSizeBytes } : {}),
       });
       // The spec holds the step's environment, env secrets included: for our eyes (and runc's) only.
       await writeFile(join(bundle, "config.json"), JSON.stringify(spec), { mode: 0o600 });

@@ -1,4 +1,10 @@
-import { defaultPath, type ExecMount, type NetworkMode, type SecurityMode } from "./exec-request.ts";
+import {
+  defaultPath,
+  type ExecMount,
+  type NetworkMode,
+  type ResourceLimit,
+  type SecurityMode,
+} from "./exec-request.ts";
 import type { RuntimeDevice, RuntimeMount, RuntimeSpec } from "./runtime-spec.ts";
 import { defaultSeccompProfile } from "./seccomp-profile.ts";
 import type { ResolvedUser } from "./user.ts";
@@ -127,6 +133,10 @@ export interface SpecInput {
   cgroupsPath?: string;
   /** RLIMIT_NOFILE soft and hard; default defaultNofile. */
   nofile?: number;
+  /** Limits that replace the defaults of the same name (`nofile` included); `name` is Docker's. */
+  ulimits?: readonly ResourceLimit[];
+  /** Size of /dev/shm in bytes; default 64 MiB, as BuildKit's. */
+  shmSizeBytes?: number;
   /** "sandbox" (default): Docker's capabilities and seccomp profile; "insecure": see allCapabilities. */
   security?: SecurityMode;
   /** The capabilities an insecure step gets: those we hold (runc cannot grant more); default all. */
@@ -167,6 +177,17 @@ function extraMount(m: ExecMount): RuntimeMount {
   }
 }
 
+const defaultShmBytes = 64 * 1024 * 1024;
+
+// RLIMIT_NOFILE as BuildKit sets it, then the build's --ulimit values, each replacing its namesake.
+function rlimits(input: SpecInput): RuntimeSpec["process"]["rlimits"] {
+  const nofile = input.nofile ?? defaultNofile;
+  const byType = new Map([["RLIMIT_NOFILE", { soft: nofile, hard: nofile }]]);
+  for (const u of input.ulimits ?? [])
+    byType.set(`RLIMIT_${u.name.toUpperCase()}`, { soft: u.soft, hard: u.hard });
+  return [...byType].map(([type, l]) => ({ type, ...l }));
+}
+
 /** Builds the config.json for one RUN step. Pure: every input comes in, nothing is read from disk. */
 export function buildRuntimeSpec(input: SpecInput): RuntimeSpec {
   const namespaces = [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }];
@@ -191,7 +212,7 @@ export function buildRuntimeSpec(input: SpecInput): RuntimeSpec {
       destination: "/dev/shm",
       type: "tmpfs",
       source: "shm",
-      options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+      options: ["nosuid", "noexec", "nodev", "mode=1777", `size=${input.shmSizeBytes ?? defaultShmBytes}`],
     },
     { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
     { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
@@ -218,9 +239,7 @@ export function buildRuntimeSpec(input: SpecInput): RuntimeSpec {
         effective: [...capabilities],
         permitted: [...capabilities],
       },
-      rlimits: [
-        { type: "RLIMIT_NOFILE", soft: input.nofile ?? defaultNofile, hard: input.nofile ?? defaultNofile },
-      ],
+      rlimits: rlimits(input),
       noNewPrivileges: false,
     },
     root: { path: input.rootfs, readonly: input.readonlyRootfs },

@@ -96,12 +96,13 @@ export async function copyAction(action: CopyAction, ctx: FileOpContext, env: Ac
     env,
   });
   const intoDir = wantsDirectory(action.dest);
+  const dirMode = createdDirMode(action.mode);
   const times = new DestDirTimes();
 
   // Where the destination's directory part must exist first: the dest itself with a trailing slash.
   const ensure = intoDir ? action.dest : parentPath(action.dest);
-  mkdirAllInRoot(destRoot, ensure, 0o755, owner, times);
-  await copyMatches(matches, srcRoot, destRoot, copier, owner, times, action, env, inputName);
+  mkdirAllInRoot(destRoot, ensure, dirMode, owner, times);
+  await copyMatches(matches, srcRoot, destRoot, copier, owner, dirMode, times, action, env, inputName);
   times.apply();
 }
 
@@ -111,6 +112,7 @@ async function copyMatches(
   destRoot: string,
   copier: Copier,
   owner: Ids | undefined,
+  dirMode: number,
   times: DestDirTimes,
   action: CopyAction,
   env: ActionEnv,
@@ -126,13 +128,34 @@ async function copyMatches(
     times.source(lstatSync(src.host, { bigint: true }).mtimeNs);
 
     if (action.attemptUnpack && srcStats.isFile() && (await isArchive(src.host))) {
-      const into = mkdirAllInRoot(destRoot, action.dest, 0o755, owner, times);
+      const into = mkdirAllInRoot(destRoot, action.dest, dirMode, owner, times);
       times.touching(into.host);
       await extractArchive(src.host, into.host, { owner, env, archiveName: match });
       continue;
     }
-    await copyOne(copier, src.host, srcStats, match, action, destRoot, owner, matches.length, env, times);
+    await copyOne(
+      copier,
+      src.host,
+      srcStats,
+      match,
+      action,
+      destRoot,
+      owner,
+      dirMode,
+      matches.length,
+      env,
+      times,
+    );
   }
+}
+
+/**
+ * The mode of the directories a copy creates on the way to its destination. BuildKit gives them an octal
+ * --chmod's mode (`COPY --chmod=700 f /a/b/f` makes /a and /a/b 0700); a symbolic mode only applies to
+ * what is copied, so they get 0755 as without --chmod. Directories that already exist keep their mode.
+ */
+function createdDirMode(mode: CopyAction["mode"]): number {
+  return typeof mode === "number" ? mode & 0o7777 : 0o755;
 }
 
 async function copyOne(
@@ -143,6 +166,7 @@ async function copyOne(
   action: CopyAction,
   destRoot: string,
   owner: Ids | undefined,
+  dirMode: number,
   matchCount: number,
   env: ActionEnv,
   times: DestDirTimes,
@@ -171,7 +195,7 @@ async function copyOne(
   mkdirAllInRoot(
     destRoot,
     action.copyDirContents && srcIsDir && !destStats ? dst.logical : parentPath(dst.logical),
-    0o755,
+    dirMode,
     owner,
     times,
   );

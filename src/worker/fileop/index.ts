@@ -34,13 +34,16 @@ export async function applyFileOp(op: FileOp, ctx: FileOpContext): Promise<void>
   }
 }
 
-/** Every user error of a file op says where its instruction is, whichever helper raised it. */
+/**
+ * Every user error of a file op says where its instruction is, whichever helper raised it, and says it
+ * once: as a location (which the CLI prints before the message) when there is one, else in the message.
+ */
 function positioned(err: UserError, ctx: FileOpContext): UserError {
   const { where } = ctx;
-  const hasWhere = where === undefined || err.message.startsWith(`${where}: `);
   const location = err.location ?? ctx.location;
-  if (hasWhere && err.location === location) return err;
-  return new UserError(hasWhere ? err.message : `${where}: ${err.message}`, {
+  const prefix = location === undefined && where !== undefined && !err.message.startsWith(`${where}: `);
+  if (!prefix && err.location === location) return err;
+  return new UserError(prefix ? `${where}: ${err.message}` : err.message, {
     ...(err.hint === undefined ? {} : { hint: err.hint }),
     ...(location === undefined ? {} : { location }),
     cause: err,

@@ -5,8 +5,9 @@
  */
 import { readdir, realpath, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { leftoverPlaces } from "../../../src/solver/runtime-leftovers.ts";
+import { privateDirBases, privateDirPrefixes } from "../../../src/fsutil/private-dir.ts";
 import { containerCgroupParents } from "../../../src/worker/executor/leftovers.ts";
+import { leftoverPlaces } from "../../../src/worker/local/local-worker.ts";
 import { mountsUnder } from "../../../src/worker/snapshot/leftover-mounts.ts";
 import { run } from "../../harness/exec.ts";
 
@@ -19,6 +20,8 @@ export interface Leftovers {
   cgroups: string[];
   /** Bundle directories, and the bundle root itself when it is still there. */
   bundles: string[];
+  /** Private dirs on /dev/shm or $TMPDIR (secret files, ssh sockets); machine-wide, like cgroups. */
+  privateDirs: string[];
 }
 
 async function names(dir: string): Promise<string[]> {
@@ -58,13 +61,22 @@ export async function stateLeftovers(stateRoot: string, owners?: readonly number
     () => false,
   );
   if (rootThere && bundleNames.length === 0) bundles.push(places.bundleRoot);
-  return { containers, mounts, cgroups, bundles };
-}
-
-export function noLeftovers(l: Leftovers): boolean {
-  return l.containers.length + l.mounts.length + l.cgroups.length + l.bundles.length === 0;
+  // Private dirs carry the decimal pid (uniqueSuffix): `polyarch-secret-PID-HEX`.
+  const privateDirs: string[] = [];
+  for (const dir of privateDirBases())
+    for (const n of await names(dir)) {
+      const prefix = Object.values(privateDirPrefixes).find((p) => n.startsWith(p));
+      if (prefix === undefined) continue;
+      const pid = Number(/^(\d+)-/.exec(n.slice(prefix.length))?.[1]);
+      if (owners === undefined || owners.includes(pid)) privateDirs.push(join(dir, n));
+    }
+  return { containers, mounts, cgroups, bundles, privateDirs };
 }
 
 export function leftoverCount(l: Leftovers): number {
-  return l.containers.length + l.mounts.length + l.cgroups.length + l.bundles.length;
+  return l.containers.length + l.mounts.length + l.cgroups.length + l.bundles.length + l.privateDirs.length;
+}
+
+export function noLeftovers(l: Leftovers): boolean {
+  return leftoverCount(l) === 0;
 }

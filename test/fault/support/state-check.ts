@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import { createReadStream, existsSync } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { stateLeftovers } from "./leftovers.ts";
 
 async function names(dir: string): Promise<string[]> {
   try {
@@ -91,13 +92,12 @@ export async function checkState(stateRoot: string): Promise<StateReport> {
   return { problems, unreferencedDirs };
 }
 
-/**
- * The hook for the executor's checker (containers, mounts, cgroups, bundles): test/fault/support/leftovers.ts,
- * when present, exports `checkLeftovers(stateRoot): Promise<string[]>`.
- */
+/** Containers, mounts and bundles left on the state root (leftovers.ts), one line each. */
 async function runtimeLeftovers(stateRoot: string): Promise<string[]> {
-  const checker = new URL("./leftovers.ts", import.meta.url);
-  if (!existsSync(checker)) return [];
-  const m = (await import(checker.href)) as { checkLeftovers?: (root: string) => Promise<string[]> };
-  return m.checkLeftovers ? await m.checkLeftovers(stateRoot) : [];
+  const l = await stateLeftovers(stateRoot);
+  return [
+    ...l.containers.map((c) => `leftover container ${c}`),
+    ...l.mounts.map((m) => `leftover mount ${m}`),
+    ...l.bundles.map((b) => `leftover bundle ${b}`),
+  ];
 }

@@ -13,6 +13,7 @@ import { FixtureLayout } from "../../harness/fixture-layout.ts";
 import { busyboxLayout, skopeoPushLayout } from "../../harness/images.ts";
 import { startRegistry, type TestRegistry } from "../../harness/registry.ts";
 import { polyarch, tempStateRoot } from "../../support/cli.ts";
+import { cachedNames, logsByVertex, solveStatuses } from "../../support/solve-status.ts";
 
 const repo = new URL("../../../", import.meta.url).pathname;
 let reg: TestRegistry;
@@ -134,11 +135,8 @@ test("Ctrl-C stops a running step, leaves no container or mount, and the next bu
   const started = new Promise<void>((resolve) => {
     child.stderr.on("data", (d: Buffer) => {
       stderr += d.toString();
-      if (
-        /"type":"vertex.log"[^\n]*/.test(stderr) &&
-        stderr.includes(Buffer.from("sleeping").toString("base64").slice(0, 8))
-      )
-        resolve();
+      const lines = solveStatuses(stderr.slice(0, stderr.lastIndexOf("\n") + 1));
+      if ([...logsByVertex(lines).values()].some((text) => text.includes("sleeping"))) resolve();
     });
   });
   const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
@@ -171,7 +169,7 @@ test("Ctrl-C stops a running step, leaves no container or mount, and the next bu
   );
   assert.equal(again.code, 0, again.stderr.slice(-2000));
   assert.ok(
-    again.stderr.split("\n").some((l) => l.includes('"type":"vertex.cached"') && l.includes("echo first")),
+    cachedNames(solveStatuses(again.stderr)).some((name) => name.includes("echo first")),
     "the finished step is reused",
   );
 });

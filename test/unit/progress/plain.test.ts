@@ -192,7 +192,7 @@ test("a chatty step's endless line is streamed in bounded pieces, not held", asy
   await progress.close();
 });
 
-test("warnings are listed after the summary, with their Dockerfile location", async () => {
+test("warnings are listed after the summary in buildx's words, with their Dockerfile line", async () => {
   const text = await render([
     {
       type: "warning",
@@ -207,8 +207,42 @@ test("warnings are listed after the summary, with their Dockerfile location", as
     [
       "linux/amd64  12 steps (9 cached)  3.1s",
       "",
-      "1 warning found:",
-      " - JSONArgsRecommended: JSON arguments recommended for CMD (Dockerfile:7:1)",
+      " 1 warning found (use --debug to expand):",
+      " - JSONArgsRecommended: JSON arguments recommended for CMD (line 7)",
+      "",
+    ].join("\n"),
+  );
+});
+
+test("with expandWarnings (--debug) each warning is followed by its detail and link", async () => {
+  const out = new FakeTerminal({ isTTY: false, columns: 80, rows: 24 });
+  const progress = createProgress("plain", out, { clock: () => 0, expandWarnings: true });
+  for (const [line, rule] of [
+    [3, "UndefinedVar"],
+    [7, "JSONArgsRecommended"],
+  ] as const) {
+    progress.emit({
+      type: "warning",
+      message: `${rule}: what`,
+      detail: `${rule} detail`,
+      url: `https://docs.docker.com/go/dockerfile/rule/${rule}/`,
+      location: { file: "Dockerfile", line },
+      at: 0,
+    });
+  }
+  progress.emit({ type: "build.done", durationMs: 0, platforms: [], at: 0 });
+  await progress.close();
+  assert.equal(
+    out.text,
+    [
+      " 2 warnings found:",
+      " - UndefinedVar: what (line 3)",
+      "UndefinedVar detail",
+      "More info: https://docs.docker.com/go/dockerfile/rule/UndefinedVar/",
+      "",
+      " - JSONArgsRecommended: what (line 7)",
+      "JSONArgsRecommended detail",
+      "More info: https://docs.docker.com/go/dockerfile/rule/JSONArgsRecommended/",
       "",
     ].join("\n"),
   );

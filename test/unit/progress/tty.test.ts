@@ -169,8 +169,8 @@ test("a failed step is shown as ERROR and its last output is printed after the f
     "0.250 make: *** [all] Error 1",
     "------",
     "",
-    "1 warning found:",
-    " - UndefinedVar: $FOO (Dockerfile:3)",
+    " 1 warning found (use --debug to expand):",
+    " - UndefinedVar: $FOO (line 3)",
     "",
   ]);
 });

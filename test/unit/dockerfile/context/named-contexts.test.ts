@@ -57,6 +57,22 @@ describe("--build-context", () => {
     assert.fail("expected an error");
   }
 
+  test("git URLs and http(s) URLs are remote contexts, fetched before planning", async () => {
+    const parsed = await parseNamedContexts([
+      "lib=https://example.com/lib.git#v1:src",
+      "ssh=git@example.com:org/repo.git",
+      "tar=https://example.com/ctx.tar.gz",
+    ]);
+    assert.deepEqual(
+      parsed.map((c) => [c.name, c.kind]),
+      [
+        ["lib", "git"],
+        ["ssh", "git"],
+        ["tar", "url"],
+      ],
+    );
+  });
+
   test("bad values are clear errors", async () => {
     assert.match(await errorOf(["novalue"]), /expected NAME=VALUE/);
     assert.match(await errorOf(["=shared"]), /expected NAME=VALUE/);
@@ -67,7 +83,7 @@ describe("--build-context", () => {
       await errorOf(["x=oci-layout://./layout"]),
       /oci-layout:\/\/ contexts are not supported yet/,
     );
-    assert.match(await errorOf(["x=https://example.com/src.tar.gz"]), /remote .* not supported yet/);
+    assert.match(await errorOf(["x=ftp://example.com/src.tar.gz"]), /this kind of context/);
     assert.match(await errorOf(["x=target:other"]), /target: contexts/);
     assert.match(await errorOf(["x=docker-image://UPPER"]), /not an image reference/);
     assert.match(await errorOf(["x="]), /has no value/);

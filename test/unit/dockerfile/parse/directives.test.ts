@@ -48,12 +48,15 @@ describe("parser directives", () => {
   });
 
   it("does not treat directive lines as comments of the first instruction", () => {
-    const ast = parseDockerfile("# syntax=x\n# the base\nFROM a\n");
+    const ast = parseDockerfile("# syntax=docker/dockerfile:1\n# the base\nFROM a\n");
     assert.deepEqual(ast.instructions[0]?.comments, [{ text: "the base", line: 2 }]);
   });
 
   it("finds directives after a UTF-8 byte-order mark", () => {
-    assert.equal(parseDockerfile("\uFEFF# syntax=x/y\nFROM a\n").syntax, "x/y");
+    assert.equal(
+      parseDockerfile("\uFEFF# syntax=docker/dockerfile:1\nFROM a\n").syntax,
+      "docker/dockerfile:1",
+    );
   });
 
   it("keeps a directive-looking line later in the file as a comment", () => {

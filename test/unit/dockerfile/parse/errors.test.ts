@@ -26,7 +26,8 @@ describe("positioned errors", () => {
   });
 
   it("suggests close keywords whatever their case, and lists instructions otherwise", () => {
-    parseError("FROM a\ncopyy . .\n", /unknown instruction: COPYY \(did you mean COPY\?\)/);
+    parseError("FROM a\ncopyy . .\n", /unknown instruction: copyy \(did you mean copy\?\)/);
+    parseError("FROM a\nFOO x\n", /unknown instruction: FOO \(did you mean FROM\?\)/);
     parseError("FORM a\n", /did you mean FROM\?/);
     parseError("FROM a\nENTRYPIONT x\n", /did you mean ENTRYPOINT\?/);
     const e = parseError("FROM a\nFOOBAR x\n", /^unknown instruction: FOOBAR$/, 2, 1);
@@ -47,7 +48,8 @@ describe("positioned errors", () => {
     assert.equal(closestMatch("workdri", ["WORKDIR", "USER"]), "WORKDIR");
     assert.equal(closestMatch("xyz", ["RUN", "ARG"]), undefined);
     assert.equal(closestMatch("COPYFILES", ["COPY"]), undefined);
-    assert.equal(didYouMean("exposee", ["EXPOSE"]), "did you mean EXPOSE?");
+    assert.equal(didYouMean("exposee", ["EXPOSE"]), "did you mean expose?");
+    assert.equal(didYouMean("EXPOSEE", ["EXPOSE"]), "did you mean EXPOSE?");
   });
 
   it("shows the source line even for CRLF files, without the carriage return", () => {

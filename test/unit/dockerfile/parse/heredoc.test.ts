@@ -100,7 +100,7 @@ describe("heredocs", () => {
     assert.equal(o.keyword, "ONBUILD");
     if (o.keyword !== "ONBUILD") return;
     assert.equal(o.heredocs[0]?.content, "echo hi\n");
-    assert.equal(o.trigger.heredocs[0]?.content, "echo hi\n");
+    assert.equal(o.trigger?.heredocs[0]?.content, "echo hi\n");
     assert.equal(o.expression, "RUN <<EOF\necho hi\nEOF");
   });
 

@@ -240,7 +240,7 @@ function wordsOf(i: Instruction): Word[] {
       for (const p of i.pairs) ws.push({ value: p.key, pos: p.pos }, { value: p.value, pos: p.valuePos });
       break;
     case "ONBUILD":
-      ws.push(...wordsOf(i.trigger));
+      if (i.trigger) ws.push(...wordsOf(i.trigger));
       break;
     default:
       break;

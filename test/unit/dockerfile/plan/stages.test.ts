@@ -116,8 +116,16 @@ describe("stages", () => {
     assert.deepEqual(p.platforms[0]!.stagesUsed, [1]);
   });
 
-  it("duplicate stage names and instructions before FROM are errors", async () => {
-    await assert.rejects(plan(["FROM alpine AS a", "FROM alpine AS A"]), /duplicate stage name "a"/);
+  it("a stage name given twice names the later stage (BuildKit only warns); FROM the latest before it", async () => {
+    const p = await plan(["FROM alpine AS a", "FROM alpine AS A", "FROM a AS b", "FROM alpine AS a"], {
+      target: "b",
+    });
+    assert.deepEqual(p.platforms[0]!.stagesUsed, [1, 2]);
+    const last = await plan(["FROM alpine AS a", "FROM alpine AS A", "FROM busybox"], { target: "a" });
+    assert.deepEqual(last.platforms[0]!.stagesUsed, [1]);
+  });
+
+  it("instructions before FROM are errors", async () => {
     await assert.rejects(plan(["RUN x", "FROM alpine"]), /RUN is not allowed before the first FROM/);
     await assert.rejects(plan(["ARG X"]), /no FROM instruction/);
   });

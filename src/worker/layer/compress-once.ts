@@ -13,12 +13,12 @@
 import { createHash } from "node:crypto";
 import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { ContentStore } from "../content/types.ts";
-import type { Digest } from "../oci/digest.ts";
-import { DigestingStream } from "../oci/layer/digest-stream.ts";
-import { type LayerTarOptions, layerTarStream } from "../oci/layer/tar-writer.ts";
-import type { Change } from "../worker/layer/differ.ts";
-import { tarItems } from "../worker/layer/export-layer.ts";
+import type { BlobIngester, BlobProvider } from "../../content/types.ts";
+import type { Digest } from "../../oci/digest.ts";
+import { DigestingStream } from "../../oci/layer/digest-stream.ts";
+import { type LayerTarOptions, layerTarStream } from "../../oci/layer/tar-writer.ts";
+import type { Change } from "./differ.ts";
+import { tarItems } from "./export-layer.ts";
 
 /** Below this many bytes of file content, compressing again is cheaper than hashing first. */
 export const reuseThresholdBytes = 4 * 1024 * 1024;
@@ -29,7 +29,13 @@ export interface CompressedLayer {
 }
 
 /** Per content store (one state root): fingerprint + compression → the first export's blob, finished or being written. */
-const byStore = new WeakMap<ContentStore, Map<string, Promise<CompressedLayer>>>();
+const byStore = new WeakMap<BlobIngester, Map<string, Promise<CompressedLayer>>>();
+
+/** Whether the blob is still stored, where the store can say (a blob collected since is written again). */
+async function stillStored(store: BlobIngester, digest: Digest): Promise<boolean> {
+  const provider = store as Partial<BlobProvider>;
+  return typeof provider.info === "function" ? (await provider.info(digest)) !== undefined : true;
+}
 
 export function contentBytes(changes: readonly Change[]): number {
   let total = 0;
@@ -73,7 +79,7 @@ export function metadataFingerprint(changes: readonly Change[]): string {
  * same diff_id, or `write()`'s.
  */
 export async function compressOnce(
-  store: ContentStore,
+  store: BlobIngester,
   changes: readonly Change[],
   compression: string,
   write: () => Promise<CompressedLayer>,
@@ -94,6 +100,6 @@ export async function compressOnce(
   }
   const [diffId, layer] = await Promise.all([diffIdOf(changes), earlier.catch(() => undefined)]);
   // Same metadata but other bytes, or a blob collected since: this export writes its own.
-  if (layer?.diffId === diffId && (await store.info(layer.descriptor.digest))) return layer;
+  if (layer?.diffId === diffId && (await stillStored(store, layer.descriptor.digest))) return layer;
   return write();
 }

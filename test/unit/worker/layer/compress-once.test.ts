@@ -4,15 +4,15 @@ import { mkdir, mkdtemp, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { type ContentStore, openContentStore } from "../../../src/content/index.ts";
+import { type ContentStore, openContentStore } from "../../../../src/content/index.ts";
+import { ingestStream } from "../../../../src/content/ingest-stream.ts";
 import {
   type CompressedLayer,
   compressOnce,
   reuseThresholdBytes,
-} from "../../../src/solver/compress-once.ts";
-import { storeSink } from "../../../src/solver/store-sink.ts";
-import { computeChanges } from "../../../src/worker/layer/differ.ts";
-import { writeLayer } from "../../../src/worker/layer/export-layer.ts";
+} from "../../../../src/worker/layer/compress-once.ts";
+import { computeChanges } from "../../../../src/worker/layer/differ.ts";
+import { writeLayer } from "../../../../src/worker/layer/export-layer.ts";
 
 let dir: string;
 let store: ContentStore;
@@ -40,7 +40,7 @@ async function upper(name: string, content: Buffer) {
 async function exportCounting(changes: Awaited<ReturnType<typeof upper>>, count: { n: number }) {
   return compressOnce(store, changes, "gzip", async (): Promise<CompressedLayer> => {
     count.n++;
-    const sink = await storeSink(store);
+    const sink = await ingestStream(store);
     const r = await writeLayer(changes, { sink: sink.stream });
     await sink.committed;
     return { descriptor: r.descriptor, diffId: r.diffId };

@@ -1,12 +1,12 @@
 import { Writable } from "node:stream";
-import type { BlobInfo, BlobWriter, ContentStore } from "../content/types.ts";
+import type { BlobInfo, BlobIngester, BlobWriter } from "./types.ts";
 
 /**
  * A Writable into the content store: bytes stream into an ingest file and are committed (fsynced, renamed
  * into place) when the stream finishes; a failed or destroyed stream stores nothing.
  */
-export async function storeSink(
-  store: ContentStore,
+export async function ingestStream(
+  store: BlobIngester,
 ): Promise<{ stream: Writable; committed: Promise<BlobInfo> }> {
   const writer: BlobWriter = await store.openWriter(undefined);
   let resolveInfo!: (info: BlobInfo) => void;
