@@ -8,6 +8,14 @@
  * links' content depends on every layer below), once the layers below are unpacked. Which links a layer
  * has is kept next to its directory (`lower-links/HEX.json`, written before the directory is adopted),
  * so a later build that finds the directory knows them without reading the layer again.
+ *
+ * An entry under a lower layer's symlink (`bin -> usr/bin` below, `bin/sh` in the layer) belongs at the
+ * link's target, which a layer unpacked on its own cannot know. The directories it made or missed are
+ * kept the same way (`lower-paths/HEX.json`); when, over a given chain, one of them is a lower symlink,
+ * the layer is unpacked again onto that chain, into a directory named by the chain ID (`chain-HEX`),
+ * which takes the layer's place in that chain only. Which chains need it is remembered
+ * (`lower-symlinks/CHAINHEX.json`), so cached builds do not look again. Ordinary layers never need it
+ * and keep their shared directory.
  */
 import { createHash } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
@@ -17,7 +25,7 @@ import { writeFileAtomic } from "../fsutil/atomic-file.ts";
 import type { ImageSource } from "../graph/types.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { type Digest, digestHex } from "../oci/digest.ts";
-import type { LowerLink } from "../worker/worker.ts";
+import type { Chain, LowerLink, LowerPaths } from "../worker/worker.ts";
 import { acquireForStep } from "./lock-wait.ts";
 import type { RunEnv } from "./run-env.ts";
 
@@ -54,28 +62,59 @@ export async function runImage(env: RunEnv, id: string, source: ImageSource): Pr
   );
   const chain: string[] = [];
   let chainId = "";
-  for (const [i, name] of names.entries()) {
+  for (const [i, shared] of names.entries()) {
     const diffId = diffIds[i]!;
     chainId =
       i === 0 ? diffId : `sha256:${createHash("sha256").update(`${chainId} ${diffId}`).digest("hex")}`;
-    const links = await lowerLinksOf(env, diffId);
+    let name = shared;
+    if (i > 0 && (await needsLowerSymlinks(env, shared, [...chain], chainId))) {
+      const layer = image.manifest.layers[i]!;
+      name = `chain-${digestHex(chainId as Digest)}`;
+      await unpackOnce(env, name, () => unpack(env, id, layer, diffId, name, source.ref, [...chain]));
+    }
+    const links = await sidecar<LowerLink[]>(env, "lower-links", name, []);
     chain.push(name);
     if (links.length > 0) chain.push(await linksDir(env, chain.slice(0, -1), name, chainId, links));
   }
   return chain;
 }
 
-function lowerLinksFile(env: RunEnv, diffId: Digest): string {
-  return join(env.ws.root, "lower-links", `${digestHex(diffId)}.json`);
+/** What unpacking a layer snapshot found, kept beside it (see the top comment). */
+function sidecarFile(env: RunEnv, kind: string, snapshot: string): string {
+  // Shared layers' files are named by the diff_id's hex alone, as before chain directories existed.
+  return join(env.ws.root, kind, `${snapshot.replace(/^diff-/, "")}.json`);
 }
 
-async function lowerLinksOf(env: RunEnv, diffId: Digest): Promise<LowerLink[]> {
+async function sidecar<T>(env: RunEnv, kind: string, snapshot: string, none: T): Promise<T> {
   try {
-    return JSON.parse(await readFile(lowerLinksFile(env, diffId), "utf8")) as LowerLink[];
+    return JSON.parse(await readFile(sidecarFile(env, kind, snapshot), "utf8")) as T;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return none;
     throw e;
   }
+}
+
+async function writeSidecar(env: RunEnv, kind: string, snapshot: string, value: unknown): Promise<void> {
+  const file = sidecarFile(env, kind, snapshot);
+  await mkdir(join(file, ".."), { recursive: true });
+  await writeFileAtomic(file, JSON.stringify(value));
+}
+
+/** Whether the shared layer directory `layer` is wrong over `below` (see the top comment). */
+async function needsLowerSymlinks(
+  env: RunEnv,
+  layer: string,
+  below: Chain,
+  chainId: string,
+): Promise<boolean> {
+  const paths = await sidecar<LowerPaths>(env, "lower-paths", layer, { created: [], missing: [] });
+  if (paths.created.length === 0 && paths.missing.length === 0) return false;
+  const key = `chain-${digestHex(chainId as Digest)}`;
+  const known = await sidecar<boolean | null>(env, "lower-symlinks", key, null);
+  if (known !== null) return known;
+  const needed = await env.worker.needsLowerSymlinks(layer, below, paths);
+  await writeSidecar(env, "lower-symlinks", key, needed);
+  return needed;
 }
 
 /** The directory holding a layer's links to lower files, made from a view of the layers below. */
@@ -100,14 +139,19 @@ async function unpacked(
   ref: string,
 ): Promise<string> {
   const name = `diff-${digestHex(diffId)}`;
+  await unpackOnce(env, name, () => unpack(env, id, layer, diffId, name, ref));
+  return name;
+}
+
+/** One unpack of a snapshot per build, however many platforms or stages ask for it. */
+async function unpackOnce(env: RunEnv, name: string, run: () => Promise<void>): Promise<void> {
   let p = env.unpacks.get(name);
   if (!p) {
-    p = unpack(env, id, layer, diffId, name, ref);
+    p = run();
     env.unpacks.set(name, p);
     p.catch(() => env.unpacks.delete(name));
   }
   await p;
-  return name;
 }
 
 async function unpack(
@@ -117,6 +161,7 @@ async function unpack(
   diffId: Digest,
   name: string,
   ref: string,
+  below?: Chain,
 ): Promise<void> {
   if (await env.worker.hasSnapshot(name)) return;
   const lock = await acquireForStep(env, name, id, `layer ${short(layer.digest)} of ${ref}`);
@@ -125,6 +170,7 @@ async function unpack(
     env.signal.throwIfAborted();
     await env.worker.unpackLayer({
       name,
+      ...(below === undefined ? {} : { below }),
       blob: () => {
         env.progress.status(id, `extract-${layer.digest}`, `extracting ${short(layer.digest)}`);
         return env.store.readStream(layer.digest);
@@ -136,11 +182,11 @@ async function unpack(
             { hint: "the image is corrupt or was tampered with" },
           );
         }
-        if (applied.lowerLinks.length > 0) {
-          const file = lowerLinksFile(env, diffId);
-          await mkdir(join(file, ".."), { recursive: true });
-          await writeFileAtomic(file, JSON.stringify(applied.lowerLinks));
-        }
+        // Written before the snapshot is adopted: whoever finds it finds these too.
+        if (applied.lowerLinks.length > 0) await writeSidecar(env, "lower-links", name, applied.lowerLinks);
+        const paths = applied.lowerPaths;
+        if (paths.created.length > 0 || paths.missing.length > 0)
+          await writeSidecar(env, "lower-paths", name, paths);
         env.progress.status(id, `extract-${layer.digest}`, `extracting ${short(layer.digest)}`, {
           done: true,
         });

@@ -20,7 +20,7 @@ import type { Digest } from "../oci/digest.ts";
 import type { Platform } from "../oci/platform.ts";
 import type { ExecRequest } from "./executor/exec-request.ts";
 import type { FileOp } from "./fileop/types.ts";
-import type { AppliedLayer, LowerLink } from "./layer/apply-layer.ts";
+import type { AppliedLayer, LowerLink, LowerPaths } from "./layer/apply-layer.ts";
 
 export { ExecFailedError, ExecTimeoutError } from "./executor/errors.ts";
 export type { ExecMount, ExecRequest } from "./executor/exec-request.ts";
@@ -28,7 +28,7 @@ export type { ExecMount, ExecRequest } from "./executor/exec-request.ts";
 // by the worker's own resolvers, never joined.
 export { resolveInRoot as resolveInRootAsync } from "./executor/rootfs-path.ts";
 export { resolveInRoot } from "./fileop/root-path.ts";
-export type { AppliedLayer, LowerLink } from "./layer/apply-layer.ts";
+export type { AppliedLayer, LowerLink, LowerPaths } from "./layer/apply-layer.ts";
 
 /** A chain of snapshot names, bottom first. */
 export type Chain = readonly string[];
@@ -89,6 +89,11 @@ export interface UnpackRun {
   blob: () => Promise<Readable>;
   /** Checks the result before the snapshot is kept (e.g. the diff_id); throwing keeps nothing. */
   accept: (applied: AppliedLayer) => Promise<void>;
+  /**
+   * The chain below, when the layer is to be unpacked onto it (its parents resolved through the layers
+   * below: see apply-layer.ts); the snapshot then belongs to that chain only.
+   */
+  below?: Chain;
 }
 
 export interface Worker {
@@ -121,6 +126,11 @@ export interface Worker {
   unpackLayer(run: UnpackRun): Promise<void>;
   /** Makes the shared snapshot `name` holding a layer's hard links to the files of the chain below it. */
   linkLower(name: string, layer: string, below: Chain, links: readonly LowerLink[]): Promise<void>;
+  /**
+   * Whether the layer snapshot `layer`, unpacked on its own, made or missed a directory (`paths`, from
+   * its AppliedLayer) where the chain below has a symlink: then it must be unpacked onto that chain.
+   */
+  needsLowerSymlinks(layer: string, below: Chain, paths: LowerPaths): Promise<boolean>;
   /** Exports a snapshot's changes as a deterministic gzip layer blob. */
   exportLayer(run: LayerExportRun): Promise<WorkerLayer>;
 

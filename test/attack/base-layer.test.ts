@@ -3,8 +3,11 @@
 // describe (inside the rootfs) or fails naming the entry.
 import assert from "node:assert/strict";
 import { existsSync, lstatSync, readFileSync, readlinkSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before } from "node:test";
+import { parsePlatform } from "../../src/oci/platform.ts";
+import { busyboxBinary } from "../harness/busybox-rootfs.ts";
 import { startRegistry, type TestRegistry } from "../harness/registry.ts";
 import { attack } from "./support/attack.ts";
 import { type AttackWorkspace, attackWorkspace } from "./support/build.ts";
@@ -120,6 +123,53 @@ attack(
     ]);
     ok(r);
     assert.equal(readlinkSync(join(r.out, "w")), c.tmpDir);
+  },
+);
+
+attack(
+  "base layer: a file under a lower layer's bin -> usr/bin (usrmerge) lands in usr/bin; bin stays a link",
+  async () => {
+    const busybox = await readFile(await busyboxBinary(parsePlatform("linux/amd64")));
+    const r = await buildOn(
+      [
+        [
+          { name: "usr/bin/busybox", content: busybox, mode: 0o755 },
+          { name: "usr/bin/sh", type: "hardlink", linkname: "usr/bin/busybox", mode: 0o755 },
+          { name: "usr/bin/ls", type: "hardlink", linkname: "usr/bin/busybox", mode: 0o755 },
+          { name: "bin", type: "symlink", linkname: "usr/bin" },
+        ],
+        [{ name: "bin/extra", content: "extra\n", mode: 0o755 }],
+      ],
+      "RUN ls /bin > /seen-bin && ls /usr/bin > /seen-usr-bin\n",
+    );
+    ok(r);
+    assert.equal(readlinkSync(join(r.out, "bin")), "usr/bin");
+    assert.equal(readFileSync(join(r.out, "usr/bin/extra"), "utf8"), "extra\n");
+    // The fixture's busybox layer has usr/bin/env too.
+    const listed = "busybox\nenv\nextra\nls\nsh\n";
+    assert.equal(readFileSync(join(r.out, "seen-bin"), "utf8"), listed);
+    assert.equal(readFileSync(join(r.out, "seen-usr-bin"), "utf8"), listed);
+  },
+);
+
+attack(
+  "base layer: entries under a lower layer's absolute and .. links to host directories stay in the rootfs",
+  async (c) => {
+    const r = await buildOn([
+      [
+        { name: "abs", type: "symlink", linkname: c.tmpDir },
+        { name: "up", type: "symlink", linkname: `../../../../../..${c.tmpDir}` },
+      ],
+      [
+        { name: "abs/through-abs", content: "abs\n" },
+        { name: "up/through-up", content: "up\n" },
+      ],
+    ]);
+    ok(r);
+    assert.equal(readlinkSync(join(r.out, "abs")), c.tmpDir);
+    assert.equal(readFileSync(join(r.out, c.tmpDir, "through-abs"), "utf8"), "abs\n");
+    assert.equal(readFileSync(join(r.out, c.tmpDir, "through-up"), "utf8"), "up\n");
+    assert.equal(lstatSync(join(r.out, "up")).isSymbolicLink(), true);
   },
 );
 

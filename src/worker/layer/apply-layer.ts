@@ -18,6 +18,12 @@
  * - A hard link to a file of a lower layer (which a layer unpacked into a directory of its own cannot
  *   see) is, with `linksToLower: "defer"`, left out and reported in `lowerLinks`: lower-links.ts then
  *   makes it once the layers below are unpacked, in a directory of its own above this one.
+ * - An entry whose parent path goes through a symlink of a LOWER layer (`bin -> usr/bin` below, `bin/sh`
+ *   here) belongs at the link's target, as containerd applies a layer onto the layers below. Unpacked on
+ *   its own, the layer cannot know: it makes `bin/` as a directory, which would hide the lower link. So
+ *   the directories it had to make or could not find are reported in `lowerPaths`; lower-symlinks.ts
+ *   checks them against the layers below, and when one is a lower symlink the layer is unpacked again
+ *   with `lower` set (a directory of that chain's own), which resolves parents through the layers below.
  */
 import {
   lchownSync,
@@ -38,6 +44,7 @@ import { decompressedLayer } from "../../oci/layer/compression.ts";
 import type { Timestamp } from "../../oci/layer/entry.ts";
 import { baseName, classifyWhiteout, cleanLayerPath, parentPath } from "../../oci/layer/layer-path.ts";
 import { readTar, type TarEntry } from "../../oci/layer/tar-reader.ts";
+import { copyLowerDirMetadata, type LowerDir } from "./lower-dir.ts";
 import { RootResolver } from "./root-resolver.ts";
 import { makeSpecialFile } from "./special-files.ts";
 import { writeNewFile } from "./write-new-file.ts";
@@ -59,6 +66,19 @@ export interface ApplyOptions {
    * link to a lower layer's file, reported in `lowerLinks` (for a layer unpacked on its own).
    */
   linksToLower?: "error" | "defer";
+  /**
+   * The layers below as one tree (read only, never written): parents are resolved through it, so an
+   * entry under a lower symlink lands at its target (only with whiteouts "overlay").
+   */
+  lower?: string;
+}
+
+/** Directories (relative to the root) the layer needed but did not have, as a layer alone sees it. */
+export interface LowerPaths {
+  /** Made to hold an entry, though the layer has no entry for them. */
+  created: string[];
+  /** Looked up (a hard link target's directory) and not found. */
+  missing: string[];
 }
 
 /** A hard link whose target is in a lower layer: `path` (where the link is, as this layer's directory
@@ -77,6 +97,8 @@ export interface AppliedLayer {
   warnings: string[];
   /** Hard links to lower layers' files, in tar order (only with linksToLower "defer"). */
   lowerLinks: LowerLink[];
+  /** See LowerPaths (empty when unpacked with `lower`). */
+  lowerPaths: LowerPaths;
 }
 
 interface PendingDir {
@@ -108,11 +130,36 @@ class Applier {
   readonly dirs: PendingDir[] = [];
   /** Deferred links to lower layers by the host path they are to take; a later entry there cancels one. */
   readonly lowerLinks = new Map<string, LowerLink>();
+  readonly created = new Set<string>();
+  readonly missing = new Set<string>();
+  /** Directories made for an entry below a lower directory, to get its times once all is written. */
+  readonly lowerDirs: LowerDir[] = [];
   entries = 0;
 
   constructor(options: ApplyOptions, root: string) {
     this.options = options;
-    this.resolver = new RootResolver(root);
+    const lower = options.lower;
+    this.resolver = new RootResolver(root, {
+      ...(lower === undefined
+        ? {
+            created: (rel) => this.created.add(rel),
+            missing: (rel) => this.missing.add(rel),
+          }
+        : {
+            lower,
+            opaqueXattr: this.opaqueXattr(),
+            created: (rel, from) => {
+              if (from === null) return;
+              const dir = { real: `${root}/${rel}`, from: from.path, stats: from.stats };
+              copyLowerDirMetadata(dir, false);
+              this.lowerDirs.push(dir);
+            },
+          }),
+    });
+  }
+
+  opaqueXattr(): string {
+    return `${this.options.overlayXattrNamespace ?? "trusted"}.overlay.opaque`;
   }
 
   async apply(entry: TarEntry): Promise<void> {
@@ -186,7 +233,7 @@ class Applier {
     const real = this.resolver.resolveDir(dir, overlay, entry.name);
     if (real === null) return;
     if (overlay) {
-      writeXattr(real, `${this.options.overlayXattrNamespace ?? "trusted"}.overlay.opaque`, Buffer.from("y"));
+      writeXattr(real, this.opaqueXattr(), Buffer.from("y"));
       return;
     }
     for (const name of readdirSync(real)) {
@@ -254,6 +301,8 @@ class Applier {
       const t = seconds(dir.mtime);
       lutimesSync(real, t, t);
     }
+    // Deepest first: setting a directory's times is the last write into its parent.
+    for (const dir of this.lowerDirs.reverse()) copyLowerDirMetadata(dir, true);
   }
 }
 
@@ -288,5 +337,6 @@ export async function applyLayer(
     entries: applier.entries,
     warnings: applier.warnings,
     lowerLinks: [...applier.lowerLinks.values()],
+    lowerPaths: { created: [...applier.created], missing: [...applier.missing] },
   };
 }

@@ -11,25 +11,14 @@
  * `usr -> /` stays inside), its last name is never followed (a link to a symlink copies the symlink), and
  * nothing is written but into `into`, below directories made here.
  */
-import {
-  type BigIntStats,
-  constants,
-  copyFileSync,
-  lchownSync,
-  lstatSync,
-  lutimesSync,
-  mkdirSync,
-  readlinkSync,
-  symlinkSync,
-} from "node:fs";
+import { constants, copyFileSync, lstatSync, mkdirSync, readlinkSync, symlinkSync } from "node:fs";
 import { UserError } from "../../errors/user-error.ts";
-import { chmodNoFollow } from "../../fsutil/no-follow.ts";
 import { baseName, parentPath } from "../../oci/layer/layer-path.ts";
 import type { LowerLink } from "./apply-layer.ts";
 import { splitDevice } from "./file-entry.ts";
+import { copyMetadata } from "./lower-dir.ts";
 import { RootResolver } from "./root-resolver.ts";
 import { makeSpecialFile } from "./special-files.ts";
-import { readXattrs, writeXattr } from "./xattrs.ts";
 
 const isRoot = process.getuid?.() === 0;
 
@@ -40,17 +29,6 @@ export interface LowerLinkDirs {
   lower: string;
   /** An empty directory that receives the links. */
   into: string;
-}
-
-function seconds(ns: bigint): number {
-  return Number(ns / 1_000_000_000n) + Number(ns % 1_000_000_000n) / 1e9;
-}
-
-function copyMetadata(from: string, to: string, stats: BigIntStats): void {
-  if (isRoot) lchownSync(to, Number(stats.uid), Number(stats.gid));
-  chmodNoFollow(to, Number(stats.mode) & 0o7777);
-  for (const [name, value] of readXattrs(from)) writeXattr(to, name, value);
-  lutimesSync(to, seconds(stats.atimeNs), seconds(stats.mtimeNs));
 }
 
 export async function makeLowerLinks(links: readonly LowerLink[], dirs: LowerLinkDirs): Promise<void> {

@@ -21,6 +21,7 @@ import type {
   FileOpRun,
   LayerExportRun,
   LowerLink,
+  LowerPaths,
   SnapshotView,
   UnpackRun,
   Worker,
@@ -156,14 +157,35 @@ export class LocalWorker implements Worker {
 
   async unpackLayer(run: UnpackRun): Promise<void> {
     const { applyLayer } = await import("../layer/apply-layer.ts");
-    await this.#snapshots.fillNew("unpack", run.name, async (root) => {
-      const applied = await applyLayer(await run.blob(), {
-        root,
-        whiteouts: "overlay",
-        linksToLower: "defer",
+    const lower = run.below === undefined ? undefined : await this.view(run.below);
+    try {
+      await this.#snapshots.fillNew("unpack", run.name, async (root) => {
+        const applied = await applyLayer(await run.blob(), {
+          root,
+          whiteouts: "overlay",
+          linksToLower: "defer",
+          ...(lower === undefined ? {} : { lower: lower.root }),
+        });
+        await run.accept(applied);
       });
-      await run.accept(applied);
-    });
+    } finally {
+      await lower?.release();
+    }
+  }
+
+  async needsLowerSymlinks(layer: string, below: Chain, paths: LowerPaths): Promise<boolean> {
+    if (paths.created.length === 0 && paths.missing.length === 0) return false;
+    const { needsLowerSymlinks } = await import("../layer/lower-symlinks.ts");
+    const lower = await this.view(below);
+    try {
+      return needsLowerSymlinks(paths, {
+        layer: this.snapshotPath(layer),
+        lower: lower.root,
+        opaqueXattr: "trusted.overlay.opaque",
+      });
+    } finally {
+      await lower.release();
+    }
   }
 
   async linkLower(name: string, layer: string, below: Chain, links: readonly LowerLink[]): Promise<void> {

@@ -5,6 +5,7 @@ import type {
   FileOpRun,
   LayerExportRun,
   LowerLink,
+  LowerPaths,
   SnapshotView,
   UnpackRun,
   Worker,
@@ -76,6 +77,10 @@ export class RecordingWorker implements Worker {
   linkLower(name: string, layer: string, below: Chain, links: readonly LowerLink[]): Promise<void> {
     this.#log("linkLower", name);
     return this.#inner.linkLower(name, layer, below, links);
+  }
+  needsLowerSymlinks(layer: string, below: Chain, paths: LowerPaths): Promise<boolean> {
+    this.#log("needsLowerSymlinks", layer);
+    return this.#inner.needsLowerSymlinks(layer, below, paths);
   }
   exportLayer(run: LayerExportRun): Promise<WorkerLayer> {
     this.#log("exportLayer", run.top);
