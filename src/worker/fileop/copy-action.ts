@@ -14,9 +14,11 @@
  * - ADD (attemptUnpack): a source that is a tar archive (plain, gzip, bzip2, xz or zstd) is extracted
  *   into the destination directory instead of copied.
  */
-import { realpathSync, type Stats } from "node:fs";
+import { lstatSync, realpathSync, type Stats } from "node:fs";
+import { dirname } from "node:path";
 import { compileMode } from "./chmod.ts";
 import type { ActionEnv, FileOpContext } from "./context.ts";
+import { DestDirTimes } from "./dest-times.ts";
 import { fileOpError, sourceNotFound } from "./errors.ts";
 import { resolveOwner } from "./owner.ts";
 import { compilePatterns } from "./patterns.ts";
@@ -95,11 +97,27 @@ export async function copyAction(action: CopyAction, ctx: FileOpContext, env: Ac
   });
   const intoDir = wantsDirectory(action.dest);
   const dirMode = createdDirMode(action.mode);
+  const times = new DestDirTimes();
 
   // Where the destination's directory part must exist first: the dest itself with a trailing slash.
   const ensure = intoDir ? action.dest : parentPath(action.dest);
-  mkdirAllInRoot(destRoot, ensure, dirMode, owner);
+  mkdirAllInRoot(destRoot, ensure, dirMode, owner, times);
+  await copyMatches(matches, srcRoot, destRoot, copier, owner, dirMode, times, action, env, inputName);
+  times.apply();
+}
 
+async function copyMatches(
+  matches: readonly { path: string; rel: string }[],
+  srcRoot: string,
+  destRoot: string,
+  copier: Copier,
+  owner: Ids | undefined,
+  dirMode: number,
+  times: DestDirTimes,
+  action: CopyAction,
+  env: ActionEnv,
+  inputName: string | undefined,
+): Promise<void> {
   for (const { path: match, rel } of matches) {
     const src = resolveInRoot(srcRoot, match, action.followSymlinks);
     const srcStats = lstatIfExists(src.host);
@@ -107,13 +125,27 @@ export async function copyAction(action: CopyAction, ctx: FileOpContext, env: Ac
     // A wildcard match that an exclude pattern names is skipped whole (`COPY --exclude=*.txt hom* /dir/`,
     // the Dockerfile reference's example); below a copied directory, paths are relative to it.
     if (rel !== "" && copier.options.exclude?.matches(rel)) continue;
+    times.source(lstatSync(src.host, { bigint: true }).mtimeNs);
 
     if (action.attemptUnpack && srcStats.isFile() && (await isArchive(src.host))) {
-      const into = mkdirAllInRoot(destRoot, action.dest, dirMode, owner);
+      const into = mkdirAllInRoot(destRoot, action.dest, dirMode, owner, times);
+      times.touching(into.host);
       await extractArchive(src.host, into.host, { owner, env, archiveName: match });
       continue;
     }
-    await copyOne(copier, src.host, srcStats, match, action, destRoot, owner, dirMode, matches.length, env);
+    await copyOne(
+      copier,
+      src.host,
+      srcStats,
+      match,
+      action,
+      destRoot,
+      owner,
+      dirMode,
+      matches.length,
+      env,
+      times,
+    );
   }
 }
 
@@ -137,6 +169,7 @@ async function copyOne(
   dirMode: number,
   matchCount: number,
   env: ActionEnv,
+  times: DestDirTimes,
 ): Promise<void> {
   const srcIsDir = srcStats.isDirectory();
   let dst = resolveInRoot(destRoot, action.dest);
@@ -164,6 +197,9 @@ async function copyOne(
     action.copyDirContents && srcIsDir && !destStats ? dst.logical : parentPath(dst.logical),
     dirMode,
     owner,
+    times,
   );
+  times.touching(dirname(dst.host));
   await copier.copy(srcHost, "", dst.host, false);
+  times.copiedOnto(dst.host);
 }

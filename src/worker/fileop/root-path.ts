@@ -92,7 +92,19 @@ export function logicalPath(root: string, host: string): string {
  * would. Each directory it creates gets `mode` and, when given, the owner; existing ones are left as
  * they are. Returns the host path of the directory. A non-directory in the way is a UserError.
  */
-export function mkdirAllInRoot(root: string, path: string, mode: number, owner?: Ids): RootPath {
+/** Told of each directory mkdirAllInRoot makes, and of the existing parent first (before the mkdir). */
+export interface MadeDirs {
+  touching(host: string): void;
+  made(host: string): void;
+}
+
+export function mkdirAllInRoot(
+  root: string,
+  path: string,
+  mode: number,
+  owner?: Ids,
+  observer?: MadeDirs,
+): RootPath {
   let current: RootPath = { host: root, logical: "/" };
   for (const part of components(path)) {
     current = resolveInRoot(root, `${current.logical}/${part}`);
@@ -100,13 +112,16 @@ export function mkdirAllInRoot(root: string, path: string, mode: number, owner?:
     // existing ones are real directories (resolution followed every link), the missing ones are new.
     let host = root;
     for (const name of components(current.logical)) {
+      const parent = host;
       host = `${host}/${name}`;
       const stats = lstatIfExists(host);
       if (stats === undefined) {
+        observer?.touching(parent);
         mkdirSync(host);
         // Set explicitly: mkdir's mode is masked by the process umask, which must not shape an image.
         if (owner && isRoot) lchownSync(host, owner.uid, owner.gid);
         chmodNoFollow(host, mode);
+        observer?.made(host);
       } else if (!stats.isDirectory()) {
         throw new UserError(
           `cannot create directory ${cleanLogical(path)}: ${logicalPath(root, host)} is not a directory`,

@@ -207,30 +207,32 @@ export class LocalWorker implements Worker {
    * an empty layer, which the image leaves out as BuildKit does.
    */
   async exportLayer(run: LayerExportRun): Promise<WorkerLayer> {
-    const [{ exportLayer }, { ingestStream }] = await Promise.all([
+    const [{ computeChanges }, { writeLayer }, { compressOnce }, { ingestStream }] = await Promise.all([
+      import("../layer/differ.ts"),
       import("../layer/export-layer.ts"),
+      import("../layer/compress-once.ts"),
       import("../../content/ingest-stream.ts"),
     ]);
     const lower = run.lower && run.lower.length > 0 ? await this.view(run.lower) : undefined;
-    let committed: Promise<{ digest: string }> | undefined;
     try {
-      const result = await exportLayer({
+      const changes = await computeChanges({
         upper: this.snapshotPath(run.top),
         upperKind: "overlay",
         ...(lower ? { lower: lower.root } : {}),
-        sink: async () => {
-          const s = await ingestStream(run.into);
-          committed = s.committed;
-          return s.stream;
-        },
       });
-      if (result.empty) return { empty: true };
-      const info = await committed!;
-      if (info.digest !== result.descriptor.digest)
-        throw new Error(
-          `layer export: stored ${info.digest}, but the tar hashed to ${result.descriptor.digest}`,
-        );
-      return { empty: false, descriptor: result.descriptor, diffId: result.diffId };
+      if (changes.length === 0) return { empty: true };
+      // A diff another platform already compressed is taken as it is (compress-once.ts).
+      const layer = await compressOnce(run.into, changes, "gzip", async () => {
+        const sink = await ingestStream(run.into);
+        const result = await writeLayer(changes, { sink: sink.stream });
+        const info = await sink.committed;
+        if (info.digest !== result.descriptor.digest)
+          throw new Error(
+            `layer export: stored ${info.digest}, but the tar hashed to ${result.descriptor.digest}`,
+          );
+        return { descriptor: result.descriptor, diffId: result.diffId };
+      });
+      return { empty: false, descriptor: layer.descriptor, diffId: layer.diffId };
     } finally {
       await lower?.release();
     }

@@ -1,23 +1,11 @@
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, relative, sep } from "node:path";
+import { runTool } from "./tool-shell.ts";
 
-/** Runs mount/umount with only stderr piped: a step pays for every process we start. */
-function tool(file: string, args: readonly string[], cwd?: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ["ignore", "ignore", "pipe"], ...(cwd ? { cwd } : {}) });
-    let stderr = "";
-    child.stderr.on("data", (c: Buffer) => {
-      stderr += c.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) =>
-      code === 0
-        ? resolve()
-        : reject(Object.assign(new Error(`${file} ${args.join(" ")}: ${stderr.trim()}`), { stderr })),
-    );
-  });
+/** mount/umount run through one long-lived shell: a spawn from this process costs far more than they do. */
+async function tool(file: string, args: readonly string[], cwd?: string): Promise<void> {
+  await runTool(file, args, cwd);
 }
 
 /** The kernel copies mount data into one page; longer option strings fail with EINVAL. */
