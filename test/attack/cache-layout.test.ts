@@ -58,9 +58,16 @@ async function build(flags: string[]): Promise<{ output: string; layers: string[
   return { output: r.stderr, layers: manifest.layers.map((l) => l.digest) };
 }
 
+/** The fields of the layout's JSON blobs (index, manifest, cache config) this file edits. */
+interface LayoutDoc {
+  manifests: Record<string, unknown>[];
+  config: { digest: string };
+  records: Record<string, unknown>[];
+}
+
 const blobPath = (cache: string, digest: string) => join(cache, "blobs", ...digest.split(":"));
 const readJson = async (cache: string, digest: string) =>
-  JSON.parse(await readFile(blobPath(cache, digest), "utf8")) as Record<string, never>;
+  JSON.parse(await readFile(blobPath(cache, digest), "utf8")) as LayoutDoc;
 
 /** Adds `value` as a blob of the layout; returns its digest. */
 async function addJson(cache: string, value: unknown): Promise<{ digest: string; size: number }> {
@@ -78,9 +85,9 @@ async function rewriteRecords(cache: string, edit: (records: Record<string, unkn
   const index = await readJson(cache, top.manifests[0]!.digest as string);
   for (const m of index.manifests as Record<string, unknown>[]) {
     const manifest = await readJson(cache, m.digest as string);
-    const config = await readJson(cache, (manifest.config as { digest: string }).digest);
+    const config = await readJson(cache, manifest.config.digest);
     const added = await addJson(cache, { records: edit(config.records) });
-    const next = await addJson(cache, { ...manifest, config: { ...(manifest.config as object), ...added } });
+    const next = await addJson(cache, { ...manifest, config: { ...manifest.config, ...added } });
     Object.assign(m, next);
   }
   Object.assign(top.manifests[0]!, await addJson(cache, index));
