@@ -30,6 +30,6 @@ stdout and stderr are passed through, and polyarch exits with its exit code (125
     )
     .action(async (_name: string | undefined, _rest: unknown, command: Command) => {
       const { runAction } = await import("./run-action.ts");
-      process.exitCode = await runAction(command.args, () => run.help(), Boolean(program.opts().debug));
+      process.exitCode = await runAction(command.args, () => run.outputHelp(), Boolean(program.opts().debug));
     });
 }
