@@ -64,6 +64,8 @@ export interface GitSource {
   subdir?: string;
   keepGitDir: boolean;
   checksum?: string;
+  /** false: leave submodules out (a URL's `?submodules=false`); absent means they are checked out. */
+  submodules?: false;
 }
 
 export type Source = ImageSource | LocalSource | ScratchSource | HttpSource | GitSource;

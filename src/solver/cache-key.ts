@@ -47,6 +47,8 @@ function keyedOp(op: Op, content: string | undefined): unknown {
               subdir: s.subdir ?? "",
               keepGitDir: s.keepGitDir,
               ...(s.keepGitDir ? { remote: s.remote } : {}),
+              // Leaving submodules out gives other files from the same commit.
+              ...(s.submodules === false ? { submodules: false } : {}),
             },
           };
     default:

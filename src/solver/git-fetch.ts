@@ -185,10 +185,12 @@ export interface GitCheckout {
   dir: string;
   /** Keep `.git` (ADD --keep-git-dir); otherwise the checkout holds only the commit's files. */
   keepGitDir: boolean;
+  /** false leaves the submodules out (a URL's `?submodules=false`); by default they are checked out. */
+  submodules?: boolean;
   signal: AbortSignal;
 }
 
-/** Checks out one commit (with its submodules) into `dir`, fetching only that commit. */
+/** Checks out one commit (with its submodules unless told not to) into `dir`, fetching only that commit. */
 export async function checkoutGit(c: GitCheckout): Promise<void> {
   const shown = redactGitRemote(c.remote);
   const what = `cannot fetch ${shown}${c.ref ? `#${c.ref}` : ""}`;
@@ -203,13 +205,15 @@ export async function checkoutGit(c: GitCheckout): Promise<void> {
     await gitOk(["fetch", "-q", "--tags", "origin", ...named], c.dir, c.signal, what, hint);
   }
   await gitOk(["checkout", "-q", "--detach", c.commit], c.dir, c.signal, what, hint);
-  await gitOk(
-    ["submodule", "update", "-q", "--init", "--recursive", "--depth=1"],
-    c.dir,
-    c.signal,
-    `${what}: its submodules`,
-    "submodules must be reachable over https, http, git or ssh; other transports (file://, ext::) are refused",
-  );
+  if (c.submodules !== false) {
+    await gitOk(
+      ["submodule", "update", "-q", "--init", "--recursive", "--depth=1"],
+      c.dir,
+      c.signal,
+      `${what}: its submodules`,
+      "submodules must be reachable over https, http, git or ssh; other transports (file://, ext::) are refused",
+    );
+  }
   if (!c.keepGitDir) await removeGitMetadata(c.dir, c.signal);
 }
 

@@ -38,6 +38,7 @@ export async function runGit(
         commit,
         dir: checkout,
         keepGitDir: source.keepGitDir,
+        ...(source.submodules === false ? { submodules: false } : {}),
         signal: env.signal,
       });
       const from = await gitSubdir(checkout, source);

@@ -122,3 +122,33 @@ test("a git named context used by FROM and COPY --from", async () => {
   );
   assertSameTree(seen);
 });
+
+test("the URL query: ?tag= and ?branch= of the same name, ?subdir=, ?commit= give BuildKit's trees", async () => {
+  const tagged = await git.createRepo("query", { "which.txt": "tag\n", "sub/s.txt": "s\n" }, { tag: "v1" });
+  await git.commit("query", { "which.txt": "branch\n", "sub/s.txt": "s2\n" }, { branch: "v1" });
+  const url = git.url("query", "http");
+  const seen = await diff.both(
+    {
+      Dockerfile:
+        "FROM scratch\n" +
+        `ADD ${url}?tag=v1 /tag/\n` +
+        `ADD ${url}?branch=v1&subdir=sub /branch-sub/\n` +
+        `ADD ${url}?tag=v1&commit=${tagged} /pinned/\n`,
+    },
+    { output: "local" },
+  );
+  assertSameTree(seen);
+});
+
+test("a query that conflicts with the fragment, or an unknown key, fails with BuildKit's words", async () => {
+  const url = git.url("repo", "http");
+  for (const [source, words] of [
+    [`${url}?ref=main#v1`, 'ref conflicts: "v1" vs "main"'],
+    [`${url}?depth=1`, 'unexpected query "depth"'],
+  ] as const) {
+    const seen = await diff.both({ Dockerfile: `FROM scratch\nADD ${source} /x/\n` }, { output: "local" });
+    assert.ok(!seen.buildkit.ok && !seen.polyarch.ok, `${source}: both fail`);
+    assert.ok(seen.buildkit.output.includes(words), `BuildKit: ${seen.buildkit.output}`);
+    assert.ok(seen.polyarch.output.includes(words), `polyarch: ${seen.polyarch.output}`);
+  }
+});

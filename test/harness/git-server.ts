@@ -147,7 +147,9 @@ export async function startGitServer(): Promise<GitServer> {
     if (options.tag) await git(checkout, "tag", options.tag);
     if (options.annotatedTag)
       await git(checkout, "tag", "-a", "-m", options.annotatedTag, options.annotatedTag);
-    await git(checkout, "push", "-q", "--force", "--tags", join(root, `${name}.git`), `${branch}:${branch}`);
+    // Full ref names: a branch may share its name with a tag (tests that tell `?tag=` from `?branch=`).
+    const head = `refs/heads/${branch}`;
+    await git(checkout, "push", "-q", "--force", "--tags", join(root, `${name}.git`), `${head}:${head}`);
     return commit;
   };
 

@@ -22,7 +22,8 @@ import { type NamedContext, remoteContextKind } from "../../dockerfile/context/n
 import type { PlanNamedContext } from "../../dockerfile/plan/types.ts";
 import { UserError } from "../../errors/user-error.ts";
 import { parseGitUrl, redactGitRemote } from "../../graph/git-url.ts";
-import { checkoutGit, resolveGitCommit } from "../../solver/git-fetch.ts";
+import { checkoutGit } from "../../solver/git-fetch.ts";
+import { resolveGitSource } from "../../solver/git-source-commit.ts";
 import { privateTempDir } from "../../solver/private-temp.ts";
 import { gitSubdir } from "../../solver/run-git.ts";
 import { extractArchive, isArchive } from "../../worker/fileop/unpack.ts";
@@ -125,7 +126,19 @@ async function fetchGit(
   signal: AbortSignal,
 ): Promise<{ dir: string; commit: string }> {
   const parsed = parseGitUrl(url)!;
-  const commit = await resolveGitCommit(parsed.remote, parsed.ref, signal);
+  const keepGitDir = parsed.keepGitDir ?? false;
+  // The query's checksum pins the commit exactly as ADD --checksum does.
+  const commit = await resolveGitSource(
+    {
+      type: "git",
+      remote: parsed.remote,
+      ref: parsed.ref,
+      keepGitDir,
+      subdir: parsed.subdir,
+      ...(parsed.checksum === undefined ? {} : { checksum: parsed.checksum }),
+    },
+    signal,
+  );
   const checkout = join(dir, "checkout");
   await mkdir(checkout, { mode: 0o755 });
   await checkoutGit({
@@ -133,7 +146,8 @@ async function fetchGit(
     ref: parsed.ref,
     commit,
     dir: checkout,
-    keepGitDir: false,
+    keepGitDir,
+    ...(parsed.submodules === false ? { submodules: false } : {}),
     signal,
   });
   return {

@@ -1,6 +1,7 @@
 import { posix } from "node:path";
+import { isUserError } from "../../errors/user-error.ts";
 import { addVertex } from "../../graph/build.ts";
-import { isGitUrl, parseGitUrl, redactGitRemote } from "../../graph/git-url.ts";
+import { isGitUrl, type ParsedGitUrl, parseGitUrl, redactGitRemote } from "../../graph/git-url.ts";
 import { fileNameFromUrl } from "../../graph/http-filename.ts";
 import type { CopyAction, FileAction, GitSource, HttpSource } from "../../graph/types.ts";
 import { type Digest, isDigest } from "../../oci/digest.ts";
@@ -17,7 +18,7 @@ import { commitHistory, type PlatformContext, type StageState, stepName } from "
 type Src =
   | { kind: "path"; text: string; word: Word }
   | { kind: "http"; text: string; word: Word }
-  | { kind: "git"; text: string; word: Word }
+  | { kind: "git"; text: string; url: ParsedGitUrl; word: Word }
   | { kind: "heredoc"; heredoc: Heredoc; word: Word };
 
 /** COPY and ADD: one file op copying every source (or a merge of such an op onto the stage with --link). */
@@ -112,7 +113,7 @@ export function dispatchCopy(
       const v = addVertex(ctx.graph, { kind: "source", source: http }, []);
       actions.push(plainCopy(inputIndex(v), `/${filename}`, common, unpack ?? false));
     } else if (s.kind === "git") {
-      const source = gitSource(s.text, keepGitDir, checksum);
+      const source = gitSource(ctx, s, keepGitDir, checksum);
       const v = addVertex(
         ctx.graph,
         { kind: "source", source },
@@ -181,7 +182,7 @@ function classifySources(
         throw dockerfileError("source can't be a git ref for COPY", ctx.source, word.pos, {
           hint: "use ADD",
         });
-      return { kind: "git", text, word };
+      return { kind: "git", text, url: parsedGitUrl(ctx, text, word), word };
     }
     if (/^https?:\/\//.test(text)) {
       if (!isAdd)
@@ -261,16 +262,44 @@ function checksumOf(
   return flag.value;
 }
 
-function gitSource(url: string, keepGitDir: boolean | undefined, checksum: string | undefined): GitSource {
-  const parsed = parseGitUrl(url)!;
+function parsedGitUrl(ctx: PlatformContext, text: string, word: Word): ParsedGitUrl {
+  try {
+    return parseGitUrl(text)!;
+  } catch (e) {
+    if (isUserError(e)) throw dockerfileError(e.message, ctx.source, word.pos, { hint: e.hint });
+    throw e;
+  }
+}
+
+/** The git source of `ADD <url>`: the URL's query and the ADD flags must agree where both speak (as BuildKit). */
+function gitSource(
+  ctx: PlatformContext,
+  s: Extract<Src, { kind: "git" }>,
+  keepGitDirFlag: boolean | undefined,
+  checksumFlag: string | undefined,
+): GitSource {
+  const { url } = s;
+  if (keepGitDirFlag !== undefined && url.keepGitDir !== undefined && keepGitDirFlag !== url.keepGitDir)
+    throw dockerfileError("inconsistent keep-git-dir configuration", ctx.source, s.word.pos, {
+      hint: "give keep-git-dir once: either the --keep-git-dir flag or the URL's ?keep-git-dir=",
+    });
+  if (checksumFlag && url.checksum !== undefined && checksumFlag !== url.checksum)
+    throw dockerfileError(
+      `checksum mismatch ${JSON.stringify(checksumFlag)} != ${JSON.stringify(url.checksum)}`,
+      ctx.source,
+      s.word.pos,
+      { hint: "the --checksum flag and the URL's ?checksum= (or ?commit=) must name the same commit" },
+    );
   const source: GitSource = {
     type: "git",
-    remote: parsed.remote,
-    ref: parsed.ref,
-    keepGitDir: keepGitDir ?? false,
+    remote: url.remote,
+    ref: url.ref,
+    keepGitDir: url.keepGitDir ?? keepGitDirFlag ?? false,
   };
-  if (parsed.subdir) source.subdir = parsed.subdir;
+  if (url.subdir) source.subdir = url.subdir;
+  const checksum = url.checksum ?? checksumFlag;
   if (checksum) source.checksum = checksum;
+  if (url.submodules === false) source.submodules = false;
   return source;
 }
 
