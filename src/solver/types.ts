@@ -11,7 +11,7 @@ import type { Descriptor } from "../oci/descriptor.ts";
 import type { Digest } from "../oci/digest.ts";
 import type { Platform } from "../oci/platform.ts";
 import type { ProgressSink } from "../progress/events.ts";
-import type { SnapshotView, Worker } from "../worker/worker.ts";
+import type { ContainerRun, SnapshotView, Worker } from "../worker/worker.ts";
 import type { ImageResolver } from "./image-resolver.ts";
 
 /** One target platform's outputs, as the planner's PlatformPlan gives them. */
@@ -141,6 +141,11 @@ export interface ResultRef {
    * when done. Never write through it: it shares the cached snapshots' files.
    */
   tree(): Promise<SnapshotView>;
+  /**
+   * Runs a container of the result (`build --test`, `polyarch run`; the solve must have been asked for
+   * `trees`): a throwaway snapshot over its chain, removed afterwards. Resolves the process's exit code.
+   */
+  run(run: Omit<ContainerRun, "base" | "platform">): Promise<{ exitCode: number }>;
 }
 
 export interface SolveResult {
