@@ -105,6 +105,11 @@ export interface BuildOptions {
   /** Make an index even for one platform. */
   multiPlatform?: boolean;
   /**
+   * A shell command (`/bin/sh -c`) run in every platform's built image before any output: the build fails,
+   * naming the platform, unless it exits 0 on every one (`--test`).
+   */
+  test?: string;
+  /**
    * Runs the build's ops (the worker seam, worker/worker.ts); default the local runc/overlay worker on
    * the state root (then binfmtDir and snapshotter configure it).
    */
@@ -220,7 +225,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ...(options.allow ? { allow: options.allow } : {}),
     });
     const { exportImages, outputsReadTrees } = await import("../exporter/export.ts");
-    const trees = outputsReadTrees(options.outputs);
+    const trees = outputsReadTrees(options.outputs) || options.test !== undefined;
     const solved = await solver.solve({
       graph: plan.graph,
       platforms: plan.platforms,
@@ -247,6 +252,17 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       }),
     );
 
+    if (options.test !== undefined) {
+      const { testImages } = await import("./build/image-tests.ts");
+      await testImages({
+        command: options.test,
+        refs: solved.refs,
+        configs: images.map((image) => image.config),
+        progress: solver.progress,
+        signal: options.signal ?? new AbortController().signal,
+        ...(options.execTimeoutMs !== undefined ? { timeoutMs: options.execTimeoutMs } : {}),
+      });
+    }
     options.signal?.throwIfAborted();
     const epoch = options.sourceDateEpoch ?? epochFromBuildArgs(buildArgs);
     // Only a push needs the HTTP client: a build written to a file never loads it.

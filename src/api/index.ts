@@ -23,3 +23,4 @@ export type { RegistryOptions } from "../registry/registry-options.ts";
 export { type BuildOptions, type BuildResult, build } from "./build.ts";
 export { type CreateIndexOptions, type CreateIndexResult, createIndex } from "./imagetools/create-index.ts";
 export { type InspectResult, inspectImage } from "./imagetools/inspect.ts";
+export { type RunOptions, runImage } from "./run.ts";

@@ -258,12 +258,15 @@ function resultRef(
     platform: p.platform,
     cache: () => cache,
     layers: async () => layers,
-    tree: async () => {
-      if (chain === undefined)
-        throw new Error("solver: a result's tree was asked for, but the solve was not asked for trees");
-      return worker.view(chain);
-    },
+    tree: async () => worker.view(treeChain(chain)),
+    run: (run) => worker.runContainer({ ...run, base: treeChain(chain), platform: p.platform }),
   };
+}
+
+function treeChain(chain: readonly string[] | undefined): readonly string[] {
+  if (chain === undefined)
+    throw new Error("solver: a result's tree was asked for, but the solve was not asked for trees");
+  return chain;
 }
 
 function canceled(reason: unknown): UserError {

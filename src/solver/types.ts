@@ -11,7 +11,7 @@ import type { Descriptor } from "../oci/descriptor.ts";
 import type { Digest } from "../oci/digest.ts";
 import type { Platform } from "../oci/platform.ts";
 import type { ProgressSink } from "../progress/events.ts";
-import type { SnapshotView, Worker } from "../worker/worker.ts";
+import type { ContainerRun, SnapshotView, Worker } from "../worker/worker.ts";
 import type { ImportedCache, PlatformCache } from "./cache-layout.ts";
 import type { ImageResolver } from "./image-resolver.ts";
 
@@ -146,6 +146,11 @@ export interface ResultRef {
   tree(): Promise<SnapshotView>;
   /** The result's layers as cache records (what --cache-to mode=min exports): layer cache key -> layer. */
   cache(): PlatformCache;
+  /**
+   * Runs a container of the result (`build --test`, `polyarch run`; the solve must have been asked for
+   * `trees`): a throwaway snapshot over its chain, removed afterwards. Resolves the process's exit code.
+   */
+  run(run: Omit<ContainerRun, "base" | "platform">): Promise<{ exitCode: number }>;
 }
 
 export interface SolveResult {

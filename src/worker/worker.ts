@@ -17,11 +17,14 @@ import type { BlobIngester } from "../content/types.ts";
 import type { ErrorLocation } from "../errors/user-error.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
 import type { Digest } from "../oci/digest.ts";
+import type { ContainerConfig } from "../oci/image-config.ts";
 import type { Platform } from "../oci/platform.ts";
+import type { ContainerCommand } from "./container-process.ts";
 import type { ExecRequest } from "./executor/exec-request.ts";
 import type { FileOp } from "./fileop/types.ts";
 import type { AppliedLayer, LowerLink, LowerPaths } from "./layer/apply-layer.ts";
 
+export type { ContainerCommand } from "./container-process.ts";
 export { ExecFailedError, ExecTimeoutError } from "./executor/errors.ts";
 export type { ExecMount, ExecRequest } from "./executor/exec-request.ts";
 // The in-root resolvers: paths inside a view (bind-mount sources, a download's file name) are resolved
@@ -54,6 +57,21 @@ export interface ExecRun {
   signal: AbortSignal;
   onOutput: (stream: "stdout" | "stderr", chunk: Buffer) => void;
   /** Watchdog for the step (emulated steps can hang). */
+  timeoutMs?: number;
+}
+
+/** A container of an image (`polyarch run`, `build --test`): its changes are thrown away. */
+export interface ContainerRun {
+  /** The image's root filesystem; the container writes to a fresh snapshot over it, removed afterwards. */
+  base: Chain;
+  platform: Platform;
+  /** The image config's runtime defaults (Entrypoint, Cmd, Env, User, WorkingDir), as `docker run` maps them. */
+  config: ContainerConfig | undefined;
+  command: ContainerCommand;
+  /** Names the image in errors (no Cmd, no such user). */
+  what: string;
+  signal: AbortSignal;
+  onOutput: (stream: "stdout" | "stderr", chunk: Buffer) => void;
   timeoutMs?: number;
 }
 
@@ -120,6 +138,11 @@ export interface Worker {
 
   /** Runs a RUN step; resolves the name of the new snapshot holding its changes. */
   exec(run: ExecRun): Promise<string>;
+  /**
+   * Runs an image's process as `docker run --rm` does; resolves its exit code (a non-zero exit is the
+   * container's answer, not a failure). Rejects when it cannot start or times out.
+   */
+  runContainer(run: ContainerRun): Promise<{ exitCode: number }>;
   /** Applies a file op (COPY, ADD, WORKDIR, here-documents); resolves the new snapshot's name. */
   fileOp(run: FileOpRun): Promise<string>;
   /** Unpacks a layer blob into a new shared snapshot (overlay whiteouts, links to lower layers deferred). */

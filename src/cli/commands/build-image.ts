@@ -35,6 +35,8 @@ export interface ImageBuildFlags extends StepOptionFlags {
   progress: string;
   insecureRegistry?: string[];
   allow?: string[];
+  /** `--test CMD`: run in every platform's image; push or export only when it passes on all. */
+  test?: string;
 }
 
 /**
@@ -129,6 +131,7 @@ export async function buildImage(
       signal: controller.signal,
       allow: parseEntitlements(flags.allow ?? []),
       stepOptions,
+      ...(flags.test === undefined ? {} : { test: flags.test }),
     });
     const imageId = imageIdOf(result.metadata, result.descriptor.digest);
     if (flags.iidfile) await writeFile(flags.iidfile, imageId);

@@ -109,6 +109,10 @@ export function registerBuild(program: Command): void {
       [],
     )
     .option("--shm-size <SIZE>", "size of /dev/shm in RUN steps, e.g. 128m (default 64m)")
+    .option(
+      "--test <CMD>",
+      "run CMD (/bin/sh -c CMD) in every platform's built image (QEMU for foreign ones); push or export only if it exits 0 on all",
+    )
     .option("--call <FUNCTION>", 'what to run: "outline", "targets" or "check" (add ",format=json" for JSON)')
     .option("--check", "shorthand for --call=check")
     .option("--format <FORMAT>", "output format of --call: text (default) or json")

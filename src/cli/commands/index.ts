@@ -3,6 +3,7 @@ import { registerBinfmt } from "./binfmt.ts";
 import { registerBuild } from "./build.ts";
 import { registerImages } from "./images.ts";
 import { registerImagetools } from "./imagetools.ts";
+import { registerRun } from "./run.ts";
 import { registerVersion } from "./version.ts";
 
 /** Every CLI command registers itself here; one file per command under commands/. */
@@ -12,4 +13,5 @@ export function registerCommands(program: Command): void {
   registerBinfmt(program);
   registerBuild(program);
   registerImages(program);
+  registerRun(program);
 }

@@ -17,6 +17,7 @@ import type { RuncExecutor } from "../executor/executor.ts";
 import type { SnapshotterMode } from "../snapshot/create.ts";
 import type {
   Chain,
+  ContainerRun,
   ExecRun,
   FileOpRun,
   LayerExportRun,
@@ -124,6 +125,28 @@ export class LocalWorker implements Worker {
         onOutput: run.onOutput,
         ...(run.timeoutMs === undefined ? {} : { timeoutMs: run.timeoutMs }),
       });
+    });
+  }
+
+  async runContainer(run: ContainerRun): Promise<{ exitCode: number }> {
+    const [executor, { containerProcess }, { ExecFailedError }] = await Promise.all([
+      this.#runc(),
+      import("../container-process.ts"),
+      import("../executor/errors.ts"),
+    ]);
+    const request = containerProcess(run.config, run.platform, run.command, run.what);
+    return this.#snapshots.withThrowawayExecTop("container", run.base, async (root) => {
+      try {
+        await executor.run(root, request, {
+          signal: run.signal,
+          onOutput: run.onOutput,
+          ...(run.timeoutMs === undefined ? {} : { timeoutMs: run.timeoutMs }),
+        });
+        return { exitCode: 0 };
+      } catch (e) {
+        if (e instanceof ExecFailedError) return { exitCode: e.exitCode };
+        throw e;
+      }
     });
   }
 

@@ -142,6 +142,29 @@ export class SnapshotStore {
     );
   }
 
+  /**
+   * Runs `work` in a fresh writable snapshot over `base` that is removed afterwards, whatever happens:
+   * a container of `polyarch run` or `build --test`, whose changes are nobody's result.
+   */
+  async withThrowawayExecTop<R>(
+    prefix: string,
+    base: Chain,
+    work: (root: ExecSnapshot["root"]) => Promise<R>,
+  ): Promise<R> {
+    const snapshotter = await this.snapshotter();
+    const key = this.newKey(prefix);
+    const snap = await snapshotter.prepareExec(
+      key,
+      base.map((n) => this.path(n)),
+    );
+    try {
+      return await work(snap.root);
+    } finally {
+      await snap.release().catch(() => {});
+      await snapshotter.remove(key);
+    }
+  }
+
   async #withNewTop<R>(
     prefix: string,
     base: Chain,

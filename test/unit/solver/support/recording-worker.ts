@@ -1,6 +1,7 @@
 import type { Platform } from "../../../../src/oci/platform.ts";
 import type {
   Chain,
+  ContainerRun,
   ExecRun,
   FileOpRun,
   LayerExportRun,
@@ -62,6 +63,10 @@ export class RecordingWorker implements Worker {
   exec(run: ExecRun): Promise<string> {
     this.#log("exec", run.request.args);
     return this.#inner.exec(run);
+  }
+  runContainer(run: ContainerRun): Promise<{ exitCode: number }> {
+    this.#log("runContainer", run.command);
+    return this.#inner.runContainer(run);
   }
   fileOp(run: FileOpRun): Promise<string> {
     this.#log(

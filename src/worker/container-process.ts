@@ -1,0 +1,38 @@
+/**
+ * The process `docker run IMAGE [CMD…]` starts, from the image config's runtime defaults: the entrypoint
+ * followed by the given command (else the image's Cmd), the image's Env (PATH defaulted by the executor),
+ * User and WorkingDir. `--entrypoint` replaces the entrypoint and, as Docker does, drops the image's Cmd.
+ */
+import { UserError } from "../errors/user-error.ts";
+import type { ContainerConfig } from "../oci/image-config.ts";
+import type { Platform } from "../oci/platform.ts";
+import type { ExecRequest } from "./executor/exec-request.ts";
+
+export interface ContainerCommand {
+  /** Replaces the image's Cmd when non-empty. */
+  args?: readonly string[];
+  /** Replaces the image's Entrypoint (and its Cmd); an empty array clears it. */
+  entrypoint?: readonly string[];
+}
+
+export function containerProcess(
+  config: ContainerConfig | undefined,
+  platform: Platform,
+  command: ContainerCommand,
+  what: string,
+): ExecRequest {
+  const entrypoint = command.entrypoint ?? config?.Entrypoint ?? [];
+  const imageCmd = command.entrypoint === undefined ? (config?.Cmd ?? []) : [];
+  const cmd = command.args && command.args.length > 0 ? command.args : imageCmd;
+  const args = [...entrypoint, ...cmd];
+  if (args.length === 0) {
+    throw new UserError(`${what} has no Entrypoint or Cmd, and no command was given`, {
+      hint: "give the command after the image name, e.g. polyarch run NAME /bin/sh -c 'uname -m'",
+    });
+  }
+  const request: ExecRequest = { args, env: [...(config?.Env ?? [])], platform, network: "host" };
+  if (config?.User) request.user = config.User;
+  if (config?.WorkingDir) request.cwd = config.WorkingDir;
+  // `docker run` has no stdin without -i; a container here has none either.
+  return request;
+}
