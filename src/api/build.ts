@@ -29,6 +29,7 @@ import { ImageResolver } from "../solver/image-resolver.ts";
 import type { Solver } from "../solver/solver.ts";
 import type { Worker } from "../worker/worker.ts";
 import { builtImage } from "./build/built-image.ts";
+import { type CacheExport, type CacheImport, exportCaches, importCaches } from "./build/cache-transfer.ts";
 import { lintForBuild } from "./build/lint-warnings.ts";
 import { localContextProvider } from "./build/local-contexts.ts";
 import {
@@ -68,6 +69,10 @@ export interface BuildOptions {
   cacheLockTimeoutMs?: number;
   noCache?: boolean;
   noCacheFilter?: string[];
+  /** `--cache-from type=local,src=DIR`: caches whose records are hits as this state dir's are. */
+  cacheFrom?: CacheImport[];
+  /** `--cache-to type=local,dest=DIR`: where this build's layer records and blobs are written. */
+  cacheTo?: CacheExport[];
   /** Ask the registry for base images even when a resolution is stored. */
   pull?: boolean;
   outputs: OutputSpec[];
@@ -199,8 +204,11 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         ...(options.snapshotter !== undefined ? { snapshotter: options.snapshotter } : {}),
       });
     agents = sshAgents(options.ssh ?? []);
+    const warn = (message: string) => emit({ type: "warning", message, at: Date.now() });
+    const cacheFrom = await importCaches(options.cacheFrom ?? [], warn);
     solver = new Solver({
       stateRoot,
+      ...(cacheFrom.length ? { cacheFrom } : {}),
       worker,
       store: resolverStore(resolver),
       progress,
@@ -279,6 +287,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         ...(options.multiPlatform ? { multiPlatform: true } : {}),
         ...(options.stdout ? { stdout: options.stdout } : {}),
       });
+      await exportCaches(options.cacheTo ?? [], solved.refs, resolverStore(resolver), warn);
       return result;
     } finally {
       await registryClients?.close();

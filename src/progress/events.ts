@@ -37,6 +37,8 @@ export interface VertexCachedEvent {
   id: string;
   name: string;
   platform?: string;
+  /** Where the result came from when not this state dir's cache (an imported cache, `type=local,src=DIR`). */
+  from?: string;
   at: number;
 }
 

@@ -75,7 +75,7 @@ export class PlainRenderer implements ProgressSink {
       }
       case "vertex.cached": {
         const v = this.#vertex(e.id, e.name);
-        this.#line(v, "CACHED");
+        this.#line(v, e.from ? `CACHED (from ${this.#redact(e.from)})` : "CACHED");
         v.complete = true;
         return;
       }

@@ -10,7 +10,8 @@ import type { BuildGraph } from "../graph/types.ts";
 import type { Digest } from "../oci/digest.ts";
 import type { Worker } from "../worker/worker.ts";
 import type { ChainRecord, LayerRecord } from "./cache-index.ts";
-import type { CacheKey } from "./cache-key.ts";
+import { type CacheKey, keyHex } from "./cache-key.ts";
+import type { ImportedCache } from "./cache-layout.ts";
 import { combineChains } from "./chains.ts";
 import type { Workspace } from "./workspace.ts";
 
@@ -25,6 +26,10 @@ export interface ProbeInput {
   layerKey: (d: Digest) => CacheKey;
   /** False when --no-cache (or --no-cache-filter) says to ignore the cache for this vertex. */
   cacheable: (d: Digest) => boolean;
+  /** Caches given with --cache-from, asked after the local index, in order. */
+  imported?: readonly ImportedCache[];
+  /** A cache that could not give what its record promised (the step is then made here). */
+  warn?: (message: string) => void;
 }
 
 export class Probe {
@@ -35,6 +40,8 @@ export class Probe {
   readonly runSet = new Set<Digest>();
   /** Layer vertices whose layer the cache has. */
   readonly layers = new Map<Digest, LayerRecord>();
+  /** Layer vertices whose layer came from an imported cache: where from. */
+  readonly importedFrom = new Map<Digest, string>();
 
   constructor(input: ProbeInput) {
     this.#in = input;
@@ -96,9 +103,43 @@ export class Probe {
         this.layers.set(d, rec);
         return;
       }
+      if (await this.#fromImported(d)) return;
     }
     const v = graph.vertices[d]!;
     // COPY --link: the layer is the copy's own (its last input), whatever it was linked onto.
     await this.chain(v.op.kind === "merge" ? v.inputs[v.inputs.length - 1]! : d);
+  }
+
+  /**
+   * Takes a layer vertex's layer from the first imported cache whose record has it: the blob is copied into
+   * the local store through the verifying ingester, so a blob missing from the cache, or whose bytes do not
+   * match, is a warning and the step is made here instead, never a wrong layer.
+   */
+  async #fromImported(d: Digest): Promise<boolean> {
+    const { store, ws, layerKey } = this.#in;
+    const key = layerKey(d);
+    for (const cache of this.#in.imported ?? []) {
+      const rec = cache.records.get(key);
+      if (!rec) continue;
+      if (!rec.empty) {
+        const { digest, size } = rec.descriptor;
+        try {
+          if (!(await store.has(digest)))
+            await store.write({ digest, size }, await cache.open(rec.descriptor), { where: cache.where });
+        } catch (e) {
+          this.#in.warn?.(
+            `--cache-from ${cache.where}: layer ${digest} could not be used (${e instanceof Error ? e.message : String(e)}); the step is built again`,
+          );
+          continue;
+        }
+        // As for a layer made here: a store ref keeps the blob while the cache entry exists.
+        await store.setRef(`polyarch.io/cache/layer/${keyHex(key)}`, rec.descriptor);
+      }
+      await ws.index.putLayer(key, rec);
+      this.layers.set(d, rec);
+      this.importedFrom.set(d, cache.where);
+      return true;
+    }
+    return false;
   }
 }

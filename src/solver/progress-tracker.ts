@@ -41,12 +41,19 @@ export class ProgressTracker {
   }
 
   /** A step found in the cache; it may have been started already to show that it waited for a lock. */
-  cached(id: string, name: string, platform: string | undefined): void {
+  cached(id: string, name: string, platform: string | undefined, from?: string): void {
     this.#cached.add(id);
     const at = this.now();
     const t = this.#timings.get(id);
     if (t) t.end = at;
-    this.emit({ type: "vertex.cached", id, name, ...(platform ? { platform } : {}), at });
+    this.emit({
+      type: "vertex.cached",
+      id,
+      name,
+      ...(platform ? { platform } : {}),
+      ...(from ? { from } : {}),
+      at,
+    });
   }
 
   start(id: string, name: string, platform: string | undefined, emulated = false): void {

@@ -21,6 +21,7 @@ import { formatPlatform } from "../oci/platform.ts";
 import type { PlatformSummary } from "../progress/events.ts";
 import type { Worker } from "../worker/worker.ts";
 import { type CacheKey, computeCacheKeys, deriveKey } from "./cache-key.ts";
+import type { CacheEntry, PlatformCache } from "./cache-layout.ts";
 import { Execution } from "./execution.ts";
 import { removeDeadBuildLeftovers } from "./leftovers.ts";
 import { preflight } from "./preflight.ts";
@@ -123,7 +124,17 @@ export class Solver {
     }
     const cacheable = (d: Digest): boolean => !fresh.get(d);
     const worker = options.worker;
-    const probe = new Probe({ graph, ws, worker, store: options.store, key, layerKey, cacheable });
+    const probe = new Probe({
+      graph,
+      ws,
+      worker,
+      store: options.store,
+      key,
+      layerKey,
+      cacheable,
+      imported: options.cacheFrom ?? [],
+      warn: (message) => this.#progress.emit({ type: "warning", message, at: Date.now() }),
+    });
     const layerVertices = [...new Set(request.platforms.flatMap((p) => p.layerVertices))];
     await Promise.all(layerVertices.map((d) => probe.layer(d)));
     if (request.trees) await Promise.all(request.platforms.map((p) => probe.chain(p.output)));
@@ -151,7 +162,7 @@ export class Solver {
     for (const d of order) {
       if (probe.runSet.has(d)) continue;
       const name = stepName(graph.vertices[d]!);
-      if (name !== undefined) this.#progress.cached(d, name, platformOf.get(d));
+      if (name !== undefined) this.#progress.cached(d, name, platformOf.get(d), probe.importedFrom.get(d));
     }
     const execution = new Execution({
       env: {
@@ -194,7 +205,16 @@ export class Solver {
       refs: settled.map((s, i) => {
         const { layers, chain } = (s as PromiseFulfilledResult<Awaited<ReturnType<Execution["platform"]>>>)
           .value;
-        return resultRef(request.platforms[i]!, layers, chain?.chain, worker);
+        const p = request.platforms[i]!;
+        const entries = p.layerVertices.map((d, j): CacheEntry => {
+          const l = layers.layers[j]!;
+          const created = l.created ? { created: l.created } : {};
+          return {
+            key: layerKey(d),
+            record: l.layer ? { empty: false, ...l.layer, ...created } : { empty: true, ...created },
+          };
+        });
+        return resultRef(p, layers, chain?.chain, worker, { platform: p.platform, entries });
       }),
       ran: [...probe.runSet],
       cached: order.filter((d) => !probe.runSet.has(d)),
@@ -232,9 +252,11 @@ function resultRef(
   layers: SolvedPlatform,
   chain: readonly string[] | undefined,
   worker: Worker,
+  cache: PlatformCache,
 ): ResultRef {
   return {
     platform: p.platform,
+    cache: () => cache,
     layers: async () => layers,
     tree: async () => worker.view(treeChain(chain)),
     run: (run) => worker.runContainer({ ...run, base: treeChain(chain), platform: p.platform }),

@@ -12,6 +12,7 @@ import type { Digest } from "../oci/digest.ts";
 import type { Platform } from "../oci/platform.ts";
 import type { ProgressSink } from "../progress/events.ts";
 import type { ContainerRun, SnapshotView, Worker } from "../worker/worker.ts";
+import type { ImportedCache, PlatformCache } from "./cache-layout.ts";
 import type { ImageResolver } from "./image-resolver.ts";
 
 /** One target platform's outputs, as the planner's PlatformPlan gives them. */
@@ -102,6 +103,8 @@ export interface SolverOptions {
    * seconds, else 30 minutes).
    */
   lockTimeoutMs?: number;
+  /** Caches given with --cache-from: their records are hits as the local index's are. */
+  cacheFrom?: readonly ImportedCache[];
 }
 
 /** A layer in the store, as a manifest lists it, with the diff_id its config lists. */
@@ -141,6 +144,8 @@ export interface ResultRef {
    * when done. Never write through it: it shares the cached snapshots' files.
    */
   tree(): Promise<SnapshotView>;
+  /** The result's layers as cache records (what --cache-to mode=min exports): layer cache key -> layer. */
+  cache(): PlatformCache;
   /**
    * Runs a container of the result (`build --test`, `polyarch run`; the solve must have been asked for
    * `trees`): a throwaway snapshot over its chain, removed afterwards. Resolves the process's exit code.

@@ -6,6 +6,7 @@ import type { Platform } from "../../oci/platform.ts";
 import type { ProgressSink, WarningEvent } from "../../progress/events.ts";
 import { vertexWarning } from "../../progress/solve-status.ts";
 import { parseAnnotationFlags } from "../annotation-flags.ts";
+import { parseCacheFrom, parseCacheTo } from "../parse-cache-flags.ts";
 import { parseSecrets } from "../parse-secrets.ts";
 import { parseSshFlags } from "../parse-ssh.ts";
 import { registryOptionsFor } from "../registry-cli-options.ts";
@@ -25,6 +26,8 @@ export interface ImageBuildFlags extends StepOptionFlags {
   /** Commander turns `--no-cache` into `cache: false` and `--no-cache-filter` into `cacheFilter`. */
   cache?: boolean;
   cacheFilter?: string[];
+  cacheFrom?: string[];
+  cacheTo?: string[];
   pull?: boolean;
   secret?: string[];
   ssh?: string[];
@@ -118,6 +121,8 @@ export async function buildImage(
       ...(cacheLockTimeoutMs === undefined ? {} : { cacheLockTimeoutMs }),
       noCache: flags.cache === false,
       noCacheFilter: flags.cacheFilter ?? [],
+      cacheFrom: parseCacheFrom(flags.cacheFrom ?? []),
+      cacheTo: parseCacheTo(flags.cacheTo ?? []),
       pull: Boolean(flags.pull),
       outputs,
       progress,

@@ -63,6 +63,18 @@ export function registerBuild(program: Command): void {
     .option("--metadata-file <FILE>", "write build metadata (digest, descriptor, names) as JSON to FILE")
     .option("--no-cache", "run every step, ignoring the build cache")
     .option("--no-cache-filter <STAGE>", "ignore the cache for this stage's steps (repeatable)", collect, [])
+    .option(
+      "--cache-from <type=local,src=DIR>",
+      "use a build cache written by --cache-to (repeatable)",
+      collect,
+      [],
+    )
+    .option(
+      "--cache-to <type=local,dest=DIR>",
+      "write this build's cache as an OCI layout (repeatable)",
+      collect,
+      [],
+    )
     .option("--pull", "check the registry for newer base images instead of using resolved ones")
     .option(
       "--secret <id=NAME,src=FILE|env=VAR>",
