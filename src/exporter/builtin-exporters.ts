@@ -2,78 +2,78 @@
  * The output kinds polyarch ships, each registered as any other exporter would be. Each loads its module
  * only when it exports: a build that writes an OCI tar never loads the HTTP client.
  */
-import { assemblyOptions } from "./assemble.ts";
-import { type Exporter, registerExporter } from "./exporter.ts";
+import { type Assembly, assemblyOptions } from "./assemble.ts";
+import { type Exporter, type ExportSession, registerExporter } from "./exporter.ts";
 import type { ImageOutput, LayoutOutput, LoadOutput, RootfsOutput } from "./output-spec.ts";
 
+/**
+ * An exporter that writes the assembled image: the assembly is fixed at resolve time from the output's
+ * attributes, then `write` gets the assembled image and reports the names it wrote.
+ */
+function assembledImageExporter<O extends ImageOutput | LayoutOutput | LoadOutput>(
+  types: readonly O["type"][],
+  write: (
+    output: O,
+    assembled: Assembly,
+    session: ExportSession,
+    epoch: number | undefined,
+  ) => Promise<{ names: string[] }>,
+): Exporter<O> {
+  return {
+    types,
+    reads: "image",
+    resolve(output, options) {
+      const assembly = assemblyOptions(output.image, options.sourceDateEpoch, options.forceIndex);
+      return {
+        assembly,
+        async export(session) {
+          const assembled = await session.assembled(assembly);
+          const result = await write(output, assembled, session, assembly.epoch);
+          return { result, image: { assembly: assembled, names: result.names } };
+        },
+      };
+    },
+  };
+}
+
 /** type=image / type=registry / -t … --push: named in the store, pushed when asked. */
-const imageExporter: Exporter<ImageOutput> = {
-  types: ["image"],
-  reads: "image",
-  resolve(output, options) {
-    const assembly = assemblyOptions(output.image, options.sourceDateEpoch, options.forceIndex);
-    return {
-      assembly,
-      async export(session) {
-        const assembled = await session.assembled(assembly);
-        const { exportImage } = await import("./outputs/image-output.ts");
-        const result = await exportImage(output, assembled.root, {
-          store: session.store,
-          registry: session.registry,
-          progress: session.progress,
-        });
-        return { result, image: { assembly: assembled, names: result.names } };
-      },
-    };
-  },
-};
+const imageExporter = assembledImageExporter<ImageOutput>(["image"], async (output, assembled, session) => {
+  const { exportImage } = await import("./outputs/image-output.ts");
+  return exportImage(output, assembled.root, {
+    store: session.store,
+    registry: session.registry,
+    progress: session.progress,
+  });
+});
 
 /** type=oci and type=docker: an image layout or archive. */
-const layoutExporter: Exporter<LayoutOutput> = {
-  types: ["oci", "docker"],
-  reads: "image",
-  resolve(output, options) {
-    const assembly = assemblyOptions(output.image, options.sourceDateEpoch, options.forceIndex);
-    return {
-      assembly,
-      async export(session) {
-        const assembled = await session.assembled(assembly);
-        const { exportLayout } = await import("./outputs/layout-output.ts");
-        const result = await exportLayout(output, assembled, {
-          store: session.store,
-          stdout: session.stdout,
-          now: session.now,
-          progress: session.progress,
-          ...(assembly.epoch !== undefined ? { epoch: assembly.epoch } : {}),
-        });
-        return { result, image: { assembly: assembled, names: result.names } };
-      },
-    };
+const layoutExporter = assembledImageExporter<LayoutOutput>(
+  ["oci", "docker"],
+  async (output, assembled, session, epoch) => {
+    const { exportLayout } = await import("./outputs/layout-output.ts");
+    return exportLayout(output, assembled, {
+      store: session.store,
+      stdout: session.stdout,
+      now: session.now,
+      progress: session.progress,
+      ...(epoch !== undefined ? { epoch } : {}),
+    });
   },
-};
+);
 
 /** --load and type=docker without dest: the image loaded into a Docker or podman daemon. */
-const loadExporter: Exporter<LoadOutput> = {
-  types: ["load"],
-  reads: "image",
-  resolve(output, options) {
-    const assembly = assemblyOptions(output.image, options.sourceDateEpoch, options.forceIndex);
-    return {
-      assembly,
-      async export(session) {
-        const assembled = await session.assembled(assembly);
-        const { exportLoad } = await import("./outputs/load-output.ts");
-        const result = await exportLoad(output, assembled, {
-          store: session.store,
-          now: session.now,
-          progress: session.progress,
-          ...(assembly.epoch !== undefined ? { epoch: assembly.epoch } : {}),
-        });
-        return { result, image: { assembly: assembled, names: result.names } };
-      },
-    };
+const loadExporter = assembledImageExporter<LoadOutput>(
+  ["load"],
+  async (output, assembled, session, epoch) => {
+    const { exportLoad } = await import("./outputs/load-output.ts");
+    return exportLoad(output, assembled, {
+      store: session.store,
+      now: session.now,
+      progress: session.progress,
+      ...(epoch !== undefined ? { epoch } : {}),
+    });
   },
-};
+);
 
 /** type=local and type=tar: the result's files, in a directory or as one tar. */
 const rootfsExporter: Exporter<RootfsOutput> = {
