@@ -1,6 +1,7 @@
 import { UserError } from "../errors/user-error.ts";
 import { isDigest } from "../oci/digest.ts";
 import { isBaseName } from "./http-filename.ts";
+import { isHostName, isIpAddress, ulimitNames } from "./step-options.ts";
 import type { ExecMount, FileAction, Op, Source, Vertex } from "./types.ts";
 
 /**
@@ -38,6 +39,7 @@ function validateOp(value: unknown, where: string, inputCount: number): Op {
       oneOf(op.network, ["default", "none", "host"], `${where}.network`);
       oneOf(op.security, ["sandbox", "insecure"], `${where}.security`);
       platform(op.platform, `${where}.platform`);
+      stepOptions(op, where);
       if (inputCount < 1) fail(`${where}: an exec op needs its root filesystem as input 0`);
       array(op.mounts, `${where}.mounts`).forEach((m, i) => {
         validateMount(m, `${where}.mounts[${i}]`, index);
@@ -59,6 +61,32 @@ function validateOp(value: unknown, where: string, inputCount: number): Op {
       fail(`${where}.kind ${JSON.stringify(op.kind)} is not a known op`);
   }
   return op as unknown as Op;
+}
+
+/** --add-host, --ulimit, --shm-size as a step carries them: extraHosts go verbatim into /etc/hosts. */
+function stepOptions(op: Record<string, unknown>, where: string): void {
+  if (op.extraHosts !== undefined)
+    array(op.extraHosts, `${where}.extraHosts`).forEach((h, i) => {
+      const e = record(h, `${where}.extraHosts[${i}]`);
+      if (typeof e.host !== "string" || !isHostName(e.host))
+        fail(`${where}.extraHosts[${i}].host is not a host name`);
+      if (typeof e.ip !== "string" || !isIpAddress(e.ip))
+        fail(`${where}.extraHosts[${i}].ip is not an IP address`);
+    });
+  if (op.ulimits !== undefined)
+    array(op.ulimits, `${where}.ulimits`).forEach((u, i) => {
+      const w = `${where}.ulimits[${i}]`;
+      const l = record(u, w);
+      if (typeof l.name !== "string" || !ulimitNames.includes(l.name)) fail(`${w}.name is not a ulimit type`);
+      int(l.soft, `${w}.soft`);
+      int(l.hard, `${w}.hard`);
+      if ((l.soft as number) < 0 || (l.soft as number) > (l.hard as number))
+        fail(`${w}: soft must be 0..hard`);
+    });
+  if (op.shmSizeBytes !== undefined) {
+    int(op.shmSizeBytes, `${where}.shmSizeBytes`);
+    if ((op.shmSizeBytes as number) <= 0) fail(`${where}.shmSizeBytes must be positive`);
+  }
 }
 
 function validateSource(value: unknown, where: string): Source {

@@ -3,8 +3,10 @@
  * `NAME=IP`, which IPv6 addresses need), `--ulimit TYPE=SOFT[:HARD]` and `--shm-size SIZE` (`64m`, `1g`,
  * bytes without a unit). They become part of each step's definition, so they are part of its cache key.
  */
-import { isIP } from "node:net";
+
+import { parseRamBytes } from "../../dockerfile/plan/run-mounts.ts";
 import { UserError } from "../../errors/user-error.ts";
+import { isHostName, isIpAddress, ulimitNames } from "../../graph/step-options.ts";
 import type { ExtraHost, RunStepOptions, Ulimit } from "../../graph/types.ts";
 
 export interface StepOptionFlags {
@@ -23,8 +25,6 @@ export function parseStepOptions(flags: StepOptionFlags): RunStepOptions {
   };
 }
 
-const hostName = /^[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?$/;
-
 /** `NAME:IP` or `NAME=IP`, as Docker reads it: `=` first (so `v6=::1` works), else the first `:`. */
 export function parseAddHost(value: string): ExtraHost {
   const eq = value.indexOf("=");
@@ -38,7 +38,7 @@ export function parseAddHost(value: string): ExtraHost {
       hint: "host-gateway is resolved by Docker's daemon, which polyarch does not use: give the gateway's IP address",
     });
   }
-  if (!hostName.test(host)) {
+  if (!isHostName(host)) {
     throw new UserError(
       `invalid --add-host ${JSON.stringify(value)}: ${JSON.stringify(host)} is not a host name`,
       {
@@ -46,30 +46,11 @@ export function parseAddHost(value: string): ExtraHost {
       },
     );
   }
-  if (isIP(ip) === 0) {
+  if (!isIpAddress(ip)) {
     throw new UserError(`invalid IP address in add-host: ${JSON.stringify(ip)}`, { hint: usage });
   }
   return { host, ip };
 }
-
-// Docker's names (go-units ulimit.go); each is RLIMIT_<NAME> in the runtime spec.
-const ulimitNames = [
-  "core",
-  "cpu",
-  "data",
-  "fsize",
-  "locks",
-  "memlock",
-  "msgqueue",
-  "nice",
-  "nofile",
-  "nproc",
-  "rss",
-  "rtprio",
-  "rttime",
-  "sigpending",
-  "stack",
-];
 
 /** `TYPE=SOFT[:HARD]` each; a later value for the same type replaces an earlier one, as in Docker. */
 export function parseUlimits(values: readonly string[]): Ulimit[] {
@@ -107,12 +88,14 @@ function parseUlimit(value: string): Ulimit {
   return { name, soft, hard: hard ?? soft };
 }
 
-const units: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
-
-/** A size as Docker reads `--shm-size`: a number with an optional binary unit (b, k, m, g, t; `kb`, `MiB`…). */
+/** A size as Docker reads `--shm-size` (go-units RAMInBytes: 64m, 1g, 512KiB, or bytes without a unit). */
 export function parseShmSize(value: string): number {
-  const m = /^(\d+(?:\.\d+)?) ?([kmgt]?)(?:i?b)?$/i.exec(value.trim());
-  const bytes = m ? Math.floor(Number(m[1]) * units[m[2]!.toLowerCase()]!) : Number.NaN;
+  let bytes = Number.NaN;
+  try {
+    bytes = parseRamBytes(value.trim());
+  } catch {
+    // reported below, in --shm-size's words
+  }
   if (!Number.isSafeInteger(bytes) || bytes <= 0) {
     throw new UserError(`invalid --shm-size ${JSON.stringify(value)}`, {
       hint: "give a size such as 64m, 512m or 1g (bytes without a unit)",
