@@ -55,12 +55,6 @@ export function findErrno(e: unknown): Errno | undefined {
   return undefined;
 }
 
-/** True for a full disk or quota: the one environment failure where retrying cannot help until space is freed. */
-export function isOutOfSpace(e: unknown): boolean {
-  const code = findErrno(e)?.code;
-  return code !== undefined && code in spaceCodes;
-}
-
 /**
  * For code that knows where it writes in polyarch's state (the content store's ingest directory): a full
  * disk or a denied write there becomes an EnvironmentError naming `directory`; anything else is returned

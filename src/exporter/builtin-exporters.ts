@@ -25,7 +25,6 @@ function assembledImageExporter<O extends ImageOutput | LayoutOutput | LoadOutpu
     resolve(output, options) {
       const assembly = assemblyOptions(output.image, options.sourceDateEpoch, options.forceIndex);
       return {
-        assembly,
         async export(session) {
           const assembled = await session.assembled(assembly);
           const result = await write(output, assembled, session, assembly.epoch);

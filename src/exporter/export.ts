@@ -56,7 +56,7 @@ export async function exportImages(req: ExportRequest): Promise<ExportResult> {
   );
   const stdout = req.stdout ?? process.stdout;
   checkStdout(req);
-  const readsTrees = req.outputs.some((o) => exporterFor(o.type).reads === "tree");
+  const readsTrees = outputsReadTrees(req.outputs);
   if (readsTrees && !req.unpackLayer) {
     throw new Error("exporter: type=local and type=tar need an unpackLayer function");
   }

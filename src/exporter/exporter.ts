@@ -41,8 +41,6 @@ export interface ExportOutcome {
 }
 
 export interface ExporterInstance {
-  /** The image assembly this output writes, when it writes an image (decided at resolve time). */
-  readonly assembly?: AssemblyOptions;
   export(session: ExportSession): Promise<ExportOutcome>;
   finalize?(session: ExportSession): Promise<void>;
 }

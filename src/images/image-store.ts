@@ -13,6 +13,7 @@ import { parseIndex, parseManifest } from "../oci/manifest.ts";
 import { isIndexMediaType } from "../oci/media-types.ts";
 import { formatPlatform, type Platform } from "../oci/platform.ts";
 import { formatReference, parseReference } from "../registry/reference.ts";
+import { imageEntries } from "../registry/resolve.ts";
 
 const refPrefix = "polyarch.io/images/";
 const createdAnnotation = "io.polyarch.image.created";
@@ -114,9 +115,7 @@ export interface ImagePlatform {
 export async function imagePlatforms(store: ContentStore, root: Descriptor): Promise<ImagePlatform[]> {
   if (isIndexMediaType(root.mediaType)) {
     const index = parseIndex(await store.readBytes(root.digest), root.digest);
-    return index.manifests
-      .filter((m) => m.platform && m.platform.os !== "unknown")
-      .map((m) => ({ platform: m.platform!, manifest: strip(m) }));
+    return imageEntries(index.manifests).map((m) => ({ platform: m.platform!, manifest: strip(m) }));
   }
   const manifest = parseManifest(await store.readBytes(root.digest), root.digest);
   const config = parseImageConfig(await store.readBytes(manifest.config.digest), manifest.config.digest);

@@ -29,9 +29,9 @@ interface DockerConfigFile {
   credsStore?: string;
 }
 
-/** Where Docker keeps config.json: $DOCKER_CONFIG, else ~/.docker. */
+/** Where Docker keeps config.json: $DOCKER_CONFIG, else ~/.docker ($HOME of the given environment). */
 export function dockerConfigDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.DOCKER_CONFIG || join(homedir(), ".docker");
+  return env.DOCKER_CONFIG || join(env.HOME || homedir(), ".docker");
 }
 
 /** The keys Docker's config may use for a registry (Docker Hub is stored under its legacy v1 URL). */

@@ -6,9 +6,9 @@
  */
 import { createHash } from "node:crypto";
 import { access, constants, readFile } from "node:fs/promises";
-import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
 import { UserError } from "../../errors/user-error.ts";
+import { dockerConfigDir } from "../../registry/credentials.ts";
 import { type EngineEndpoint, parseEngineHost, ping } from "./engine-api.ts";
 
 export type LoadTarget =
@@ -53,7 +53,7 @@ export async function findLoadTarget(options: FindTargetOptions): Promise<LoadTa
 /** DOCKER_HOST, else the host of the current docker context (none for the "default" context). */
 async function namedDockerHost(env: NodeJS.ProcessEnv): Promise<{ host: string; how: string } | undefined> {
   if (env.DOCKER_HOST) return { host: env.DOCKER_HOST, how: "DOCKER_HOST" };
-  const configDir = env.DOCKER_CONFIG || join(env.HOME || homedir(), ".docker");
+  const configDir = dockerConfigDir(env);
   let context = env.DOCKER_CONTEXT;
   let how = "DOCKER_CONTEXT";
   if (!context) {

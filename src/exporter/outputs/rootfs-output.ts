@@ -18,13 +18,14 @@
  * the same rule.
  */
 import { createWriteStream } from "node:fs";
-import { chmod, lchown, lstat, lutimes, mkdir, readdir, rename, rm, stat, unlink } from "node:fs/promises";
+import { lchown, lstat, lutimes, mkdir, readdir, rename, rm, stat, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { BlobProvider } from "../../content/index.ts";
 import { UserError } from "../../errors/user-error.ts";
 import { uniqueSuffix } from "../../fsutil/atomic-file.ts";
+import { chmodNoFollow } from "../../fsutil/no-follow.ts";
 import { type Timestamp, zeroTime } from "../../oci/layer/entry.ts";
 import type { LayerTarItem } from "../../oci/layer/tar-writer.ts";
 import { layerTarStream } from "../../oci/layer/tar-writer.ts";
@@ -157,7 +158,7 @@ async function moveInto(from: string, dir: string, name: string): Promise<void> 
   for (const child of await readdir(from)) await moveInto(join(from, child), target, child);
   if (name === "") return; // dest itself keeps the user's owner and mode
   await lchown(target, source.uid, source.gid);
-  await chmod(target, source.mode & 0o7777); // target was lstat'ed a directory: chmod follows no link here
+  chmodNoFollow(target, source.mode & 0o7777); // dest is the user's: never follow a link swapped in meanwhile
   await lutimes(target, source.atime, source.mtime);
 }
 
