@@ -4,7 +4,8 @@
  * `PREFIX` + uniqueSuffix(), so the pid in its name tells a later build whether its maker is gone: what a
  * killed build left (a secret, a socket) is removed by the next build, never what a live one uses.
  */
-import { mkdir, readdir, rm } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, mkdir, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { uniqueSuffix } from "./atomic-file.ts";
@@ -45,7 +46,14 @@ export async function makePrivateDir(kind: PrivateDirKind): Promise<string | und
 /** Removes the private dirs (of every kind) whose maker is gone. */
 export async function reapPrivateDirs(): Promise<void> {
   const prefixes = Object.values(privateDirPrefixes);
-  for (const base of privateDirBases()) {
+  // Every build runs this: $TMPDIR (often a large /tmp) is read only when private dirs can land there,
+  // i.e. when the first choice is not a writable directory.
+  const [first, ...rest] = privateDirBases();
+  const firstUsable = await access(first!, constants.W_OK).then(
+    () => true,
+    () => false,
+  );
+  for (const base of firstUsable ? [first!] : rest) {
     const names = await readdir(base).catch(() => [] as string[]);
     for (const name of names) {
       if (!prefixes.some((p) => name.startsWith(p))) continue;

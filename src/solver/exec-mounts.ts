@@ -15,7 +15,7 @@ import { uniqueSuffix } from "../fsutil/atomic-file.ts";
 import { chmodNoFollow } from "../fsutil/no-follow.ts";
 import { makePrivateDir } from "../fsutil/private-dir.ts";
 import type { ExecMount as GraphMount } from "../graph/types.ts";
-import { type ExecMount, resolveInRootAsync as resolveInRoot, type SnapshotView } from "../worker/worker.ts";
+import { type ExecMount, resolveInRoot, type SnapshotView } from "../worker/worker.ts";
 import type { RunEnv } from "./run-env.ts";
 import { startAgentProxy } from "./ssh-proxy.ts";
 
@@ -161,7 +161,7 @@ export function sshAuthSockEnv(stepEnv: readonly string[], mounts: readonly Grap
 
 /** The host path of `path` inside a view, which must exist (symlinks resolved inside the view). */
 async function existingPath(view: SnapshotView, path: string, what: string): Promise<string> {
-  const host = await resolveInRoot(view.root, path);
+  const host = resolveInRoot(view.root, path).host;
   try {
     await lstat(host);
   } catch {
@@ -263,7 +263,7 @@ async function seedCacheDir(
   if (m.input !== undefined) {
     const view = await env.worker.view(inputChains[m.input] ?? []);
     try {
-      const from = await resolveInRoot(view.root, m.source);
+      const from = resolveInRoot(view.root, m.source).host;
       await copyTree(from, staging);
     } finally {
       await view.release();

@@ -5,10 +5,11 @@
  * the step must not learn where it lives), and no key ever passes through here: only the agent protocol's
  * requests and signatures, which are never logged.
  */
-import { chmod, chown, rm } from "node:fs/promises";
+import { lchown, rm } from "node:fs/promises";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { UserError } from "../errors/user-error.ts";
+import { chmodNoFollow } from "../fsutil/no-follow.ts";
 import { makePrivateDir } from "../fsutil/private-dir.ts";
 
 export interface AgentProxy {
@@ -57,8 +58,8 @@ export async function startAgentProxy(
         resolve();
       });
     });
-    await chown(socket, owner.uid, owner.gid);
-    await chmod(socket, owner.mode);
+    await lchown(socket, owner.uid, owner.gid);
+    chmodNoFollow(socket, owner.mode);
   } catch (e) {
     server.close();
     await rm(dir, { recursive: true, force: true });

@@ -27,9 +27,8 @@ import type { AppliedLayer, LowerLink, LowerPaths } from "./layer/apply-layer.ts
 export type { ContainerCommand } from "./container-process.ts";
 export { ExecFailedError, ExecTimeoutError } from "./executor/errors.ts";
 export type { ExecMount, ExecRequest } from "./executor/exec-request.ts";
-// The in-root resolvers: paths inside a view (bind-mount sources, a download's file name) are resolved
-// by the worker's own resolvers, never joined.
-export { resolveInRoot as resolveInRootAsync } from "./executor/rootfs-path.ts";
+// The in-root resolver: paths inside a view (bind-mount sources, a download's file name) are resolved
+// by the worker's one resolver, never joined.
 export { resolveInRoot } from "./fileop/root-path.ts";
 export type { AppliedLayer, LowerLink, LowerPaths } from "./layer/apply-layer.ts";
 
