@@ -35,9 +35,9 @@ function newNode(req: CreateRequest, name: string): NodeRecord {
   };
 }
 
-/** The first `NAME<n>` no node of the builder has (buildx names nodes so). */
+/** `NAME<n>` for the n-th node, or the next free number (buildx names nodes so). */
 function nextNodeName(builder: string, nodes: readonly NodeRecord[]): string {
-  for (let i = 0; ; i++) if (!nodes.some((n) => n.name === `${builder}${i}`)) return `${builder}${i}`;
+  for (let i = nodes.length; ; i++) if (!nodes.some((n) => n.name === `${builder}${i}`)) return `${builder}${i}`;
 }
 
 function checkEndpoints(b: BuilderRecord): BuilderRecord {
