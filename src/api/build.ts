@@ -23,7 +23,8 @@ import type { OutputSpec } from "../exporter/output-spec.ts";
 import type { RunStepOptions } from "../graph/types.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { formatPlatform, hostPlatform, type Platform, samePlatform } from "../oci/platform.ts";
-import type { ProgressSink } from "../progress/events.ts";
+import type { PlatformSummary, ProgressSink } from "../progress/events.ts";
+import { DockerConfigCredentials } from "../registry/credentials.ts";
 import type { RegistryOptions } from "../registry/registry-options.ts";
 import { ImageResolver } from "../solver/image-resolver.ts";
 import type { Solver } from "../solver/solver.ts";
@@ -40,6 +41,8 @@ import {
 } from "./build/remote-contexts.ts";
 import { secretProvider } from "./build/secrets.ts";
 import { type SshAgents, type SshForward, sshAgents } from "./build/ssh-agents.ts";
+import type { BuilderRecord } from "./builders/builder-record.ts";
+import { polyarchVersion } from "./builders/polyarch-version.ts";
 
 export type { NamedContext } from "../dockerfile/context/named-contexts.ts";
 export type { SshForward } from "./build/ssh-agents.ts";
@@ -114,6 +117,13 @@ export interface BuildOptions {
    * the state root (then binfmtDir and snapshotter configure it).
    */
   worker?: Worker;
+  /**
+   * The builder whose nodes build the platforms (`--builder`; see builders/farm-solve.ts); default this
+   * machine alone.
+   */
+  builder?: BuilderRecord;
+  /** When a node of the builder is down or fails, build its platforms on another node. */
+  allowFallback?: boolean;
 }
 
 export interface BuildResult {
@@ -137,6 +147,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   let failure: unknown;
   let lines: readonly string[] = [];
   let contexts: PreparedContexts | undefined;
+  let remoteSummaries: PlatformSummary[] = [];
   await prepareStateRoot(stateRoot);
   const resolver = new ImageResolver({
     store: await openContentStore(join(stateRoot, "content")),
@@ -226,12 +237,44 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     });
     const { exportImages, outputsReadTrees } = await import("../exporter/export.ts");
     const trees = outputsReadTrees(options.outputs) || options.test !== undefined;
-    const solved = await solver.solve({
+    const request = {
       graph: plan.graph,
       platforms: plan.platforms,
       proxyEnv: plan.proxyEnv,
       ...(trees ? { trees: true } : {}),
-    });
+    };
+    const local = solver;
+    const farm =
+      options.builder && options.builder.name !== "default"
+        ? await (await import("./builders/farm-solve.ts")).solveOnBuilder({
+            builder: options.builder,
+            version: polyarchVersion,
+            graph: plan.graph,
+            platforms: plan.platforms,
+            proxyEnv: plan.proxyEnv,
+            allowFallback: options.allowFallback ?? false,
+            needsLocalRefs: options.test !== undefined || (options.cacheTo?.length ?? 0) > 0,
+            local: async (subset) => (await local.solve({ ...request, platforms: subset })).refs,
+            localContexts: localContextProvider(inputs.contextDir, named),
+            secrets: secretProvider(options.secrets),
+            credentials: options.registry?.credentials ?? new DockerConfigCredentials(),
+            store: resolverStore(resolver),
+            emit,
+            signal: options.signal ?? new AbortController().signal,
+            options: {
+              ...(options.noCache ? { noCache: true } : {}),
+              ...(options.noCacheFilter ? { noCacheFilter: options.noCacheFilter } : {}),
+              ...(options.allow ? { allow: options.allow } : {}),
+              ...(options.execTimeoutMs !== undefined ? { execTimeoutMs: options.execTimeoutMs } : {}),
+              ...(options.pull ? { pull: true } : {}),
+              ...(options.registry?.insecureRegistries
+                ? { insecureRegistries: options.registry.insecureRegistries }
+                : {}),
+            },
+          })
+        : undefined;
+    remoteSummaries = farm?.summaries ?? [];
+    const solved = farm ?? (await solver.solve(request));
 
     const images = await Promise.all(
       plan.platforms.map(async (p, i) => {
@@ -247,7 +290,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
             ? { historyLength: base.config.history?.length ?? 0, created: base.config.created }
             : { historyLength: 0, created: undefined },
         );
-        if (trees) image.tree = () => ref.tree();
+        if (trees && !farm?.remote.has(i)) image.tree = () => ref.tree();
         return image;
       }),
     );
@@ -307,7 +350,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     emit({
       type: "build.done",
       durationMs: Date.now() - started,
-      platforms: solver?.summary() ?? [],
+      platforms: [...(solver?.summary() ?? []), ...remoteSummaries],
       ...(failure === undefined
         ? {}
         : { error: failure instanceof Error ? failure.message : String(failure) }),

@@ -37,7 +37,8 @@ function newNode(req: CreateRequest, name: string): NodeRecord {
 
 /** `NAME<n>` for the n-th node, or the next free number (buildx names nodes so). */
 function nextNodeName(builder: string, nodes: readonly NodeRecord[]): string {
-  for (let i = nodes.length; ; i++) if (!nodes.some((n) => n.name === `${builder}${i}`)) return `${builder}${i}`;
+  for (let i = nodes.length; ; i++)
+    if (!nodes.some((n) => n.name === `${builder}${i}`)) return `${builder}${i}`;
 }
 
 function checkEndpoints(b: BuilderRecord): BuilderRecord {

@@ -17,7 +17,9 @@ export function lastLine(text: string): string {
 /** The plain `ssh` command a user would type to reach the endpoint (for hints). */
 function sshCommandLine(endpoint: string): string {
   const e = parseSshEndpoint(endpoint);
-  return ["ssh", ...(e.port ? ["-p", String(e.port)] : []), `${e.user ? `${e.user}@` : ""}${e.host}`].join(" ");
+  return ["ssh", ...(e.port ? ["-p", String(e.port)] : []), `${e.user ? `${e.user}@` : ""}${e.host}`].join(
+    " ",
+  );
 }
 
 /** The command polyarch runs on an ssh node to ask what it is. */

@@ -37,6 +37,9 @@ export interface ImageBuildFlags extends StepOptionFlags {
   allow?: string[];
   /** `--test CMD`: run in every platform's image; push or export only when it passes on all. */
   test?: string;
+  /** `--builder NAME` (else POLYARCH_BUILDER, else the one `polyarch use` chose). */
+  builder?: string;
+  allowFallback?: boolean;
 }
 
 /**
@@ -78,6 +81,8 @@ export async function buildImage(
   const cacheLockTimeoutMs = readCacheLockTimeout(process.env.POLYARCH_CACHE_LOCK_TIMEOUT);
   const labels = parseKeyValues(flags.label ?? [], "--label");
   const sourceDateEpoch = readSourceDateEpoch(buildArgs);
+  const { selectBuilder } = await import("../select-builder.ts");
+  const builder = await selectBuilder(flags.builder);
 
   // Build progress goes to stderr, as buildx does: stdout stays free for `-o type=tar,dest=-`.
   const quiet = Boolean(flags.quiet) || flags.progress === "quiet";
@@ -132,6 +137,8 @@ export async function buildImage(
       allow: parseEntitlements(flags.allow ?? []),
       stepOptions,
       ...(flags.test === undefined ? {} : { test: flags.test }),
+      ...(builder ? { builder } : {}),
+      ...(flags.allowFallback ? { allowFallback: true } : {}),
     });
     const imageId = imageIdOf(result.metadata, result.descriptor.digest);
     if (flags.iidfile) await writeFile(flags.iidfile, imageId);

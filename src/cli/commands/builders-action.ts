@@ -168,3 +168,8 @@ export async function stopAction(name: string | undefined): Promise<void> {
 export async function nodeInfoAction(): Promise<void> {
   process.stdout.write(`${JSON.stringify(await localNodeInfo(polyarchVersion))}\n`);
 }
+
+export async function nodeServeAction(): Promise<void> {
+  const { serveNode } = await import("../../api/builders/node-serve.ts");
+  await serveNode(polyarchVersion);
+}

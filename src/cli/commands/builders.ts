@@ -74,6 +74,9 @@ export function registerBuilders(program: Command): void {
     .argument("[NAME]", "a builder's name (default: the current one)")
     .action(async (name: string | undefined) => (await action()).stopAction(name));
 
+  // The node's end of a build on an ssh node (the wire protocol on stdin/stdout); not for people.
+  program.command("node-serve", { hidden: true }).action(async () => (await action()).nodeServeAction());
+
   // What an ssh node answers `polyarch inspect` with (JSON); not for people.
   program.command("node-info", { hidden: true }).action(async () => (await action()).nodeInfoAction());
 }
