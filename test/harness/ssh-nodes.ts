@@ -64,6 +64,29 @@ async function waitForPort(address: string, port: number, child: ChildProcess): 
   throw new Error(`sshd on ${address}:${port} did not listen`);
 }
 
+/** Every process below `pid`, read from /proc (parent ids), by id. */
+async function descendants(pid: number): Promise<number[]> {
+  const { readdir } = await import("node:fs/promises");
+  const parent = new Map<number, number>();
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
+    const m = /\) \S (\d+)/.exec(stat);
+    if (m) parent.set(Number(entry), Number(m[1]));
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const [child, pp] of parent) {
+      if (pp === p) {
+        out.push(child);
+        walk(child);
+      }
+    }
+  };
+  walk(pid);
+  return out;
+}
+
 export async function startSshNodes(names: readonly string[]): Promise<SshNodes> {
   const dir = await mkdtemp(join(tmpdir(), "polyarch-farm-"));
   await chmod(dir, 0o755);
@@ -135,12 +158,22 @@ export async function startSshNodes(names: readonly string[]): Promise<SshNodes>
         daemons.set(name, sshd);
         await waitForPort(address, port, sshd);
       };
+      // The machine goes down: sshd and every session it runs (each login is a child process of sshd,
+      // which outlives its parent), so connections drop as with a power cut.
       const stop = async () => {
         const d = daemons.get(name);
         daemons.delete(name);
-        if (!d || d.exitCode !== null) return;
+        if (!d || d.exitCode !== null || d.pid === undefined) return;
         const gone = new Promise((resolve) => d.once("exit", resolve));
+        const tree = await descendants(d.pid);
         d.kill("SIGKILL");
+        for (const pid of tree) {
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {
+            // already gone
+          }
+        }
         await gone;
       };
       await start();

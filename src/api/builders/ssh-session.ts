@@ -28,7 +28,7 @@ export async function openSshSession(
   child.stderr.on("data", (c: Buffer) => {
     if (stderr.length < 1 << 16) stderr += c.toString("utf8");
   });
-  const wire = new Wire(child.stdout, child.stdin);
+  const wire = new Wire(child.stdout, child.stdin, { ownsEnd: true });
   const exited = new Promise<void>((resolve) => {
     child.on("error", (e: NodeJS.ErrnoException) => {
       wire.close(

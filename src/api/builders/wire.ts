@@ -32,13 +32,23 @@ export class Wire {
   #closed: Error | undefined;
   readonly #onClose: ((e: Error) => void)[] = [];
 
-  constructor(input: Readable, output: Writable) {
+  /**
+   * `ownsEnd`: the caller closes the wire when the input ends (a client waits for ssh's exit, which says
+   * why the connection ended); otherwise the end of the input closes it.
+   */
+  constructor(input: Readable, output: Writable, options: { ownsEnd?: boolean } = {}) {
     this.#input = input;
     this.#out = output;
     input.on("data", (chunk: Buffer) => this.#receive(chunk));
-    input.on("end", () => this.close(new WireError("the other side closed the connection")));
-    input.on("error", (e) => this.close(new WireError(e.message)));
-    output.on("error", (e) => this.close(new WireError(e.message)));
+    if (!options.ownsEnd) {
+      input.on("end", () => this.close(new WireError("the other side closed the connection")));
+      input.on("error", (e) => this.close(new WireError(e.message)));
+      output.on("error", (e) => this.close(new WireError(e.message)));
+    } else {
+      // The exit that follows says why; a write error must not become an unhandled one meanwhile.
+      input.on("error", () => {});
+      output.on("error", () => {});
+    }
   }
 
   /** Answers requests of a kind; a rejection goes back as an error answer (a UserError keeps its hint). */
@@ -171,9 +181,18 @@ export class Wire {
         this.#blobs.delete(id);
         stream.end();
       } else if (!stream.write(Buffer.from(payload.subarray(4)))) {
-        // The store writes slower than the network delivers: stop reading until it catches up.
+        // The store writes slower than the network delivers: stop reading until it catches up. A stream
+        // ended meanwhile (its end frame was in the same read) never drains: its finish resumes instead.
         this.#input.pause();
-        stream.once("drain", () => this.#input.resume());
+        const resume = () => {
+          stream.off("drain", resume);
+          stream.off("finish", resume);
+          stream.off("close", resume);
+          this.#input.resume();
+        };
+        stream.on("drain", resume);
+        stream.on("finish", resume);
+        stream.on("close", resume);
       }
       return;
     }
