@@ -53,7 +53,7 @@ export function nodeContexts(wire: Wire, store: ContentStore, scratch: string): 
   return { provider, fetched };
 }
 
-async function layOut(root: string, files: readonly WireFile[], store: ContentStore): Promise<void> {
+export async function layOut(root: string, files: readonly WireFile[], store: ContentStore): Promise<void> {
   const kinds = new Map<string, WireFile["type"]>();
   for (const f of files) {
     if (kinds.has(f.path)) throw wireError(`the path ${JSON.stringify(f.path)} twice`);
