@@ -116,7 +116,7 @@ export async function serveNode(
       images: resolver,
       localContexts: contexts.provider,
       secrets: async (id: string) => {
-        const a = await wire.request("secret", { id });
+        const a = await wire.request("secret", { name: id });
         return typeof a.value === "string" ? Buffer.from(a.value, "base64") : undefined;
       },
       ...(opts.noCache === true ? { noCache: true } : {}),

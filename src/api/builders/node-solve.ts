@@ -193,7 +193,7 @@ export async function solveOnSshNode(node: NodeRecord, req: NodeSolveRequest): P
       return {};
     });
     wire.handle("secret", async (msg) => {
-      const value = typeof msg.id === "string" ? await req.secrets?.(msg.id) : undefined;
+      const value = typeof msg.name === "string" ? await req.secrets?.(msg.name) : undefined;
       return { value: value === undefined ? null : value.toString("base64") };
     });
     wire.handle("credentials", async (msg) => {

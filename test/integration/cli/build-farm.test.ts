@@ -267,3 +267,47 @@ test("a builder whose node is down: build says which node and why; --allow-fallb
     await arm.start();
   }
 });
+
+test("secrets reach the node's step only, and -o type=local writes each node's result", async () => {
+  const ctx = join(work, "secret-context");
+  await mkdir(ctx, { recursive: true });
+  await writeFile(
+    join(ctx, "Dockerfile"),
+    [
+      `FROM ${reg.host}/library/busybox:latest`,
+      // The step proves it read the value without the Dockerfile (or the log) holding it.
+      "RUN --mount=type=secret,id=tok sed s/s3cret/SEEN/ /run/secrets/tok > /seen && uname -m > /ok",
+      "",
+    ].join("\n"),
+  );
+  const secretFile = join(work, "tok.txt");
+  await writeFile(secretFile, "farm-s3cret-value");
+  const dest = join(work, "local-out");
+  const r = await polyarch(
+    [
+      "build",
+      "--progress",
+      "plain",
+      "--platform",
+      "linux/amd64,linux/arm64",
+      "--secret",
+      `id=tok,src=${secretFile}`,
+      "-o",
+      `type=local,dest=${dest}`,
+      ctx,
+    ],
+    { env },
+  );
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  assert.equal((await readFile(join(dest, "linux_arm64", "ok"), "utf8")).trim(), "aarch64");
+  assert.equal((await readFile(join(dest, "linux_amd64", "ok"), "utf8")).trim(), "x86_64");
+  assert.equal(await readFile(join(dest, "linux_arm64", "seen"), "utf8"), "farm-SEEN-value");
+  assert.equal((await readFile(join(dest, "linux_arm64", "bin", "busybox"))).length > 0, true);
+  // Nothing of the secret stays on the node: not in its state, its log, or a layer.
+  for (const node of [amd, arm]) {
+    // grep exits 1 when nothing matches: that is the pass.
+    const grep = await run("grep", ["-rl", "farm-s3cret-value", node.stateRoot]);
+    assert.equal(grep.stdout, "", `${node.name} keeps the secret in ${grep.stdout}`);
+  }
+  assert.doesNotMatch(r.stderr, /farm-s3cret-value/);
+});
