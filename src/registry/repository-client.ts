@@ -104,6 +104,18 @@ export class RepositoryClient {
   }
 
   async putManifest(reference: string, bytes: Buffer, mediaType: string): Promise<Digest> {
+    return (await this.putManifestResponse(reference, bytes, mediaType)).digest;
+  }
+
+  /**
+   * PUTs a manifest and says what the registry answered: `subject` is its `OCI-Subject` header, which a
+   * registry with the referrers API sends for a manifest that has a subject.
+   */
+  async putManifestResponse(
+    reference: string,
+    bytes: Buffer,
+    mediaType: string,
+  ): Promise<{ digest: Digest; subject: string | undefined }> {
     const digest = digestOf(bytes);
     const res = await this.transport.send({
       method: "PUT",
@@ -119,7 +131,7 @@ export class RepositoryClient {
         this.#where(`registry stored manifest ${reference} under ${announced}, expected ${digest}`),
       );
     }
-    return digest;
+    return { digest, subject: headerString(res, "oci-subject") };
   }
 
   /** True when the repository has the blob (HEAD), so an upload can be skipped. */
