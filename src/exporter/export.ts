@@ -133,7 +133,7 @@ function metadataOf(
 }
 
 function hasAttestations(req: ExportRequest): boolean {
-  return req.attestations !== undefined && req.attestations.platforms.some((p) => p.length > 0);
+  return req.attestations?.platforms.some((p) => p.length > 0) === true;
 }
 
 /** Two outputs cannot both stream to standard output. */
