@@ -8,7 +8,7 @@
  * snapshots unmounted, and whatever finished stays in the cache for the next build.
  */
 
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { Readable } from "node:stream";
 import type { AttestationRequest } from "../attest/index.ts";
 import { openContentStore } from "../content/local-store.ts";
@@ -288,7 +288,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
           buildArgs,
           target: options.target,
           labels: options.labels ?? {},
-          dockerfile: { name: inputs.dockerfile.displayName, text: inputs.dockerfile.text },
+          dockerfile: { name: basename(inputs.dockerfile.displayName), text: inputs.dockerfile.text },
           remoteContext: contexts.mainIsRemote ? options.context : undefined,
           startedAt: new Date(started),
           sourceDateEpoch: epoch,

@@ -15,7 +15,7 @@ import { goBinary } from "../../support/go-elf.ts";
 const schemas = new URL("../../fixtures/schemas/", import.meta.url).pathname;
 const ajv = new Ajv2020.default({ strict: false, allErrors: true });
 addFormats.default(ajv);
-const schema = (name: string) => ajv.compile(JSON.parse(readFileSync(join(schemas, name), "utf8")));
+const schema = (name: string) => ajv.compile<any>(JSON.parse(readFileSync(join(schemas, name), "utf8")));
 const validStatement = schema("in-toto-statement-v0.1.schema.json");
 const validProvenance = schema("slsa-provenance-v1.schema.json");
 const validSpdx = schema("spdx-2.3.schema.json");
