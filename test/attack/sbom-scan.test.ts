@@ -13,6 +13,9 @@ import { startRegistry, type TestRegistry } from "../harness/registry.ts";
 import { polyarch, tempStateRoot } from "../support/cli.ts";
 import { attack } from "./support/attack.ts";
 
+// biome-ignore lint/suspicious/noExplicitAny: JSON documents read back as they were written
+type Doc = any;
+
 let work: string;
 let state: Awaited<ReturnType<typeof tempStateRoot>>;
 let reg: TestRegistry;
@@ -30,7 +33,7 @@ after(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-async function sbomOf(tarPath: string): Promise<any> {
+async function sbomOf(tarPath: string): Promise<Doc> {
   const dir = join(work, "out");
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir);
@@ -39,12 +42,12 @@ async function sbomOf(tarPath: string): Promise<any> {
   const top = JSON.parse(await readFile(join(dir, "index.json"), "utf8"));
   const index = await blob(top.manifests[0].digest);
   const att = index.manifests.find(
-    (m: any) => m.annotations?.["vnd.docker.reference.type"] === "attestation-manifest",
+    (m: Doc) => m.annotations?.["vnd.docker.reference.type"] === "attestation-manifest",
   );
   assert.ok(att, "no attestation manifest");
   const manifest = await blob(att.digest);
   const layer = manifest.layers.find(
-    (l: any) => l.annotations["in-toto.io/predicate-type"] === "https://spdx.dev/Document",
+    (l: Doc) => l.annotations["in-toto.io/predicate-type"] === "https://spdx.dev/Document",
   );
   return (await blob(layer.digest)).predicate;
 }
@@ -87,7 +90,7 @@ RUN mkdir -p /var/lib/dpkg /lib/apk/db /usr/lib/node_modules/evil /usr/lib/pytho
       assert.doesNotMatch(text, /hostsecret|hostpkg|6\.6\.6/);
       // Only the image's own package: nothing was found, nothing was made up.
       assert.deepEqual(
-        sbom.packages.map((p: any) => p.SPDXID),
+        sbom.packages.map((p: Doc) => p.SPDXID),
         ["SPDXRef-DockerImage"],
       );
       assert.deepEqual((await readdir(host)).sort(), ["package.json", "status", "status.d"]);

@@ -9,6 +9,9 @@ import { after, before, test } from "node:test";
 import { runOk } from "../harness/exec.ts";
 import { Differential } from "./support.ts";
 
+// biome-ignore lint/suspicious/noExplicitAny: JSON documents read back as they were written
+type Doc = any;
+
 let d: Differential;
 before(async () => {
   d = await Differential.start();
@@ -18,10 +21,10 @@ after(async () => {
 });
 
 interface Attested {
-  entry: any;
-  manifest: any;
-  config: any;
-  statement: any;
+  entry: Doc;
+  manifest: Doc;
+  config: Doc;
+  statement: Doc;
 }
 
 /** The image's attestation manifest in an OCI tar, with its config and its provenance statement. */
@@ -33,7 +36,7 @@ async function attestationOf(tar: string): Promise<Attested> {
     JSON.parse(await readFile(join(dir, "blobs/sha256", digest.slice("sha256:".length)), "utf8"));
   const top = JSON.parse(await readFile(join(dir, "index.json"), "utf8"));
   const index = await blob(top.manifests[0].digest);
-  const entry = index.manifests.find((m: any) => m.platform?.os === "unknown");
+  const entry = index.manifests.find((m: Doc) => m.platform?.os === "unknown");
   assert.ok(entry, `no attestation manifest in ${JSON.stringify(index)}`);
   const manifest = await blob(entry.digest);
   return {
@@ -73,15 +76,15 @@ for (const mode of ["min", "max"] as const) {
     assert.equal(pa.entry.annotations["vnd.docker.reference.type"], "attestation-manifest");
     // The manifest: one in-toto layer annotated with its predicate type; the config lists it as a diff_id.
     assert.deepEqual(
-      pa.manifest.layers.map((l: any) => [l.mediaType, l.annotations]),
-      bk.manifest.layers.map((l: any) => [l.mediaType, l.annotations]),
+      pa.manifest.layers.map((l: Doc) => [l.mediaType, l.annotations]),
+      bk.manifest.layers.map((l: Doc) => [l.mediaType, l.annotations]),
     );
     assert.equal(pa.manifest.mediaType, bk.manifest.mediaType);
     assert.equal(pa.manifest.config.mediaType, bk.manifest.config.mediaType);
     assert.deepEqual({ ...pa.config, rootfs: null }, { ...bk.config, rootfs: null });
     assert.deepEqual(
       pa.config.rootfs.diff_ids,
-      pa.manifest.layers.map((l: any) => l.digest),
+      pa.manifest.layers.map((l: Doc) => l.digest),
     );
 
     // The statement and the predicate.

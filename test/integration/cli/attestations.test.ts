@@ -12,10 +12,13 @@ import { startRegistry, type TestRegistry } from "../../harness/registry.ts";
 import { polyarch, tempStateRoot } from "../../support/cli.ts";
 import { goBinary } from "../../support/go-elf.ts";
 
+// biome-ignore lint/suspicious/noExplicitAny: JSON documents read back as they were written
+type Doc = any;
+
 const schemas = new URL("../../fixtures/schemas/", import.meta.url).pathname;
 const ajv = new Ajv2020.default({ strict: false, allErrors: true });
 addFormats.default(ajv);
-const schema = (name: string) => ajv.compile<any>(JSON.parse(readFileSync(join(schemas, name), "utf8")));
+const schema = (name: string) => ajv.compile<Doc>(JSON.parse(readFileSync(join(schemas, name), "utf8")));
 const validStatement = schema("in-toto-statement-v0.1.schema.json");
 const validProvenance = schema("slsa-provenance-v1.schema.json");
 const validSpdx = schema("spdx-2.3.schema.json");
@@ -99,7 +102,7 @@ async function get(
   const res = await fetch(`${reg.url}${path}`, { headers: { accept } });
   return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
 }
-async function json(path: string): Promise<any> {
+async function json(path: string): Promise<Doc> {
   const r = await get(path);
   assert.equal(r.status, 200, `${path}: ${r.body}`);
   return JSON.parse(r.body.toString("utf8"));
@@ -126,8 +129,8 @@ test("--provenance=mode=max --sbom=true: an attestation manifest per platform, a
   );
   assert.equal(r.code, 0, r.stderr);
   const index = await json("/v2/attest/app/manifests/max");
-  const images = index.manifests.filter((m: any) => m.platform.os === "linux");
-  const atts = index.manifests.filter((m: any) => m.platform.os === "unknown");
+  const images = index.manifests.filter((m: Doc) => m.platform.os === "linux");
+  const atts = index.manifests.filter((m: Doc) => m.platform.os === "unknown");
   assert.equal(images.length, 2);
   assert.equal(atts.length, 2);
   // The images first, then their attestation manifests, in the same order.
@@ -155,9 +158,9 @@ test("--provenance=mode=max --sbom=true: an attestation manifest per platform, a
       architecture: "unknown",
       os: "unknown",
       config: {},
-      rootfs: { type: "layers", diff_ids: manifest.layers.map((l: any) => l.digest) },
+      rootfs: { type: "layers", diff_ids: manifest.layers.map((l: Doc) => l.digest) },
     });
-    const types = manifest.layers.map((l: any) => [l.mediaType, l.annotations["in-toto.io/predicate-type"]]);
+    const types = manifest.layers.map((l: Doc) => [l.mediaType, l.annotations["in-toto.io/predicate-type"]]);
     assert.deepEqual(types, [
       ["application/vnd.in-toto+json", "https://slsa.dev/provenance/v1"],
       ["application/vnd.in-toto+json", "https://spdx.dev/Document"],
@@ -184,7 +187,7 @@ test("--provenance=mode=max --sbom=true: an attestation manifest per platform, a
     assert.ok(validStatement(sbom), JSON.stringify(validStatement.errors));
     assert.ok(validSpdx(sbom.predicate), JSON.stringify(validSpdx.errors));
     const purls = sbom.predicate.packages
-      .flatMap((p: any) => (p.externalRefs ?? []).map((e: any) => e.referenceLocator))
+      .flatMap((p: Doc) => (p.externalRefs ?? []).map((e: Doc) => e.referenceLocator))
       .sort();
     assert.deepEqual(purls, [
       "pkg:deb/debian/bash@5.2.15-2%2Bb7?arch=amd64",
@@ -288,7 +291,7 @@ test("style=referrers: the index holds only platforms; the attestations are foun
   assert.equal(r.code, 0, r.stderr);
   const index = await json("/v2/attest/ref/manifests/1");
   assert.deepEqual(
-    index.manifests.map((m: any) => m.platform.architecture),
+    index.manifests.map((m: Doc) => m.platform.architecture),
     ["amd64", "arm64"],
   );
   // Distribution 2.8 has no referrers API ...
@@ -303,7 +306,7 @@ test("style=referrers: the index holds only platforms; the attestations are foun
     const artifact = await json(`/v2/attest/ref/manifests/${referrers.manifests[0].digest}`);
     assert.equal(artifact.subject.digest, image.digest);
     assert.equal(artifact.config.mediaType, "application/vnd.oci.empty.v1+json");
-    const types = artifact.layers.map((l: any) => l.annotations["in-toto.io/predicate-type"]);
+    const types = artifact.layers.map((l: Doc) => l.annotations["in-toto.io/predicate-type"]);
     assert.deepEqual(types, ["https://slsa.dev/provenance/v1", "https://spdx.dev/Document"]);
     const sbom = await blob("attest/ref", artifact.layers[1].digest);
     assert.ok(validSpdx(sbom.predicate), JSON.stringify(validSpdx.errors));
