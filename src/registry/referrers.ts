@@ -55,3 +55,20 @@ export async function pushReferrer(
   }
   return { via: "tag" };
 }
+
+/**
+ * The manifests that name `subject` as theirs: from the referrers API, else from the referrers tag
+ * (what a client without the API kept there), else none.
+ */
+export async function listReferrers(
+  clients: RegistryClients,
+  target: ImageReference,
+  subject: Digest,
+): Promise<Descriptor[]> {
+  const repo = clients.repository(target);
+  const where = `${formatReference(target)} referrers of ${subject}`;
+  const api = await repo.referrersIndex(subject);
+  if (api) return parseIndex(api, where).manifests;
+  const tagged = await repo.tryGetManifest(referrersTag(subject));
+  return tagged ? parseIndex(tagged.bytes, where).manifests : [];
+}

@@ -2,7 +2,7 @@ import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { UserError } from "../errors/user-error.ts";
 import { type Digest, DigestMismatchError, digestOf, isDigest } from "../oci/digest.ts";
-import { manifestAccept } from "../oci/media-types.ts";
+import { MediaType, manifestAccept } from "../oci/media-types.ts";
 import {
   RegistryHttpError,
   RegistryNetworkError,
@@ -132,6 +132,22 @@ export class RepositoryClient {
       );
     }
     return { digest, subject: headerString(res, "oci-subject") };
+  }
+
+  /**
+   * The referrers API's index of manifests whose `subject` is `digest` (distribution spec 1.1), or
+   * undefined when the registry has no such API (it answers 404, as distribution 2.8 does).
+   */
+  async referrersIndex(digest: Digest): Promise<Buffer | undefined> {
+    const res = await this.transport.sendBuffered({
+      method: "GET",
+      path: `/v2/${this.repository}/referrers/${digest}`,
+      headers: { accept: MediaType.ociIndex },
+      scopes: [this.pullScope],
+      expect: [404],
+    });
+    if (res.status === 404) return undefined;
+    return res.bytes;
   }
 
   /** True when the repository has the blob (HEAD), so an upload can be skipped. */

@@ -311,6 +311,20 @@ test("style=referrers: the index holds only platforms; the attestations are foun
     const sbom = await blob("attest/ref", artifact.layers[1].digest);
     assert.ok(validSpdx(sbom.predicate), JSON.stringify(validSpdx.errors));
   }
+  // imagetools finds them through the same fallback.
+  const prov = await polyarch(
+    ["imagetools", "inspect", "--format", "{{json .Provenance}}", reg.ref("attest/ref:1")],
+    {
+      env: env(),
+    },
+  );
+  assert.equal(prov.code, 0, prov.stderr);
+  const byPlatform = JSON.parse(prov.stdout);
+  assert.deepEqual(Object.keys(byPlatform).sort(), ["linux/amd64", "linux/arm64"]);
+  assert.equal(
+    byPlatform["linux/amd64"].SLSA.buildDefinition.externalParameters.request.frontend,
+    "dockerfile.v0",
+  );
 });
 
 test("bad attestation flags are one-line errors", async () => {
