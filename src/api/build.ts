@@ -279,6 +279,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         ? new (await import("../registry/registry-clients.ts")).RegistryClients(options.registry)
         : undefined;
     const tracker = solver.progress;
+    const attesting = options.attestations?.sbom !== undefined;
+    if (attesting) tracker.start("attestations", "scanning the result for the SBOM", undefined);
     const attestations = options.attestations
       ? await (await import("./build/attestations.ts")).makeAttestations({
           request: options.attestations,
@@ -296,6 +298,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
           tool: "polyarch",
         })
       : undefined;
+    if (attesting) tracker.done("attestations");
     try {
       const result = await exportImages({
         images,

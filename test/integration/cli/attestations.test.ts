@@ -334,3 +334,40 @@ test("bad attestation flags are one-line errors", async () => {
   const g = await polyarch(["build", "--sbom=generator=docker/scout-sbom-indexer", ctx], { env: env() });
   assert.match(g.stderr, /generator= \(a scanner image\) is not supported/);
 });
+
+test("style=referrers in an OCI layout: the artifact is an untagged index.json entry whose subject is the image", async () => {
+  const out = join(ctx, "..", `attest-layout-${process.pid}.tar`);
+  try {
+    const r = await polyarch(
+      [
+        "build",
+        "--platform",
+        "linux/arm64",
+        "--attest",
+        "type=provenance,style=referrers",
+        "-t",
+        "app:1",
+        "-o",
+        `type=oci,dest=${out}`,
+        ctx,
+      ],
+      { env: env() },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const index = JSON.parse((await runOk("tar", ["-xOf", out, "index.json"])).stdout);
+    assert.equal(index.manifests.length, 2);
+    const [image, artifact] = index.manifests;
+    assert.equal(image.annotations["org.opencontainers.image.ref.name"], "1");
+    assert.equal(artifact.artifactType, "application/vnd.in-toto+json");
+    assert.equal(artifact.annotations?.["org.opencontainers.image.ref.name"], undefined);
+    const manifest = JSON.parse(
+      (await runOk("tar", ["-xOf", out, `blobs/sha256/${artifact.digest.slice(7)}`])).stdout,
+    );
+    assert.equal(manifest.subject.digest, image.digest);
+    // The image is still one image to a reader that names it.
+    const cfg = await runOk("skopeo", ["inspect", "--config", `oci-archive:${out}:1`]);
+    assert.equal(JSON.parse(cfg.stdout).architecture, "arm64");
+  } finally {
+    await rm(out, { force: true });
+  }
+});
