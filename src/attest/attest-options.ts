@@ -15,7 +15,7 @@ export type AttestationStyle = "index" | "referrers";
 
 export interface AttestationRequest {
   provenance?: { mode: ProvenanceMode };
-  sbom?: { scanContext: boolean };
+  sbom?: Record<string, never>;
   style: AttestationStyle;
   /** Added by default (min provenance), not asked for: then only image outputs carry it, as buildx's inline-only. */
   implicit: boolean;
@@ -125,8 +125,16 @@ export function parseAttestFlags(
           hint: "polyarch scans the result itself (dpkg, apk, npm, Python, Go binaries); drop generator=",
         });
       }
+      if (parseBool(f.get("scan-context") ?? "false") !== false) {
+        throw new UserError(
+          `${flag}: scan-context=true (an SBOM of the build context) is not supported yet`,
+          {
+            hint: "drop scan-context=; the SBOM covers the built image's files",
+          },
+        );
+      }
       if (disabled) delete request.sbom;
-      else request.sbom = { scanContext: parseBool(f.get("scan-context") ?? "false") ?? false };
+      else request.sbom = {};
     }
   }
   if (style) request.style = style;

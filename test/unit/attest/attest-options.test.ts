@@ -18,7 +18,7 @@ test("buildx's spellings: --provenance, --sbom, --attest", () => {
   assert.equal(parseAttestFlags({ provenance: "false" }).provenance, undefined);
   assert.equal(parseAttestFlags({ attest: ["type=provenance,disabled=true"] }).provenance, undefined);
   const sbom = parseAttestFlags({ sbom: "true" });
-  assert.deepEqual(sbom.sbom, { scanContext: false });
+  assert.deepEqual(sbom.sbom, {});
   // --sbom alone keeps the default provenance, and asked-for attestations reach OCI layouts too.
   assert.deepEqual(sbom.provenance, { mode: "min" });
   assert.equal(sbom.implicit, false);
@@ -27,7 +27,7 @@ test("buildx's spellings: --provenance, --sbom, --attest", () => {
     attest: ["type=sbom,style=referrers", "type=provenance,mode=max,style=referrers"],
   });
   assert.deepEqual(both, {
-    sbom: { scanContext: false },
+    sbom: {},
     provenance: { mode: "max" },
     style: "referrers",
     implicit: false,
@@ -41,6 +41,7 @@ test("mistakes are UserErrors that say what to write", () => {
     { attest: ["type=vex"] },
     { attest: ["type=sbom,style=index", "type=provenance,style=referrers"] },
     { sbom: "generator=docker/buildkit-syft-scanner" },
+    { attest: ["type=sbom,scan-context=true"] },
     { provenance: "maybe" },
     { provenance: "mode=max,colour=red" },
   ]) {
