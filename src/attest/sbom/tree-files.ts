@@ -4,7 +4,16 @@
  * only regular files are opened (O_NOFOLLOW, checked again after opening: a fifo would hang the scan, a
  * device node would read the host), and every read and walk is bounded.
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  type Dirent,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readSync,
+} from "node:fs";
 import { resolveInRoot } from "../../worker/worker.ts";
 
 export interface ScanLimits {
@@ -97,27 +106,31 @@ export function walkFiles(root: string, limits: ScanLimits, visit: (e: WalkEntry
   const stack: { host: string; path: string; depth: number }[] = [{ host: root, path: "", depth: 0 }];
   while (stack.length) {
     const dir = stack.pop()!;
-    let names: string[];
+    let entries: Dirent[];
     try {
-      names = readdirSync(dir.host).sort().reverse();
+      // The entry types come with the listing: only regular files cost an lstat (for mode and size).
+      entries = readdirSync(dir.host, { withFileTypes: true });
     } catch {
       continue;
     }
-    for (const name of names) {
+    // Name order (reversed onto the stack), so the same tree always lists its packages the same way.
+    entries.sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
+    for (const entry of entries) {
       if (++seen > limits.maxEntries) return;
-      const host = `${dir.host}/${name}`;
-      const path = `${dir.path}/${name}`;
+      const host = `${dir.host}/${entry.name}`;
+      const path = `${dir.path}/${entry.name}`;
+      if (entry.isDirectory()) {
+        if (dir.depth + 1 < limits.maxDepth) stack.push({ host, path, depth: dir.depth + 1 });
+        continue;
+      }
+      if (!entry.isFile()) continue;
       let st: ReturnType<typeof lstatSync>;
       try {
         st = lstatSync(host);
       } catch {
         continue;
       }
-      if (st.isDirectory()) {
-        if (dir.depth + 1 < limits.maxDepth) stack.push({ host, path, depth: dir.depth + 1 });
-      } else if (st.isFile()) {
-        visit({ host, path, name, mode: st.mode, size: st.size });
-      }
+      if (st.isFile()) visit({ host, path, name: entry.name, mode: st.mode, size: st.size });
     }
   }
 }
