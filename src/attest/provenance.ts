@@ -9,6 +9,7 @@
  * rebuild keeps its index digest (BuildKit stamps both; see the README's deliberate differences).
  */
 
+import { redactGitRemote } from "../graph/git-url.ts";
 import type { BuildGraph, Vertex } from "../graph/types.ts";
 import { reachableVertices, topologicalOrder } from "../graph/walk.ts";
 import type { Digest } from "../oci/digest.ts";
@@ -53,7 +54,7 @@ export function provenancePredicate(input: ProvenanceInput): Record<string, unkn
   request.locals = input.locals.map((name) => ({ name }));
   const configSource: Record<string, unknown> = {};
   if (input.configSource) {
-    configSource.uri = input.configSource.uri;
+    configSource.uri = redactGitRemote(input.configSource.uri);
     if (input.configSource.path) configSource.path = input.configSource.path;
   }
   const internal: Record<string, unknown> = {};
@@ -101,11 +102,12 @@ function dependencies(graph: BuildGraph, order: readonly Digest[]): ResourceDesc
       if (pinned) d.digest = { sha256: digestHex(pinned) };
       add(d);
     } else if (s.type === "git") {
-      const d: ResourceDescriptor = { uri: `${s.remote}${s.ref ? `#${s.ref}` : ""}` };
+      // Credentials in a URL never reach the provenance (it is pushed for anyone who can pull to read).
+      const d: ResourceDescriptor = { uri: `${redactGitRemote(s.remote)}${s.ref ? `#${s.ref}` : ""}` };
       if (s.checksum && /^[0-9a-f]{40}$/.test(s.checksum)) d.digest = { sha1: s.checksum };
       add(d);
     } else if (s.type === "http") {
-      const d: ResourceDescriptor = { uri: s.url };
+      const d: ResourceDescriptor = { uri: redactGitRemote(s.url) };
       if (s.checksum) d.digest = { sha256: digestHex(s.checksum) };
       add(d);
     }
@@ -119,13 +121,22 @@ function llbDefinition(graph: BuildGraph, order: readonly Digest[]) {
   for (const [i, d] of order.entries()) ids.set(d, `step${i}`);
   const llb = order.map((d) => {
     const v: Vertex = graph.vertices[d]!;
-    const step: Record<string, unknown> = { id: ids.get(d)!, op: v.op };
+    const step: Record<string, unknown> = { id: ids.get(d)!, op: redactedOp(v.op) };
     if (v.inputs.length) step.inputs = v.inputs.map((i) => `${ids.get(i)}:0`);
     return step;
   });
   const digestMapping: Record<string, string> = {};
   for (const d of [...order].sort()) digestMapping[d] = ids.get(d)!;
   return { llbDefinition: llb, digestMapping };
+}
+
+/** A step's op as recorded: the URL of a git or http source without its credentials. */
+function redactedOp(op: Vertex["op"]): Vertex["op"] {
+  if (op.kind !== "source") return op;
+  const s = op.source;
+  if (s.type === "git") return { ...op, source: { ...s, remote: redactGitRemote(s.remote) } };
+  if (s.type === "http") return { ...op, source: { ...s, url: redactGitRemote(s.url) } };
+  return op;
 }
 
 /** Where each step comes from in the Dockerfile, and the Dockerfile itself (base64, as BuildKit). */
