@@ -34,6 +34,8 @@ export interface AttestationContext {
   tool: string;
 }
 
+const proxyArg = /^(http|https|ftp|no|all)_proxy$/i;
+
 /** Seconds-precision ISO time, as SPDX and SLSA write it. */
 function isoSeconds(d: Date): string {
   return `${d.toISOString().slice(0, 19)}Z`;
@@ -50,7 +52,8 @@ export async function makeAttestations(ctx: AttestationContext): Promise<Attesta
     if (request.provenance) {
       const mode = request.provenance.mode;
       const args: Record<string, string> = {};
-      for (const [k, v] of Object.entries(ctx.buildArgs)) args[`build-arg:${k}`] = v;
+      // Proxy args do not shape the result (they are kept out of cache keys too) and often carry passwords.
+      for (const [k, v] of Object.entries(ctx.buildArgs)) if (!proxyArg.test(k)) args[`build-arg:${k}`] = v;
       for (const [k, v] of Object.entries(ctx.labels)) args[`label:${k}`] = v;
       if (ctx.target) args.target = ctx.target;
       // Min mode holds nothing that changes between identical builds; max mode records when it ran.
