@@ -7,7 +7,6 @@
  */
 
 import { execFile } from "node:child_process";
-import { createHash } from "node:crypto";
 import { lchown, lstat, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UserError } from "../errors/user-error.ts";
@@ -15,7 +14,9 @@ import { uniqueSuffix } from "../fsutil/atomic-file.ts";
 import { chmodNoFollow } from "../fsutil/no-follow.ts";
 import { makePrivateDir } from "../fsutil/private-dir.ts";
 import type { ExecMount as GraphMount } from "../graph/types.ts";
+import type { Platform } from "../oci/platform.ts";
 import { type ExecMount, resolveInRoot, type SnapshotView } from "../worker/worker.ts";
+import { cacheMountDirName, cacheMountKey } from "./cache-mount-key.ts";
 import type { RunEnv } from "./run-env.ts";
 import { startAgentProxy } from "./ssh-proxy.ts";
 
@@ -39,10 +40,14 @@ async function secretDir(): Promise<string> {
   return dir;
 }
 
-/** The step the mounts are for: its progress id (for "waiting for cache mount" statuses) and its name. */
+/**
+ * The step the mounts are for: its progress id (for "waiting for cache mount" statuses), its name, and the
+ * platform it runs as (cache mounts are kept per platform: cache-mount-key.ts).
+ */
 export interface MountStep {
   id: string;
   name: string;
+  platform: Platform;
 }
 
 export async function prepareMounts(
@@ -189,7 +194,8 @@ async function cacheDir(
   inputChains: readonly (readonly string[])[],
   step: MountStep,
 ): Promise<{ dir: string; release: () => Promise<void> }> {
-  const hex = createHash("sha256").update(m.id).digest("hex");
+  const key = cacheMountKey(m, step.platform);
+  const hex = cacheMountDirName(key);
   let name = hex;
   let release = async () => {};
   if (m.sharing === "locked") {

@@ -179,6 +179,8 @@ function toExecMount(
         target,
         id: spec.id || target,
         sharing: spec.sharing ?? "shared",
+        // Platforms keep their own directories (their binaries differ) unless the Dockerfile asks for one.
+        ...(spec.id && spec.sharing === "shared" ? { acrossPlatforms: true as const } : {}),
         readonly: spec.readonly,
         source,
         mode: spec.mode ?? 0o755,
