@@ -17,7 +17,10 @@ export interface CacheMountKey {
   platform: string | undefined;
 }
 
-export function cacheMountKey(m: Pick<CacheMount, "id" | "acrossPlatforms">, platform: Platform): CacheMountKey {
+export function cacheMountKey(
+  m: Pick<CacheMount, "id" | "acrossPlatforms">,
+  platform: Platform,
+): CacheMountKey {
   return { id: m.id, platform: m.acrossPlatforms ? undefined : formatPlatform(platform) };
 }
 

@@ -16,6 +16,7 @@ import { makePrivateDir } from "../fsutil/private-dir.ts";
 import type { ExecMount as GraphMount } from "../graph/types.ts";
 import type { Platform } from "../oci/platform.ts";
 import { type ExecMount, resolveInRoot, type SnapshotView } from "../worker/worker.ts";
+import { type CacheMountSeed, restoreCacheMount } from "./cache-mount-archive.ts";
 import { cacheMountDirName, cacheMountKey } from "./cache-mount-key.ts";
 import type { RunEnv } from "./run-env.ts";
 import { startAgentProxy } from "./ssh-proxy.ts";
@@ -218,7 +219,7 @@ async function cacheDir(
     } catch {
       fresh = true;
     }
-    if (fresh) await seedCacheDir(env, m, inputChains, dir);
+    if (fresh) await seedCacheDir(env, m, inputChains, dir, env.cacheMountSeeds.get(hex), step);
   } catch (e) {
     await release();
     throw e;
@@ -255,18 +256,36 @@ async function waitForCacheLock(
   }
 }
 
-/** Makes a new cache directory aside and renames it in, so a concurrent step never sees it half-seeded. */
+/**
+ * Makes a new cache directory aside and renames it in, so a concurrent step never sees it half-seeded.
+ * It starts from what --cache-from carries for it when there is such a seed (the same cache, as an
+ * earlier build left it), else from the mount's `from` input, else empty. A restore only ever makes a
+ * directory that does not exist: what another build holds or already has is never overwritten (the
+ * rename onto an existing directory fails, and ours is discarded).
+ */
 async function seedCacheDir(
   env: RunEnv,
   m: Extract<GraphMount, { type: "cache" }>,
   inputChains: readonly (readonly string[])[],
   dir: string,
+  seed: CacheMountSeed | undefined,
+  step: MountStep,
 ): Promise<void> {
   // Made aside and renamed, so a concurrent step never sees a half-seeded cache. The name is unique per
   // call: the platforms of one build start their steps at the same moment, in the same process.
   const staging = `${dir}.new-${uniqueSuffix()}`;
   await mkdir(staging, { recursive: true });
-  if (m.input !== undefined) {
+  let restored = false;
+  if (seed) {
+    const statusId = `cache-restore:${staging}`;
+    const status = `restoring cache mount id=${m.id} from ${seed.where}`;
+    env.progress.status(step.id, statusId, status);
+    const warn = (message: string) => env.progress.emit({ type: "warning", message, at: Date.now() });
+    restored = await restoreCacheMount(seed, staging, env.worker, warn);
+    env.progress.status(step.id, statusId, status, { done: true });
+    if (!restored) await mkdir(staging, { recursive: true });
+  }
+  if (!restored && m.input !== undefined) {
     const view = await env.worker.view(inputChains[m.input] ?? []);
     try {
       const from = resolveInRoot(view.root, m.source).host;

@@ -38,7 +38,10 @@ const dockerfile = (base: string) =>
   ].join("\n");
 
 const content = (tree: TreeEntry[] | undefined, path: string) =>
-  tree?.find((e) => e.path === path)?.content?.trim().split("\n");
+  tree
+    ?.find((e) => e.path === path)
+    ?.content?.trim()
+    .split("\n");
 
 test("cache mounts across the platforms of one build: BuildKit shares by id, polyarch per platform", async () => {
   const both = await d.both(
