@@ -1,0 +1,129 @@
+// --cache-to …,cache-mounts=true / --cache-from: what a build's RUN --mount=type=cache steps left in their
+// cache travels with a type=local cache, so that a build on an empty state dir whose step cache misses
+// starts with a warm cache mount; per platform, and by id.
+import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { pushBusyboxImage } from "../../harness/images.ts";
+import { startRegistry, type TestRegistry } from "../../harness/registry.ts";
+import { polyarch } from "../../support/cli.ts";
+
+let reg: TestRegistry;
+let base: string;
+let dir: string;
+let seq = 0;
+before(async () => {
+  reg = await startRegistry();
+  base = (await pushBusyboxImage(reg)).ref;
+  dir = await mkdtemp(join(tmpdir(), "polyarch-cache-mounts-"));
+});
+after(async () => {
+  await reg?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+async function context(dockerfile: string): Promise<string> {
+  const ctx = await mkdtemp(join(dir, "ctx-"));
+  await writeFile(join(ctx, "Dockerfile"), dockerfile);
+  return ctx;
+}
+
+/** Builds to a local directory on the state dir `state` (a new one when not given); returns its output. */
+async function build(
+  ctx: string,
+  platforms: string,
+  flags: string[],
+  state = join(dir, `state-${++seq}`),
+): Promise<{ out: string; output: string }> {
+  const out = join(dir, `out-${++seq}`);
+  const r = await polyarch(
+    ["build", "--progress=plain", "--platform", platforms, "-o", `type=local,dest=${out}`, ...flags, ctx],
+    { env: { POLYARCH_ROOT: state } },
+  );
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  return { out, output: r.stderr + r.stdout };
+}
+
+interface IndexEntry {
+  digest: string;
+  artifactType?: string;
+  platform?: { architecture: string };
+  annotations?: Record<string, string>;
+}
+
+async function cacheIndex(cache: string): Promise<IndexEntry[]> {
+  const top = JSON.parse(await readFile(join(cache, "index.json"), "utf8")) as {
+    manifests: { digest: string }[];
+  };
+  const index = JSON.parse(
+    await readFile(join(cache, "blobs", ...top.manifests[0]!.digest.split(":")), "utf8"),
+  ) as { manifests: IndexEntry[] };
+  return index.manifests;
+}
+
+const mountEntries = async (cache: string) =>
+  (await cacheIndex(cache)).filter((m) => m.artifactType === "application/vnd.polyarch.cache-mount.v1");
+
+test("a cache mount's contents reach a fresh state dir through --cache-from, though the step cache misses", async () => {
+  const cache = join(dir, "cache-e");
+  const first = await context(
+    `FROM ${base}\nRUN --mount=type=cache,target=/root/.cache echo warm-from-build-1 > /root/.cache/seen && mkdir /out && echo one > /out/one\n`,
+  );
+  await build(first, "linux/amd64", ["--cache-to", `type=local,dest=${cache},cache-mounts=true`]);
+  const entries = await mountEntries(cache);
+  assert.deepEqual(
+    entries.map((e) => [e.annotations?.["polyarch.cache-mount.id"], e.platform?.architecture]),
+    [["/root/.cache", "amd64"]],
+  );
+  // A changed step (its cache misses) on an empty state dir reads the mount.
+  const second = await context(
+    `FROM ${base}\nRUN --mount=type=cache,target=/root/.cache mkdir /out && cat /root/.cache/seen > /out/seen\n`,
+  );
+  const b = await build(second, "linux/amd64", ["--cache-from", `type=local,src=${cache}`]);
+  assert.equal(await readFile(join(b.out, "out", "seen"), "utf8"), "warm-from-build-1\n");
+  assert.match(b.output, /restoring cache mount id=\/root\/\.cache from type=local,src=/);
+  // Without the flag the cache carries no mounts, and a fresh state dir starts cold.
+  const plain = join(dir, "cache-plain");
+  await build(first, "linux/amd64", ["--cache-to", `type=local,dest=${plain}`]);
+  assert.deepEqual(await mountEntries(plain), []);
+});
+
+test("cache mounts travel per platform, and a later export without them keeps them", async () => {
+  const cache = join(dir, "cache-platforms");
+  const write = await context(
+    `FROM ${base}\nRUN --mount=type=cache,target=/c uname -m >> /c/arch && mkdir /out && echo w > /out/w\n`,
+  );
+  await build(write, "linux/amd64,linux/arm64", ["--cache-to", `type=local,dest=${cache},cache-mounts=true`]);
+  const entries = await mountEntries(cache);
+  assert.deepEqual(entries.map((e) => e.platform?.architecture).sort(), ["amd64", "arm64"]);
+  // Exporting again without cache-mounts (a build that did not touch them) does not drop them.
+  await build(write, "linux/amd64", ["--cache-to", `type=local,dest=${cache}`]);
+  assert.equal((await mountEntries(cache)).length, 2);
+  const read = await context(
+    `FROM ${base}\nRUN --mount=type=cache,target=/c mkdir /out && cat /c/arch > /out/arch\n`,
+  );
+  const b = await build(read, "linux/amd64,linux/arm64", ["--cache-from", `type=local,src=${cache}`]);
+  assert.equal(await readFile(join(b.out, "linux_amd64", "out", "arch"), "utf8"), "x86_64\n");
+  assert.equal(await readFile(join(b.out, "linux_arm64", "out", "arch"), "utf8"), "aarch64\n");
+});
+
+test("a restore never replaces a cache directory the state dir already has", async () => {
+  const cache = join(dir, "cache-keep");
+  const ctxA = await context(
+    `FROM ${base}\nRUN --mount=type=cache,target=/k,id=keep echo from-cache > /k/v && mkdir /out && echo a > /out/a\n`,
+  );
+  await build(ctxA, "linux/amd64", ["--cache-to", `type=local,dest=${cache},cache-mounts=true`]);
+  const state = join(dir, "state-keep");
+  const ctxB = await context(
+    `FROM ${base}\nRUN --mount=type=cache,target=/k,id=keep echo local > /k/v && mkdir /out && echo b > /out/b\n`,
+  );
+  await build(ctxB, "linux/amd64", [], state);
+  const ctxC = await context(
+    `FROM ${base}\nRUN --mount=type=cache,target=/k,id=keep mkdir /out && cat /k/v > /out/v\n`,
+  );
+  const c = await build(ctxC, "linux/amd64", ["--cache-from", `type=local,src=${cache}`], state);
+  assert.equal(await readFile(join(c.out, "out", "v"), "utf8"), "local\n");
+  assert.doesNotMatch(c.output, /restoring cache mount/);
+});
