@@ -219,7 +219,11 @@ async function cacheDir(
     } catch {
       fresh = true;
     }
-    if (fresh) await seedCacheDir(env, m, inputChains, dir, env.cacheMountSeeds.get(hex), step);
+    if (fresh) {
+      const legacy =
+        key.platform === undefined ? undefined : cacheMountDirName({ id: m.id, platform: undefined });
+      await seedCacheDir(env, m, inputChains, dir, { seed: env.cacheMountSeeds.get(hex), legacy }, step);
+    }
   } catch (e) {
     await release();
     throw e;
@@ -258,25 +262,28 @@ async function waitForCacheLock(
 
 /**
  * Makes a new cache directory aside and renames it in, so a concurrent step never sees it half-seeded.
- * It starts from what --cache-from carries for it when there is such a seed (the same cache, as an
- * earlier build left it), else from the mount's `from` input, else empty. A restore only ever makes a
- * directory that does not exist: what another build holds or already has is never overwritten (the
- * rename onto an existing directory fails, and ours is discarded).
+ * It starts from, in this order: the directory this id had on this state dir before cache mounts were
+ * kept per platform (`legacy`; only for a step of the host's own platform, whose files it mostly holds),
+ * what --cache-from carries for it (`seed`: the same cache, as an earlier build left it), the mount's
+ * `from` input, or nothing. A restore only ever makes a directory that does not exist: what another build
+ * holds or already has is never overwritten (the rename onto an existing directory fails, and ours is
+ * discarded).
  */
 async function seedCacheDir(
   env: RunEnv,
   m: Extract<GraphMount, { type: "cache" }>,
   inputChains: readonly (readonly string[])[],
   dir: string,
-  seed: CacheMountSeed | undefined,
+  from: { seed: CacheMountSeed | undefined; legacy: string | undefined },
   step: MountStep,
 ): Promise<void> {
   // Made aside and renamed, so a concurrent step never sees a half-seeded cache. The name is unique per
   // call: the platforms of one build start their steps at the same moment, in the same process.
   const staging = `${dir}.new-${uniqueSuffix()}`;
   await mkdir(staging, { recursive: true });
-  let restored = false;
-  if (seed) {
+  let restored = from.legacy !== undefined && (await adoptLegacyDir(env, from.legacy, staging, step));
+  const seed = from.seed;
+  if (!restored && seed) {
     const statusId = `cache-restore:${staging}`;
     const status = `restoring cache mount id=${m.id} from ${seed.where}`;
     env.progress.status(step.id, statusId, status);
@@ -298,6 +305,35 @@ async function seedCacheDir(
   chmodNoFollow(staging, m.mode);
   await mkdir(join(env.ws.root, "cache-mounts"), { recursive: true });
   await rename(staging, dir).catch(async () => rm(staging, { recursive: true, force: true }));
+}
+
+/**
+ * Copies an id's directory from before the per-platform split into `staging` (kept as it is: a mount of
+ * that id with sharing=shared still uses it). Skipped when the step is emulated, or when a step holds the
+ * old directory's lock; a failed copy leaves `staging` empty.
+ */
+async function adoptLegacyDir(env: RunEnv, name: string, staging: string, step: MountStep): Promise<boolean> {
+  const legacy = join(env.ws.root, "cache-mounts", name);
+  if (
+    !(await lstat(legacy).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  )
+    return false;
+  if ((await env.worker.checkPlatform(step.platform)).emulated) return false;
+  const lock = await env.ws.locks.tryAcquire(`cache-${name}`);
+  if (!lock) return false;
+  try {
+    await copyTree(legacy, staging);
+    return true;
+  } catch {
+    await rm(staging, { recursive: true, force: true });
+    await mkdir(staging, { recursive: true });
+    return false;
+  } finally {
+    await lock.release();
+  }
 }
 
 function copyTree(from: string, to: string): Promise<void> {

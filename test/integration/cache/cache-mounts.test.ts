@@ -127,3 +127,18 @@ test("a restore never replaces a cache directory the state dir already has", asy
   assert.equal(await readFile(join(c.out, "out", "v"), "utf8"), "local\n");
   assert.doesNotMatch(c.output, /restoring cache mount/);
 });
+
+test("a state dir from before the per-platform split: the host platform's steps start from the old directory", async () => {
+  const state = join(dir, "state-old");
+  // id + sharing=shared keeps the name every cache directory had before: this makes an "old" directory.
+  const old = await context(
+    `FROM ${base}\nRUN --mount=type=cache,target=/o,id=old,sharing=shared echo old > /o/v && mkdir /out && echo 1 > /out/1\n`,
+  );
+  await build(old, "linux/amd64", [], state);
+  const read = await context(
+    `FROM ${base}\nRUN --mount=type=cache,target=/o,id=old mkdir /out && (cat /o/v 2>/dev/null || echo none) > /out/v\n`,
+  );
+  const r = await build(read, "linux/amd64,linux/arm64", [], state);
+  assert.equal(await readFile(join(r.out, "linux_amd64", "out", "v"), "utf8"), "old\n");
+  assert.equal(await readFile(join(r.out, "linux_arm64", "out", "v"), "utf8"), "none\n");
+});
