@@ -212,17 +212,25 @@ async function cacheDir(
     }
   }
   const dir = join(env.ws.root, "cache-mounts", name);
+  const exists = () =>
+    lstat(dir).then(
+      () => true,
+      () => false,
+    );
   try {
-    let fresh = false;
-    try {
-      await lstat(dir);
-    } catch {
-      fresh = true;
-    }
-    if (fresh) {
-      const legacy =
-        key.platform === undefined ? undefined : cacheMountDirName({ id: m.id, platform: undefined });
-      await seedCacheDir(env, m, inputChains, dir, { seed: env.cacheMountSeeds.get(hex), legacy }, step);
+    if (!(await exists())) {
+      // One seeder at a time (across processes): a rename would replace a directory that is still empty,
+      // which another step may already have mounted; the second seeder finds the first one's directory.
+      const seeding = await env.ws.locks.acquire(`cache-seed-${name}`, env.signal);
+      try {
+        if (!(await exists())) {
+          const legacy =
+            key.platform === undefined ? undefined : cacheMountDirName({ id: m.id, platform: undefined });
+          await seedCacheDir(env, m, inputChains, dir, { seed: env.cacheMountSeeds.get(hex), legacy }, step);
+        }
+      } finally {
+        await seeding.release();
+      }
     }
   } catch (e) {
     await release();
