@@ -273,9 +273,8 @@ async function waitForCacheLock(
  * It starts from, in this order: the directory this id had on this state dir before cache mounts were
  * kept per platform (`legacy`; only for a step of the host's own platform, whose files it mostly holds),
  * what --cache-from carries for it (`seed`: the same cache, as an earlier build left it), the mount's
- * `from` input, or nothing. A restore only ever makes a directory that does not exist: what another build
- * holds or already has is never overwritten (the rename onto an existing directory fails, and ours is
- * discarded).
+ * `from` input, or nothing. It is called only for a directory that does not exist, under the seed lock
+ * (see cacheDir), so a restore never replaces what a build holds or already has.
  */
 async function seedCacheDir(
   env: RunEnv,
