@@ -19,9 +19,10 @@ before(async () => {
 });
 after(() => d?.[Symbol.asyncDispose]());
 
-// Where one side expects to share, it waits long (the other platform's step may start late under
-// emulation, and the wait ends as soon as it writes); where polyarch keeps them apart, 2 seconds.
-const seen = (dir: string, name: string, out: string, tenths = 20) =>
+// Where both share, the wait is long (the other platform's step may start late under emulation, and the
+// wait ends as soon as it writes); where BuildKit shares and polyarch keeps them apart, 10 seconds (only
+// polyarch waits them out).
+const seen = (dir: string, name: string, out: string, tenths = 100) =>
   `echo ${name} >> ${dir}/names; i=0; while [ "$(sort -u ${dir}/names | wc -l)" -lt 2 ] && [ $i -lt ${tenths} ]; do sleep 0.1; i=$((i+1)); done; mkdir -p /out; sort -u ${dir}/names > ${out}`;
 
 const dockerfile = (base: string) =>
