@@ -56,7 +56,9 @@ const describe = (key: CacheMountKey) =>
 /**
  * Archives the directories of `keys` that exist under `root` (the solver's cache-mounts/ directory) into
  * `into`. A directory another build holds (a locked or private user) or that changes while it is read, or
- * that is over the bound, is left out with a warning: the cache is still written without it.
+ * that is over the bound, is left out with a warning: the cache is still written without it. A mount this
+ * machine never made (its steps were cached) passes on what --cache-from had for it (`seeds`, copied into
+ * `into` with its digest checked), so a chain of fresh CI machines keeps its cache mounts.
  */
 export async function archiveCacheMounts(options: {
   root: string;
@@ -65,21 +67,21 @@ export async function archiveCacheMounts(options: {
   into: BlobIngester;
   locks: VertexLocks;
   warn: (message: string) => void;
+  seeds?: ReadonlyMap<string, CacheMountSeed>;
   maxBytes?: number;
 }): Promise<CacheMountArchive[]> {
   const out: CacheMountArchive[] = [];
   for (const key of options.keys) {
     const name = cacheMountDirName(key);
     const dir = join(options.root, name);
-    // Never made on this machine (its steps were cached): nothing to export, and the layout keeps the
-    // archive an earlier build wrote.
-    if (
-      !(await lstat(dir).then(
-        (s) => s.isDirectory(),
-        () => false,
-      ))
-    )
+    if (!(await isDirectory(dir))) {
+      const seed = options.seeds?.get(name);
+      if (seed) {
+        const passed = await passOn(seed, options.into, options.warn);
+        if (passed) out.push(passed);
+      }
       continue;
+    }
     // The lock its locked and private users hold: while another step has it, its files are changing.
     const lock = await options.locks.tryAcquire(`cache-${name}`);
     if (!lock) {
@@ -100,6 +102,30 @@ export async function archiveCacheMounts(options: {
     }
   }
   return out;
+}
+
+const isDirectory = (path: string) =>
+  lstat(path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+
+/** An imported archive, copied into the store (its digest checked as it streams) to be exported again. */
+async function passOn(
+  seed: CacheMountSeed,
+  into: BlobIngester,
+  warn: (message: string) => void,
+): Promise<CacheMountArchive | undefined> {
+  const d = seed.archive.descriptor;
+  try {
+    await into.write({ digest: d.digest, size: d.size }, await seed.open(d));
+    return seed.archive;
+  } catch (e) {
+    warn(
+      `--cache-to: ${describe(seed.archive.key)} from ${seed.where} is not passed on: ${(e as Error).message}`,
+    );
+    return undefined;
+  }
 }
 
 function annotationsOf(key: CacheMountKey): Record<string, string> {

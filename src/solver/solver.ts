@@ -237,6 +237,7 @@ export class Solver {
       into: this.#options.store,
       locks: this.#ws.locks,
       warn,
+      seeds: cacheMountSeeds(this.#options.cacheFrom ?? []),
     });
   }
 

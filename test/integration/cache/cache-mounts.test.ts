@@ -30,16 +30,20 @@ async function context(dockerfile: string): Promise<string> {
   return ctx;
 }
 
-/** Builds to a local directory on the state dir `state` (a new one when not given); returns its output. */
+/**
+ * Builds on the state dir `state` (a new one when not given) to a local directory, or to an OCI layout
+ * with `oci` (when only the cache is of interest: a type=local output needs the steps' trees).
+ */
 async function build(
   ctx: string,
   platforms: string,
   flags: string[],
-  state = join(dir, `state-${++seq}`),
+  { state = join(dir, `state-${++seq}`), oci = false }: { state?: string; oci?: boolean } = {},
 ): Promise<{ out: string; output: string }> {
   const out = join(dir, `out-${++seq}`);
+  const output = oci ? `type=oci,dest=${out},tar=false` : `type=local,dest=${out}`;
   const r = await polyarch(
-    ["build", "--progress=plain", "--platform", platforms, "-o", `type=local,dest=${out}`, ...flags, ctx],
+    ["build", "--progress=plain", "--platform", platforms, "-o", output, ...flags, ctx],
     { env: { POLYARCH_ROOT: state } },
   );
   assert.equal(r.code, 0, r.stderr + r.stdout);
@@ -119,11 +123,11 @@ test("a restore never replaces a cache directory the state dir already has", asy
   const ctxB = await context(
     `FROM ${base}\nRUN --mount=type=cache,target=/k,id=keep echo local > /k/v && mkdir /out && echo b > /out/b\n`,
   );
-  await build(ctxB, "linux/amd64", [], state);
+  await build(ctxB, "linux/amd64", [], { state });
   const ctxC = await context(
     `FROM ${base}\nRUN --mount=type=cache,target=/k,id=keep mkdir /out && cat /k/v > /out/v\n`,
   );
-  const c = await build(ctxC, "linux/amd64", ["--cache-from", `type=local,src=${cache}`], state);
+  const c = await build(ctxC, "linux/amd64", ["--cache-from", `type=local,src=${cache}`], { state });
   assert.equal(await readFile(join(c.out, "out", "v"), "utf8"), "local\n");
   assert.doesNotMatch(c.output, /restoring cache mount/);
 });
@@ -134,11 +138,37 @@ test("a state dir from before the per-platform split: the host platform's steps 
   const old = await context(
     `FROM ${base}\nRUN --mount=type=cache,target=/o,id=old,sharing=shared echo old > /o/v && mkdir /out && echo 1 > /out/1\n`,
   );
-  await build(old, "linux/amd64", [], state);
+  await build(old, "linux/amd64", [], { state });
   const read = await context(
     `FROM ${base}\nRUN --mount=type=cache,target=/o,id=old mkdir /out && (cat /o/v 2>/dev/null || echo none) > /out/v\n`,
   );
-  const r = await build(read, "linux/amd64,linux/arm64", [], state);
+  const r = await build(read, "linux/amd64,linux/arm64", [], { state });
   assert.equal(await readFile(join(r.out, "linux_amd64", "out", "v"), "utf8"), "old\n");
   assert.equal(await readFile(join(r.out, "linux_arm64", "out", "v"), "utf8"), "none\n");
+});
+
+test("a fresh machine whose steps were all cached passes the imported cache mounts on to its --cache-to", async () => {
+  const c1 = join(dir, "cache-chain-1");
+  const c2 = join(dir, "cache-chain-2");
+  const write = await context(
+    `FROM ${base}\nRUN --mount=type=cache,target=/m echo from-machine-1 > /m/v && mkdir /out && echo 1 > /out/1\n`,
+  );
+  await build(write, "linux/amd64", ["--cache-to", `type=local,dest=${c1},cache-mounts=true`]);
+  const b = await build(
+    write,
+    "linux/amd64",
+    ["--cache-from", `type=local,src=${c1}`, "--cache-to", `type=local,dest=${c2},cache-mounts=true`],
+    { oci: true },
+  );
+  assert.match(b.output, /RUN --mount=type=cache[^\n]*\n#\d+ CACHED \(from type=local/);
+  assert.doesNotMatch(b.output, /restoring cache mount/, "the step was cached: nothing needed the mount");
+  assert.deepEqual(
+    (await mountEntries(c2)).map((e) => e.digest),
+    (await mountEntries(c1)).map((e) => e.digest),
+  );
+  const read = await context(
+    `FROM ${base}\nRUN --mount=type=cache,target=/m mkdir /out && cat /m/v > /out/v\n`,
+  );
+  const c = await build(read, "linux/amd64", ["--cache-from", `type=local,src=${c2}`]);
+  assert.equal(await readFile(join(c.out, "out", "v"), "utf8"), "from-machine-1\n");
 });
