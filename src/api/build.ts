@@ -323,7 +323,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
             }
           : {}),
       });
-      await exportCaches(options.cacheTo ?? [], solved.refs, resolverStore(resolver), warn);
+      await exportCaches(options.cacheTo ?? [], solved.refs, resolverStore(resolver), warn, () =>
+        solver!.archiveCacheMounts(plan.graph, warn),
+      );
       return result;
     } finally {
       await registryClients?.close();
