@@ -40,6 +40,7 @@ import {
 } from "./build/remote-contexts.ts";
 import { secretProvider } from "./build/secrets.ts";
 import { type SshAgents, type SshForward, sshAgents } from "./build/ssh-agents.ts";
+import { collectAfterBuild } from "./store-gc.ts";
 
 export type { NamedContext } from "../dockerfile/context/named-contexts.ts";
 export type { SshForward } from "./build/ssh-agents.ts";
@@ -288,6 +289,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         ...(options.stdout ? { stdout: options.stdout } : {}),
       });
       await exportCaches(options.cacheTo ?? [], solved.refs, resolverStore(resolver), warn);
+      await worker.settle();
+      await collectAfterBuild(stateRoot, resolverStore(resolver), worker, warn);
       return result;
     } finally {
       await registryClients?.close();
