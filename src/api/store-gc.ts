@@ -29,7 +29,7 @@ import type { Worker } from "../worker/worker.ts";
 export type { PruneReport, StoreUsage, UsageEntry };
 
 /** Blobs younger than this are left by the automatic collection (a concurrent command may be writing). */
-const autoGraceMs = 60_000;
+const autoGraceMs = 10_000;
 
 async function collector(stateRoot?: string): Promise<StoreCollector> {
   const root = stateRoot ?? defaultStateDir();

@@ -55,7 +55,7 @@ export interface StoreUsage {
   blobs: { count: number; size: number };
   /** Stored images (`polyarch images`) and the bytes their blobs hold. */
   images: { count: number; size: number };
-  /** Snapshots, cache mounts and blobs together (what --keep-storage compares with). */
+  /** Bytes the state dir holds on disk, all of it (what --keep-storage compares with). */
   totalBytes: number;
 }
 
@@ -333,7 +333,8 @@ export class StoreCollector {
     let imageBytes = 0;
     for (const d of imageBlobs) imageBytes += (await this.#store.info(d as Digest))?.size ?? 0;
     const snapshotBytes = snapshots.reduce((n, s) => n + s.size, 0);
-    const mountBytes = entries.filter((e) => e.kind === "cache-mount").reduce((n, e) => n + e.size, 0);
+    // Everything else as it lies on disk (blobs, records, mounts, metadata): what a user's `du` sees.
+    const otherBytes = await dirBytes(this.#stateRoot, new Set([join(this.#root, "dirs")]));
     return {
       chains,
       alive,
@@ -341,7 +342,7 @@ export class StoreCollector {
         entries,
         blobs: { count: blobCount, size: blobBytes },
         images: { count: refs.filter((r) => r.name.startsWith(imageRefPrefix)).length, size: imageBytes },
-        totalBytes: snapshotBytes + mountBytes + blobBytes,
+        totalBytes: snapshotBytes + otherBytes,
       },
     };
   }
@@ -411,7 +412,8 @@ function snapshotDescription(name: string): string {
   return "(no record names it)";
 }
 
-async function dirBytes(dir: string): Promise<number> {
+/** Bytes allocated under `dir` (lstat blocks), leaving out the directories in `skip`. */
+async function dirBytes(dir: string, skip: ReadonlySet<string> = new Set()): Promise<number> {
   const { readdir, lstat } = await import("node:fs/promises");
   let total = 0;
   const stack = [dir];
@@ -419,6 +421,7 @@ async function dirBytes(dir: string): Promise<number> {
     const d = stack.pop()!;
     for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
       const p = join(d, e.name);
+      if (skip.has(p)) continue;
       const st = await lstat(p).catch(() => undefined);
       if (!st) continue;
       total += st.blocks * 512;
