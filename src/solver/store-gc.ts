@@ -125,27 +125,42 @@ export class StoreCollector {
       const alive = live.length > 0;
       const cutoff = cutoffOf(live, started);
       await this.#sweepTrash();
-      const before = await this.#scan(cutoff, alive);
+      const first = await this.#scan(cutoff, alive);
       const removed: UsageEntry[] = [];
-      let remaining = before.usage.entries;
-      let total = before.usage.totalBytes;
-      for (const request of requests) {
-        const chosen = selectForPrune(remaining, request, Date.now(), total);
-        const gone = new Set(chosen.map((e) => e.id));
-        removed.push(...chosen);
-        remaining = remaining.filter((e) => !gone.has(e.id));
-        total -= chosen.reduce((n, e) => n + e.size, 0);
-      }
-      await this.#remove(removed, before, alive);
-      if (options.removeBaseImages && !alive) {
-        for (const ref of await this.#store.listRefs()) {
-          if (pulledRefPrefixes.some((p) => ref.name.startsWith(p))) await this.#store.deleteRef(ref.name);
+      let scan = first;
+      // An entry's size is an estimate of what its removal frees (records, shared blocks and blobs still
+      // in their grace period are not in it): when a limit is still exceeded, measure and choose again.
+      for (let pass = 0; pass < 4; pass++) {
+        const chosenNow: UsageEntry[] = [];
+        let remaining = scan.usage.entries;
+        let total = scan.usage.totalBytes;
+        for (const request of requests) {
+          const chosen = selectForPrune(remaining, request, Date.now(), total);
+          const gone = new Set(chosen.map((e) => e.id));
+          chosenNow.push(...chosen);
+          remaining = remaining.filter((e) => !gone.has(e.id));
+          total -= chosen.reduce((n, e) => n + e.size, 0);
         }
+        // Under every limit: nothing to do (garbage outside the entries waits for a collection that has).
+        if (chosenNow.length === 0 && requests.every((r) => r.keepStorageBytes !== undefined)) break;
+        await this.#remove(chosenNow, scan, alive);
+        removed.push(...chosenNow);
+        if (pass === 0 && options.removeBaseImages && !alive) {
+          for (const ref of await this.#store.listRefs()) {
+            if (pulledRefPrefixes.some((p) => ref.name.startsWith(p))) await this.#store.deleteRef(ref.name);
+          }
+        }
+        // Blobs a build wrote but has not referenced yet are younger than the live builds.
+        const grace = Math.max(options.gracePeriodMs ?? 0, alive ? Date.now() - cutoff : 0);
+        await this.#store.gc({ gracePeriodMs: grace });
+        scan = await this.#scan(cutoff, alive);
+        const over = requests.some(
+          (r) => r.keepStorageBytes !== undefined && scan.usage.totalBytes > r.keepStorageBytes,
+        );
+        if (chosenNow.length === 0 || !over) break;
       }
-      // Blobs a build wrote but has not referenced yet are younger than the live builds.
-      const grace = Math.max(options.gracePeriodMs ?? 0, alive ? Date.now() - cutoff : 0);
-      await this.#store.gc({ gracePeriodMs: grace });
-      const after = await this.#scan(cutoff, alive);
+      const before = first;
+      const after = scan;
       await new CreatedTimes(this.#root).compact(new Set(after.chains.map((c) => c.hex)), createdTimesKept);
       return {
         removed,
@@ -415,13 +430,19 @@ function snapshotDescription(name: string): string {
 /** Bytes allocated under `dir` (lstat blocks), leaving out the directories in `skip`. */
 async function dirBytes(dir: string, skip: ReadonlySet<string> = new Set()): Promise<number> {
   const { readdir, lstat } = await import("node:fs/promises");
-  let total = 0;
+  let total = await lstat(dir).then(
+    (st) => st.blocks * 512,
+    () => 0,
+  );
   const stack = [dir];
   while (stack.length > 0) {
     const d = stack.pop()!;
     for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
       const p = join(d, e.name);
-      if (skip.has(p)) continue;
+      if (skip.has(p)) {
+        total += ((await lstat(p).catch(() => undefined))?.blocks ?? 0) * 512;
+        continue;
+      }
       const st = await lstat(p).catch(() => undefined);
       if (!st) continue;
       total += st.blocks * 512;

@@ -329,7 +329,10 @@ export class SnapshotStore {
 
 /** Bytes allocated under `dir` (lstat blocks; an inode already in `seen` is not counted again). */
 async function treeBytes(dir: string, seen: Set<string>): Promise<number> {
-  let total = 0;
+  let total = await lstat(dir).then(
+    (st) => st.blocks * 512,
+    () => 0,
+  );
   const stack = [dir];
   while (stack.length > 0) {
     const d = stack.pop()!;
