@@ -290,7 +290,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       });
       await exportCaches(options.cacheTo ?? [], solved.refs, resolverStore(resolver), warn);
       await worker.settle();
-      await collectAfterBuild(stateRoot, resolverStore(resolver), worker, warn);
+      // Only a build that made something can have grown the state dir: a cached one stays on its fast path.
+      if (solved.ran.length > 0) await collectAfterBuild(stateRoot, resolverStore(resolver), worker, warn);
       return result;
     } finally {
       await registryClients?.close();
