@@ -288,7 +288,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         ...(options.multiPlatform ? { multiPlatform: true } : {}),
         ...(options.stdout ? { stdout: options.stdout } : {}),
       });
-      await exportCaches(options.cacheTo ?? [], solved.refs, resolverStore(resolver), warn);
+      await exportCaches(options.cacheTo ?? [], solved.refs, resolverStore(resolver), warn, () =>
+        solver!.archiveCacheMounts(plan.graph, warn),
+      );
       await worker.settle();
       // Only a build that made something can have grown the state dir: a cached one stays on its fast path.
       if (solved.ran.length > 0) await collectAfterBuild(stateRoot, resolverStore(resolver), worker, warn);
