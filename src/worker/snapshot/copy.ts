@@ -3,7 +3,8 @@ import { lstat, mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { type ActiveSnapshot, checkSnapshotKey, type ExecSnapshot, type Snapshotter } from "./snapshotter.ts";
-import { copyPaths, opaqueDirectories } from "./tar-tools.ts";
+import { opaqueDirectories } from "./opaque-dirs.ts";
+import { copyPaths } from "./tar-tools.ts";
 import { diffTrees, indexTree, type TreeIndex } from "./tree-index.ts";
 
 const execFileAsync = promisify(execFile);
