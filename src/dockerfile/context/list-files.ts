@@ -49,6 +49,8 @@ export interface ContextEntry {
   gid: number;
   size: number;
   mtimeMs: number;
+  /** The inode's change time: what the solver's stat index checks, with size, mtime, inode and mode. */
+  ctimeMs: number;
   /** Target of a symlink, as stored (it is never followed). */
   linkTarget?: string;
   /** Device and inode, so hard links inside the context can be kept as links. */
@@ -154,6 +156,7 @@ function describe(path: string, info: Stats, linkTarget: string | undefined): Co
     gid: info.gid,
     size: type === "file" ? info.size : 0,
     mtimeMs: info.mtimeMs,
+    ctimeMs: info.ctimeMs,
     dev: info.dev,
     ino: info.ino,
     nlink: info.nlink,
