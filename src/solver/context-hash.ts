@@ -44,15 +44,37 @@ export class ContextHasher {
     return p;
   }
 
+  /**
+   * The digest of `file` without reading it: this build's, or the stat index's when the file's stat is
+   * the one recorded. Synchronous once `ready(root)` resolved, so an unchanged context of many files costs
+   * no promise per file.
+   */
+  known(
+    root: string,
+    file: LocalFile,
+    index: ContextStatIndex | undefined,
+  ): string | Promise<string> | undefined {
+    const path = join(root, file.path);
+    const p = this.#memo.get(path);
+    if (p) return p;
+    const stat = statKey(file);
+    const hex = stat && index?.lookup(file.path, stat);
+    if (hex) this.#memo.set(path, Promise.resolve(hex));
+    return hex;
+  }
+
+  /** The stat index of the context at `root` (undefined without an index dir). */
+  ready(root: string): Promise<ContextStatIndex> | undefined {
+    return this.#index(root);
+  }
+
+  /** Reads and hashes `file` (once per build), recording the result in the stat index. */
   fileDigest(root: string, file: LocalFile): Promise<string> {
     const path = join(root, file.path);
     let p = this.#memo.get(path);
     if (!p) {
       p = (async () => {
         const index = await this.#index(root);
-        const stat = statKey(file);
-        const known = stat && index?.lookup(file.path, stat);
-        if (known) return known;
         const started = Date.now();
         const { hex, after } = await readDigest(path, file);
         index?.record(file.path, after, hex, started);
@@ -123,8 +145,13 @@ export async function hashSelection(
   hasher: ContextHasher = new ContextHasher(),
 ): Promise<string> {
   const limit = pLimit(16);
+  const index = await hasher.ready(selection.root);
   const contents = await Promise.all(
-    selection.files.map((f) => (f.type === "file" ? limit(() => hasher.fileDigest(selection.root, f)) : "")),
+    selection.files.map((f) =>
+      f.type === "file"
+        ? (hasher.known(selection.root, f, index) ?? limit(() => hasher.fileDigest(selection.root, f)))
+        : "",
+    ),
   );
   const h = createHash("sha256");
   selection.files.forEach((f, i) => {
