@@ -20,7 +20,8 @@ const chunkSize = 1024 * 1024;
  * at all when the state dir's stat index (context-stat-index.ts) knows it unchanged since a past build.
  */
 export class ContextHasher {
-  readonly #memo = new Map<string, Promise<string>>();
+  // By root and path (joined with NUL, which no path holds: path.join per file was a tenth of the time).
+  readonly #memo = new Map<string, string | Promise<string>>();
   readonly #indexDir: string | undefined;
   readonly #indexes = new Map<string, Promise<ContextStatIndex>>();
   readonly #settleMs: number | undefined;
@@ -69,18 +70,18 @@ export class ContextHasher {
   }
 
   /** Reads and hashes `file` (once per build), recording the result in the stat index. */
-  fileDigest(root: string, file: LocalFile): Promise<string> {
-    const path = join(root, file.path);
-    let p = this.#memo.get(path);
-    if (!p) {
+  fileDigest(root: string, file: LocalFile): string | Promise<string> {
+    const key = `${root}\0${file.path}`;
+    let p = this.#memo.get(key);
+    if (p === undefined) {
       p = (async () => {
         const index = await this.#index(root);
         const started = Date.now();
-        const { hex, after } = await readDigest(path, file);
+        const { hex, after } = await readDigest(join(root, file.path), file);
         index?.record(file.path, after, hex, started);
         return hex;
       })();
-      this.#memo.set(path, p);
+      this.#memo.set(key, p);
     }
     return p;
   }
