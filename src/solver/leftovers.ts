@@ -4,7 +4,8 @@
  * that process is gone (fsutil/orphans.ts); nothing of a live process is touched.
  *
  *  - every build (cheap: a few readdirs): stale locks and lock temp files, index temp files
- *    (`KEY.json.tmp-PID-HEX`), cache-mount staging dirs (`HEX.new-PID-HEX`);
+ *    (`KEY.json.tmp-PID-HEX`, the cache index's and the context stat index's), cache-mount staging dirs
+ *    (`HEX.new-PID-HEX`);
  *  - a build that ran steps: the worker's step results that no cache record names any more (a --no-cache
  *    build replaces the record, a kill may come before the record) and whose process is gone
  *    (Worker.removeDeadResults). A live build may still be using a result whose record another build
@@ -50,6 +51,7 @@ export async function sweepEveryBuild(
     sweepOrphanedTemps(join(solverRoot, "index", "chains"), (n) => n.includes(".tmp-")),
     sweepOrphanedTemps(join(solverRoot, "index", "layers"), (n) => n.includes(".tmp-")),
     sweepOrphanedTemps(join(solverRoot, "cache-mounts"), (n) => n.includes(".new-")),
+    sweepOrphanedTemps(join(solverRoot, "context-index"), (n) => n.includes(".tmp-")),
   ]).catch(() => [0]);
   return counts.reduce((a, b) => a + b, 0);
 }
