@@ -55,12 +55,12 @@ export class ContextHasher {
     file: LocalFile,
     index: ContextStatIndex | undefined,
   ): string | Promise<string> | undefined {
-    const path = join(root, file.path);
-    const p = this.#memo.get(path);
-    if (p) return p;
+    const key = `${root}\0${file.path}`;
+    const p = this.#memo.get(key);
+    if (p !== undefined) return p;
     const stat = statKey(file);
     const hex = stat && index?.lookup(file.path, stat);
-    if (hex) this.#memo.set(path, Promise.resolve(hex));
+    if (hex) this.#memo.set(key, hex);
     return hex;
   }
 
