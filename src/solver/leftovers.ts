@@ -6,6 +6,8 @@
  *  - every build (cheap: a few readdirs): stale locks and lock temp files, index temp files
  *    (`KEY.json.tmp-PID-HEX`), cache-mount staging dirs (`HEX.new-PID-HEX`), what a killed garbage
  *    collection was deleting (`gc-trash/NAME.PID-HEX`);
+ *    (`KEY.json.tmp-PID-HEX`, the cache index's and the context stat index's), cache-mount staging dirs
+ *    (`HEX.new-PID-HEX`);
  *  - a build that ran steps: the worker's step results that no cache record names any more (a --no-cache
  *    build replaces the record, a kill may come before the record) and whose process is gone
  *    (Worker.removeDeadResults). A live build may still be using a result whose record another build
@@ -53,6 +55,7 @@ export async function sweepEveryBuild(
     sweepOrphanedTemps(join(solverRoot, "cache-mounts"), (n) => n.includes(".new-")),
     // What a killed garbage collection was deleting (store-gc.ts): renamed aside, so no record names it.
     sweepOrphanedTemps(join(solverRoot, "gc-trash"), () => true),
+    sweepOrphanedTemps(join(solverRoot, "context-index"), (n) => n.includes(".tmp-")),
   ]).catch(() => [0]);
   return counts.reduce((a, b) => a + b, 0);
 }

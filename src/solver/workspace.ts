@@ -7,6 +7,8 @@
  *   locks/        per-key lock files (vertex-lock.ts)
  *   builds/       one file per running build (leftovers.ts: BuildPresence)
  *   cache-mounts/ RUN --mount=type=cache directories, by id
+ *   context-index/ the content digests of context files by their stat, per context directory
+ *                 (context-stat-index.ts)
  *   lower-links/  which hard links to lower layers each unpacked base layer has (run-image.ts)
  */
 import { mkdir } from "node:fs/promises";

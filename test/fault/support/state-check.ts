@@ -73,6 +73,7 @@ export async function checkState(stateRoot: string): Promise<StateReport> {
     [join(solver, "index", "chains"), (n) => !n.endsWith(".json")],
     [join(solver, "index", "layers"), (n) => !n.endsWith(".json")],
     [join(solver, "cache-mounts"), (n) => n.includes(".new-")],
+    [join(solver, "context-index"), (n) => n.includes(".tmp-")],
     [join(solver, "snapshots", "active"), () => true],
     [join(solver, "snapshots", "layers"), () => true],
     [join(solver, "snapshots", "trash"), () => true],
