@@ -8,8 +8,9 @@
  * snapshots unmounted, and whatever finished stays in the cache for the next build.
  */
 
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { Readable } from "node:stream";
+import type { AttestationRequest } from "../attest/index.ts";
 import { openContentStore } from "../content/local-store.ts";
 import { defaultStateDir } from "../content/paths.ts";
 import { prepareStateRoot } from "../content/state-root.ts";
@@ -43,6 +44,7 @@ import { secretProvider } from "./build/secrets.ts";
 import { type SshAgents, type SshForward, sshAgents } from "./build/ssh-agents.ts";
 import type { BuilderRecord } from "./builders/builder-record.ts";
 import { polyarchVersion } from "./builders/polyarch-version.ts";
+import { collectAfterBuild } from "./store-gc.ts";
 
 export type { NamedContext } from "../dockerfile/context/named-contexts.ts";
 export type { SshForward } from "./build/ssh-agents.ts";
@@ -112,6 +114,11 @@ export interface BuildOptions {
    * naming the platform, unless it exits 0 on every one (`--test`).
    */
   test?: string;
+  /**
+   * Provenance and SBOM attestations (parseAttestFlags gives buildx's defaults: min provenance for image
+   * outputs). Default: none.
+   */
+  attestations?: AttestationRequest;
   /**
    * Runs the build's ops (the worker seam, worker/worker.ts); default the local runc/overlay worker on
    * the state root (then binfmtDir and snapshotter configure it).
@@ -236,7 +243,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ...(options.allow ? { allow: options.allow } : {}),
     });
     const { exportImages, outputsReadTrees } = await import("../exporter/export.ts");
-    const trees = outputsReadTrees(options.outputs) || options.test !== undefined;
+    const trees =
+      outputsReadTrees(options.outputs) || options.test !== undefined || Boolean(options.attestations?.sbom);
     const request = {
       graph: plan.graph,
       platforms: plan.platforms,
@@ -244,6 +252,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ...(trees ? { trees: true } : {}),
     };
     const local = solver;
+    let localRan = 0;
     const farm =
       options.builder && options.builder.name !== "default"
         ? await (await import("./builders/farm-solve.ts")).solveOnBuilder({
@@ -253,8 +262,19 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
             platforms: plan.platforms,
             proxyEnv: plan.proxyEnv,
             allowFallback: options.allowFallback ?? false,
-            needsLocalRefs: options.test !== undefined || (options.cacheTo?.length ?? 0) > 0,
-            local: async (subset) => (await local.solve({ ...request, platforms: subset })).refs,
+            needsLocalRefs:
+              options.test !== undefined
+                ? "--test"
+                : options.cacheTo?.length
+                  ? "--cache-to"
+                  : options.attestations?.sbom
+                    ? "--sbom"
+                    : undefined,
+            local: async (subset) => {
+              const r = await local.solve({ ...request, platforms: subset });
+              localRan += r.ran.length;
+              return r.refs;
+            },
             localContexts: localContextProvider(inputs.contextDir, named),
             secrets: secretProvider(options.secrets),
             credentials: options.registry?.credentials ?? new DockerConfigCredentials(),
@@ -274,7 +294,12 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
           })
         : undefined;
     remoteSummaries = farm?.summaries ?? [];
-    const solved = farm ?? (await solver.solve(request));
+    const solved =
+      farm ??
+      (await solver.solve(request).then((r) => {
+        localRan = r.ran.length;
+        return r;
+      }));
 
     const images = await Promise.all(
       plan.platforms.map(async (p, i) => {
@@ -315,6 +340,26 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         ? new (await import("../registry/registry-clients.ts")).RegistryClients(options.registry)
         : undefined;
     const tracker = solver.progress;
+    const attesting = options.attestations?.sbom !== undefined;
+    if (attesting) tracker.start("attestations", "scanning the result for the SBOM", undefined);
+    const attestations = options.attestations
+      ? await (await import("./build/attestations.ts")).makeAttestations({
+          request: options.attestations,
+          graph: plan.graph,
+          platforms: plan.platforms,
+          refs: solved.refs,
+          buildArgs,
+          target: options.target,
+          labels: options.labels ?? {},
+          dockerfile: { name: basename(inputs.dockerfile.displayName), text: inputs.dockerfile.text },
+          remoteContext: contexts.mainIsRemote ? options.context : undefined,
+          startedAt: new Date(started),
+          sourceDateEpoch: epoch,
+          imageName: imageNameOf(options.outputs),
+          tool: "polyarch",
+        })
+      : undefined;
+    if (attesting) tracker.done("attestations");
     try {
       const result = await exportImages({
         images,
@@ -329,8 +374,24 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         },
         ...(options.multiPlatform ? { multiPlatform: true } : {}),
         ...(options.stdout ? { stdout: options.stdout } : {}),
+        ...(attestations && options.attestations
+          ? {
+              attestations: {
+                style: options.attestations.style,
+                implicit: options.attestations.implicit,
+                platforms: attestations,
+              },
+            }
+          : {}),
       });
-      await exportCaches(options.cacheTo ?? [], solved.refs, resolverStore(resolver), warn);
+      await exportCaches(options.cacheTo ?? [], solved.refs, resolverStore(resolver), warn, () =>
+        solver!.archiveCacheMounts(plan.graph, warn),
+      );
+      await worker.settle();
+      // Only a build that made something can have grown the state dir: a cached one stays on its fast path.
+      // Layers a node sent grew the store as much as steps run here.
+      if (localRan > 0 || (farm?.transfers.some((t) => t.transfer.resultBlobs > 0) ?? false))
+        await collectAfterBuild(stateRoot, resolverStore(resolver), worker, warn);
       return result;
     } finally {
       await registryClients?.close();
@@ -357,6 +418,12 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       at: Date.now(),
     });
   }
+}
+
+/** The first name an image output gives, for the SBOM's document name. */
+function imageNameOf(outputs: readonly OutputSpec[]): string | undefined {
+  for (const o of outputs) if ("image" in o && o.image.names.length) return o.image.names[0];
+  return undefined;
 }
 
 /** The store the resolver was opened on (one store per build). */

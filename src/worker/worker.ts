@@ -113,6 +113,25 @@ export interface UnpackRun {
   below?: Chain;
 }
 
+/** A directory of this worker's (a cache mount's), archived whole as a deterministic gzip tar. */
+export interface TreeArchiveRun {
+  dir: string;
+  into: BlobIngester;
+  /** Refuses (a UserError) a tree whose files hold more bytes than this, before writing anything. */
+  maxBytes: number;
+}
+
+/** An archive made by archiveTree (untrusted: it may come from --cache-from), unpacked into `dir`. */
+export interface TreeUnpackRun {
+  blob: () => Promise<Readable>;
+  /** An existing empty directory nothing else uses yet. */
+  dir: string;
+  /** Refuses an archive whose tar is longer than this. */
+  maxBytes: number;
+}
+
+export type ArchivedTree = { descriptor: Descriptor; diffId: Digest; uncompressedSize: number };
+
 export interface Worker {
   /** The platforms RUN steps can run on here, natively or emulated. */
   platforms(): Promise<WorkerPlatforms>;
@@ -155,6 +174,10 @@ export interface Worker {
   needsLowerSymlinks(layer: string, below: Chain, paths: LowerPaths): Promise<boolean>;
   /** Exports a snapshot's changes as a deterministic gzip layer blob. */
   exportLayer(run: LayerExportRun): Promise<WorkerLayer>;
+  /** Archives a directory (undefined when it holds nothing). */
+  archiveTree(run: TreeArchiveRun): Promise<ArchivedTree | undefined>;
+  /** Unpacks an archive of archiveTree's (device nodes, fifos, whiteouts refused; paths kept inside). */
+  unpackTree(run: TreeUnpackRun): Promise<void>;
 
   /**
    * Removes what workers of dead processes on this state left behind (containers, cgroups, mounts,
@@ -166,6 +189,25 @@ export interface Worker {
    * processes that are gone, already there at `began`. The caller makes sure no other build is alive.
    */
   removeDeadResults(referenced: ReadonlySet<string>, began: number): Promise<number>;
+  /**
+   * Every stored snapshot with the bytes it holds on disk (a file with several links counted once) and
+   * when it was made. Snapshots never change, so `known` sizes (by name) are taken as they are.
+   */
+  listSnapshots(known?: ReadonlyMap<string, number>): Promise<SnapshotUsage[]>;
+  /**
+   * Deletes a stored snapshot (garbage collection; the caller has removed every record naming it). It is
+   * moved aside in one rename first, so a kill leaves it whole or gone from its name, never half there.
+   */
+  removeSnapshot(name: string): Promise<boolean>;
   /** Resolves once background work of this process (deleting released snapshots) is done. */
   settle(): Promise<void>;
+}
+
+/** A stored snapshot as garbage collection sees it. */
+export interface SnapshotUsage {
+  name: string;
+  /** Bytes on disk (allocated blocks). */
+  size: number;
+  /** When it got its name (ms since the epoch). */
+  madeMs: number;
 }

@@ -17,8 +17,11 @@ export interface FarmSolveRequest extends Omit<NodeSolveRequest, "platforms"> {
   builder: BuilderRecord;
   platforms: readonly SolvePlatform[];
   allowFallback: boolean;
-  /** Whether the refs must run containers or give trees (`--test`): only local results can yet. */
-  needsLocalRefs: boolean;
+  /**
+   * The flag that needs the results' files or containers here (`--test`, `--cache-to`, `--sbom`): only
+   * local results give them yet, so a platform routed elsewhere is an error naming it.
+   */
+  needsLocalRefs: string | undefined;
   /** Solves platforms in this process (the local node). */
   local: (platforms: readonly SolvePlatform[]) => Promise<ResultRef[]>;
 }

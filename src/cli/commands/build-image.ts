@@ -40,6 +40,9 @@ export interface ImageBuildFlags extends StepOptionFlags {
   /** `--builder NAME` (else POLYARCH_BUILDER, else the one `polyarch use` chose). */
   builder?: string;
   allowFallback?: boolean;
+  provenance?: string;
+  sbom?: string;
+  attest?: string[];
 }
 
 /**
@@ -83,6 +86,15 @@ export async function buildImage(
   const sourceDateEpoch = readSourceDateEpoch(buildArgs);
   const { selectBuilder } = await import("../select-builder.ts");
   const builder = await selectBuilder(flags.builder);
+  const { parseAttestFlags } = await import("../../attest/attest-options.ts");
+  const attestations = parseAttestFlags(
+    {
+      ...(flags.provenance !== undefined ? { provenance: flags.provenance } : {}),
+      ...(flags.sbom !== undefined ? { sbom: flags.sbom } : {}),
+      attest: flags.attest ?? [],
+    },
+    process.env,
+  );
 
   // Build progress goes to stderr, as buildx does: stdout stays free for `-o type=tar,dest=-`.
   const quiet = Boolean(flags.quiet) || flags.progress === "quiet";
@@ -139,6 +151,7 @@ export async function buildImage(
       ...(flags.test === undefined ? {} : { test: flags.test }),
       ...(builder ? { builder } : {}),
       ...(flags.allowFallback ? { allowFallback: true } : {}),
+      attestations,
     });
     const imageId = imageIdOf(result.metadata, result.descriptor.digest);
     if (flags.iidfile) await writeFile(flags.iidfile, imageId);

@@ -5,6 +5,7 @@ import { registerBuilders } from "./builders.ts";
 import { registerImages } from "./images.ts";
 import { registerImagetools } from "./imagetools.ts";
 import { registerRun } from "./run.ts";
+import { registerStore } from "./store.ts";
 import { registerVersion } from "./version.ts";
 
 /** Every CLI command registers itself here; one file per command under commands/. */
@@ -16,4 +17,5 @@ export function registerCommands(program: Command): void {
   registerImages(program);
   registerRun(program);
   registerBuilders(program);
+  registerStore(program);
 }

@@ -8,7 +8,7 @@
  * Layout under its root (`<state>/solver/`): the snapshots (snapshot-store.ts), and
  *   exec/   runc state (the per-step bundles live on /dev/shm: see ../executor/bundle-root.ts)
  */
-import { realpath } from "node:fs/promises";
+import { readFile, realpath } from "node:fs/promises";
 import { join } from "node:path";
 import { type Platform, samePlatform } from "../../oci/platform.ts";
 import type { EmulationDetector } from "../emulation/runnable.ts";
@@ -16,6 +16,7 @@ import { defaultBundleRoot } from "../executor/bundle-root.ts";
 import type { RuncExecutor } from "../executor/executor.ts";
 import type { SnapshotterMode } from "../snapshot/create.ts";
 import type {
+  ArchivedTree,
   Chain,
   ContainerRun,
   ExecRun,
@@ -23,7 +24,10 @@ import type {
   LayerExportRun,
   LowerLink,
   LowerPaths,
+  SnapshotUsage,
   SnapshotView,
+  TreeArchiveRun,
+  TreeUnpackRun,
   UnpackRun,
   Worker,
   WorkerLayer,
@@ -261,6 +265,16 @@ export class LocalWorker implements Worker {
     }
   }
 
+  async archiveTree(run: TreeArchiveRun): Promise<ArchivedTree | undefined> {
+    const { archiveTree } = await import("../layer/tree-archive.ts");
+    return archiveTree(run.dir, run.into, run.maxBytes);
+  }
+
+  async unpackTree(run: TreeUnpackRun): Promise<void> {
+    const { unpackTree } = await import("../layer/tree-archive.ts");
+    await unpackTree(await run.blob(), run.dir, run.maxBytes);
+  }
+
   /**
    * What builds that died on this state root left behind: their runc containers first (an orphaned
    * emulated step may still be running and must not have its snapshot taken away under it), then their
@@ -275,17 +289,27 @@ export class LocalWorker implements Worker {
     ]);
     const places = leftoverPlaces(this.#stateRoot);
     await reapDeadContainers({ binary: this.#options.runcBinary ?? "runc", stateDir: places.runcRoot });
+    // One read of the mount table serves both sweeps below (each read it before, on every build).
+    const mountTable = await readFile("/proc/self/mountinfo", "utf8").catch(() => undefined);
     // Also those of containers whose runc state never got written (killed in `runc run`'s first moments).
-    await reapDeadCgroups();
+    await reapDeadCgroups(mountTable);
     // mountinfo names mount points by their real path.
     const snapshots = await realpath(places.snapshots).catch(() => undefined);
-    if (snapshots) await reapDeadMounts(snapshots);
+    if (snapshots) await reapDeadMounts(snapshots, mountTable);
     await reapDeadBundles(places.bundleRoot);
     await this.#snapshots.sweepAbandoned().catch(() => {});
   }
 
   removeDeadResults(referenced: ReadonlySet<string>, began: number): Promise<number> {
     return this.#snapshots.removeDeadResults(referenced, began);
+  }
+
+  listSnapshots(known?: ReadonlyMap<string, number>): Promise<SnapshotUsage[]> {
+    return this.#snapshots.list(known);
+  }
+
+  removeSnapshot(name: string): Promise<boolean> {
+    return this.#snapshots.remove(name);
   }
 
   async settle(): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Platform } from "../../../../src/oci/platform.ts";
 import type {
+  ArchivedTree,
   Chain,
   ContainerRun,
   ExecRun,
@@ -7,7 +8,10 @@ import type {
   LayerExportRun,
   LowerLink,
   LowerPaths,
+  SnapshotUsage,
   SnapshotView,
+  TreeArchiveRun,
+  TreeUnpackRun,
   UnpackRun,
   Worker,
   WorkerLayer,
@@ -91,6 +95,14 @@ export class RecordingWorker implements Worker {
     this.#log("exportLayer", run.top);
     return this.#inner.exportLayer(run);
   }
+  archiveTree(run: TreeArchiveRun): Promise<ArchivedTree | undefined> {
+    this.#log("archiveTree", run.dir);
+    return this.#inner.archiveTree(run);
+  }
+  unpackTree(run: TreeUnpackRun): Promise<void> {
+    this.#log("unpackTree", run.dir);
+    return this.#inner.unpackTree(run);
+  }
   removeDeadLeftovers(): Promise<void> {
     this.#log("removeDeadLeftovers", undefined);
     return this.#inner.removeDeadLeftovers();
@@ -98,6 +110,14 @@ export class RecordingWorker implements Worker {
   removeDeadResults(referenced: ReadonlySet<string>, began: number): Promise<number> {
     this.#log("removeDeadResults", referenced.size);
     return this.#inner.removeDeadResults(referenced, began);
+  }
+  listSnapshots(known?: ReadonlyMap<string, number>): Promise<SnapshotUsage[]> {
+    this.#log("listSnapshots", undefined);
+    return this.#inner.listSnapshots(known);
+  }
+  removeSnapshot(name: string): Promise<boolean> {
+    this.#log("removeSnapshot", name);
+    return this.#inner.removeSnapshot(name);
   }
   settle(): Promise<void> {
     this.#log("settle", undefined);
