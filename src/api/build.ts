@@ -29,6 +29,7 @@ import { DockerConfigCredentials } from "../registry/credentials.ts";
 import type { RegistryOptions } from "../registry/registry-options.ts";
 import { ImageResolver } from "../solver/image-resolver.ts";
 import type { Solver } from "../solver/solver.ts";
+import type { ResultRef } from "../solver/types.ts";
 import type { Worker } from "../worker/worker.ts";
 import { builtImage } from "./build/built-image.ts";
 import { type CacheExport, type CacheImport, exportCaches, importCaches } from "./build/cache-transfer.ts";
@@ -294,12 +295,13 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
           })
         : undefined;
     remoteSummaries = farm?.summaries ?? [];
-    const solved =
-      farm ??
-      (await solver.solve(request).then((r) => {
-        localRan = r.ran.length;
-        return r;
-      }));
+    let solved: { refs: readonly ResultRef[] };
+    if (farm) solved = farm;
+    else {
+      const r = await solver.solve(request);
+      localRan = r.ran.length;
+      solved = r;
+    }
 
     const images = await Promise.all(
       plan.platforms.map(async (p, i) => {
