@@ -129,10 +129,19 @@ test("a 2-platform push on a 2-node builder: each platform built on its node, on
   const index = JSON.parse(
     (await runOk("skopeo", ["inspect", "--raw", ...reg.skopeoFlags(), `docker://${tag}`])).stdout,
   );
+  // The images, and (main's default min provenance) one attestation manifest for each, assembled here.
+  const manifests = index.manifests as {
+    platform: { architecture: string };
+    annotations?: Record<string, string>;
+  }[];
   assert.deepEqual(
-    index.manifests.map((m: { platform: { architecture: string } }) => m.platform.architecture),
+    manifests.filter((m) => m.platform.architecture !== "unknown").map((m) => m.platform.architecture),
     ["amd64", "arm64"],
   );
+  const attestations = manifests.filter(
+    (m) => m.annotations?.["vnd.docker.reference.type"] === "attestation-manifest",
+  );
+  assert.equal(attestations.length, manifests.length - 2);
   const armOut = await runImage({
     source: `docker://${tag}`,
     architecture: "arm64",
