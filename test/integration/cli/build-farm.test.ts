@@ -320,3 +320,41 @@ test("secrets reach the node's step only, and -o type=local writes each node's r
   }
   assert.doesNotMatch(r.stderr, /farm-s3cret-value/);
 });
+
+test("a node pulls from a registry that needs credentials by asking the client, and keeps none", async () => {
+  const authReg = await startRegistry({ auth: "token" });
+  try {
+    await pushBusyboxImage(authReg);
+    const cfg = await authReg.dockerConfig();
+    const ctx = join(work, "auth-context");
+    await mkdir(ctx, { recursive: true });
+    await writeFile(
+      join(ctx, "Dockerfile"),
+      `FROM ${authReg.host}/library/busybox:latest\nRUN uname -m > /m\n`,
+    );
+    const r = await polyarch(
+      [
+        "build",
+        "--progress",
+        "plain",
+        "--platform",
+        "linux/amd64,linux/arm64",
+        "-o",
+        `type=oci,dest=${join(work, "auth.tar")}`,
+        ctx,
+      ],
+      { env: { ...env, ...authReg.env(), ...cfg.env } },
+    );
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    // The token server saw the nodes' pulls (the client only resolves metadata; the layers are the nodes').
+    assert.ok(authReg.tokenServer!.scopesRequested().some((s) => s.includes("library/busybox:pull")));
+    const password = authReg.credentials!.password;
+    for (const node of [amd, arm]) {
+      const grep = await run("grep", ["-rl", password, node.stateRoot]);
+      assert.equal(grep.stdout, "", `${node.name} keeps the password in ${grep.stdout}`);
+      assert.ok((await nodeLog(node)).at(-1)!.ran.length >= 1);
+    }
+  } finally {
+    await authReg.stop();
+  }
+});
