@@ -11,7 +11,7 @@ import type { PlatformSummary, ProgressEvent } from "../../progress/events.ts";
 import type { ResultRef, SolvedPlatform, SolvePlatform } from "../../solver/types.ts";
 import type { BuilderRecord } from "./builder-record.ts";
 import { type ProbedNode, probeBuilder } from "./node-probe.ts";
-import { type NodeSolveRequest, type NodeSolveResult, solveOnSshNode } from "./node-solve.ts";
+import type { NodeSolveRequest, NodeSolveResult } from "./node-solve.ts";
 
 export interface FarmSolveRequest extends Omit<NodeSolveRequest, "platforms"> {
   builder: BuilderRecord;
@@ -77,8 +77,26 @@ function remoteRef(node: string, solved: SolvedPlatform): ResultRef {
 }
 
 export async function solveOnBuilder(req: FarmSolveRequest): Promise<FarmSolveResult> {
+  const abort = new AbortController();
+  const onAbort = () => abort.abort(req.signal.reason);
+  req.signal.addEventListener("abort", onAbort, { once: true });
+  // Each ssh node's probe is the build's own session (its hello says what the node is).
+  const probed = await probeBuilder(req.builder, req.version, undefined, abort.signal);
+  const closeAll = () => Promise.all(probed.map((p) => p.connection?.close()));
+  try {
+    return await solveRouted(req, probed, abort);
+  } finally {
+    req.signal.removeEventListener("abort", onAbort);
+    await closeAll();
+  }
+}
+
+async function solveRouted(
+  req: FarmSolveRequest,
+  probed: ProbedNode[],
+  abort: AbortController,
+): Promise<FarmSolveResult> {
   const { builder, emit } = req;
-  const probed = await probeBuilder(builder, req.version);
   const down = probed.filter((p) => !p.status.ok);
   for (const p of down) {
     if (p.status.ok) continue;
@@ -124,9 +142,6 @@ export async function solveOnBuilder(req: FarmSolveRequest): Promise<FarmSolveRe
     return groups;
   };
 
-  const abort = new AbortController();
-  const onAbort = () => abort.abort(req.signal.reason);
-  req.signal.addEventListener("abort", onAbort, { once: true });
   const runGroup = async (probedNode: ProbedNode, items: { index: number }[]): Promise<void> => {
     const subset = items.map((x) => req.platforms[x.index]!);
     if (probedNode.node.driver === "local") {
@@ -145,7 +160,9 @@ export async function solveOnBuilder(req: FarmSolveRequest): Promise<FarmSolveRe
       );
     }
     try {
-      const r = await solveOnSshNode(probedNode.node, { ...req, platforms: subset, signal: abort.signal });
+      const connection = probedNode.connection;
+      if (!connection) throw new UserError(`node ${probedNode.node.name}: its driver cannot build here`);
+      const r = await connection.solve({ ...req, platforms: subset }).finally(() => connection.close());
       items.forEach((x, k) => {
         refs[x.index] = remoteRef(probedNode.node.name, r.results[k]!);
         remote.add(x.index);
@@ -178,10 +195,6 @@ export async function solveOnBuilder(req: FarmSolveRequest): Promise<FarmSolveRe
     await Promise.allSettled(runs);
     if (first) throw first.error;
   };
-  try {
-    await runAll(req.platforms.map((_, i) => i));
-  } finally {
-    req.signal.removeEventListener("abort", onAbort);
-  }
+  await runAll(req.platforms.map((_, i) => i));
   return { refs, remote, summaries, transfers };
 }

@@ -2,11 +2,12 @@
  * Asks every node of a builder what it is, at once, each within a time limit (as `buildx ls` loads
  * status within 20 s): a node that is down is a status, not a failure of the command.
  */
+import { UserError } from "../../errors/user-error.ts";
 import { formatPlatform, parsePlatform, samePlatform } from "../../oci/platform.ts";
 import type { BuilderRecord, NodeRecord } from "./builder-record.ts";
 import "./local-driver.ts";
 import "./ssh-driver.ts";
-import { type NodeStatus, nodeDriver } from "./node-driver.ts";
+import { type NodeConnection, type NodeStatus, nodeDriver } from "./node-driver.ts";
 import type { NodeProblem } from "./node-info.ts";
 
 export interface ProbedNode {
@@ -16,25 +17,37 @@ export interface ProbedNode {
   platforms: { platform: string; fixed: boolean; emulated: boolean }[];
   /** What keeps it from building all it is meant to, with the fix (its own problems, plus ours). */
   problems: NodeProblem[];
+  /** With `connect`: the node's open connection for the build (nodes whose driver connects). */
+  connection?: NodeConnection;
 }
 
 export async function probeBuilder(
   builder: BuilderRecord,
   version: string,
   timeoutMs = 20_000,
+  /** Opens a connection for a build instead of a probe where the driver can (ended by this signal). */
+  connect?: AbortSignal,
 ): Promise<ProbedNode[]> {
   return Promise.all(
     builder.nodes.map(async (node): Promise<ProbedNode> => {
+      const driver = nodeDriver(node.driver);
       let status: NodeStatus;
+      let connection: NodeConnection | undefined;
       try {
-        status = await nodeDriver(node.driver).probe(node, {
-          signal: AbortSignal.timeout(timeoutMs),
-          version,
-        });
+        if (connect && driver.connect) {
+          connection = await driver.connect(node, { signal: connect, version });
+          status = { ok: true, info: connection.info };
+        } else {
+          status = await driver.probe(node, { signal: AbortSignal.timeout(timeoutMs), version });
+        }
       } catch (e) {
-        status = { ok: false, error: e instanceof Error ? e.message : String(e) };
+        status = {
+          ok: false,
+          error: e instanceof Error ? e.message : String(e),
+          ...(e instanceof UserError && e.hint ? { hint: e.hint } : {}),
+        };
       }
-      return describe(node, status, version);
+      return { ...describe(node, status, version), ...(connection ? { connection } : {}) };
     }),
   );
 }

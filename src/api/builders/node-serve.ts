@@ -20,6 +20,7 @@ import type { PlatformSummary, ProgressEvent, ProgressSink } from "../../progres
 import type { Credentials } from "../../registry/credentials.ts";
 import { ImageResolver } from "../../solver/image-resolver.ts";
 import { nodeContexts } from "./node-context.ts";
+import { localNodeInfo } from "./node-info.ts";
 import { Wire, type WireMessage } from "./wire.ts";
 import { parseSolvePlatforms, wireError } from "./wire-values.ts";
 
@@ -72,6 +73,8 @@ export async function serveNode(
     ) as Record<string, string>;
     const scratch = join(stateRoot, "node-serve", `${uniqueSuffix()}`);
     const contexts = nodeContexts(wire, store, scratch);
+    // Registries whose credentials were asked of the client (names only: the log never holds a secret).
+    const askedFor = new Set<string>();
     const progress: ProgressSink = {
       emit(event: ProgressEvent) {
         if (!forwarded.has(event.type)) return;
@@ -88,6 +91,7 @@ export async function serveNode(
       registry: {
         credentials: {
           async get(registry: string): Promise<Credentials | undefined> {
+            askedFor.add(registry);
             const a = await wire.request("credentials", { registry });
             const c = a.credentials as Record<string, unknown> | null | undefined;
             if (!c) return undefined;
@@ -140,6 +144,7 @@ export async function serveNode(
           cached: solved.cached,
           contextFilesFetched: contexts.fetched.files,
           contextBytesFetched: contexts.fetched.bytes,
+          credentialsAskedFor: [...askedFor],
         })}\n`,
         { mode: 0o600 },
       );
@@ -151,6 +156,6 @@ export async function serveNode(
     }
   });
 
-  await wire.event("hello", { version });
+  await wire.event("hello", { version, info: await localNodeInfo(version) });
   await closed;
 }

@@ -24,7 +24,7 @@ import type {
   SolvePlatform,
 } from "../../solver/types.ts";
 import type { NodeRecord } from "./builder-record.ts";
-import { openSshSession } from "./ssh-session.ts";
+import type { NodeSession } from "./ssh-session.ts";
 import { parseSolvedPlatform, type WireFile, wireError } from "./wire-values.ts";
 
 export interface NodeSolveOptions {
@@ -142,8 +142,12 @@ function summaries(v: unknown): PlatformSummary[] {
   });
 }
 
-export async function solveOnSshNode(node: NodeRecord, req: NodeSolveRequest): Promise<NodeSolveResult> {
-  const session = await openSshSession(node, req.version, req.signal);
+/** Runs the solve over an open session (the caller closes it). */
+export async function solveOnSession(
+  node: NodeRecord,
+  session: NodeSession,
+  req: Omit<NodeSolveRequest, "signal">,
+): Promise<NodeSolveResult> {
   const { wire } = session;
   // Only the files the client listed for this build may be read for the node, and only by digest.
   const files = new Map<Digest, string>();
@@ -251,7 +255,5 @@ export async function solveOnSshNode(node: NodeRecord, req: NodeSolveRequest): P
         cause: e,
       });
     throw e;
-  } finally {
-    await session.close();
   }
 }

@@ -2,17 +2,10 @@ import { spawn } from "node:child_process";
 import { UserError } from "../../errors/user-error.ts";
 import { type NodeDriver, type NodeStatus, registerNodeDriver } from "./node-driver.ts";
 import { parseNodeInfo } from "./node-info.ts";
+import { solveOnSession } from "./node-solve.ts";
+import { lastLine } from "./node-text.ts";
 import { formatSshEndpoint, parseSshEndpoint, sshArgs } from "./ssh-endpoint.ts";
-
-/** What a node printed, cut to one short printable line (it is another machine's text). */
-export function lastLine(text: string): string {
-  const lines = text
-    .split("\n")
-    .map((l) => l.replace(/[^\x20-\x7e]/g, "").trim())
-    .filter(Boolean);
-  const last = lines.at(-1) ?? "";
-  return last.length > 300 ? `${last.slice(0, 300)}…` : last;
-}
+import { openSshSession } from "./ssh-session.ts";
 
 /** The plain `ssh` command a user would type to reach the endpoint (for hints). */
 function sshCommandLine(endpoint: string): string {
@@ -73,6 +66,15 @@ export const sshDriver: NodeDriver = {
       });
     }
     return formatSshEndpoint(parseSshEndpoint(given));
+  },
+  // A build's probe is its session: the node's hello says what it is, so routing costs no extra login.
+  async connect(node, options) {
+    const session = await openSshSession(node, options.version, options.signal);
+    return {
+      info: session.info,
+      solve: (req) => solveOnSession(node, session, req),
+      close: () => session.close(),
+    };
   },
   async probe(node, options): Promise<NodeStatus> {
     let r: Awaited<ReturnType<typeof runOverSsh>>;

@@ -6,12 +6,15 @@
 import { spawn } from "node:child_process";
 import { UserError } from "../../errors/user-error.ts";
 import type { NodeRecord } from "./builder-record.ts";
-import { lastLine } from "./ssh-driver.ts";
+import { type NodeInfo, parseNodeInfo } from "./node-info.ts";
+import { lastLine } from "./node-text.ts";
 import { parseSshEndpoint, sshArgs } from "./ssh-endpoint.ts";
 import { Wire } from "./wire.ts";
 
 export interface NodeSession {
   wire: Wire;
+  /** What the node said it is in its hello. */
+  info: NodeInfo;
   close(): Promise<void>;
 }
 
@@ -64,17 +67,23 @@ export async function openSshSession(
     wire.on("hello", resolve);
     wire.onClose(reject);
   });
+  // A node that logs in but never says hello (a hung login shell) is given up on, as a probe would be.
+  const helloTimer = setTimeout(() => child.kill("SIGTERM"), 30_000);
+  let info: NodeInfo;
   try {
     const h = await hello;
+    clearTimeout(helloTimer);
     if (h.version !== version) {
       throw new UserError(`${where} runs polyarch ${String(h.version).slice(0, 40)}, this is ${version}`, {
         hint: `install polyarch ${version} there`,
       });
     }
+    info = parseNodeInfo(JSON.stringify(h.info ?? null), node.name);
   } catch (e) {
+    clearTimeout(helloTimer);
     child.kill("SIGTERM");
     await exited;
     throw e;
   }
-  return { wire, close };
+  return { wire, info, close };
 }

@@ -29,6 +29,7 @@ interface NodeLog {
   ran: string[];
   cached: string[];
   contextFilesFetched: number;
+  credentialsAskedFor: string[];
 }
 
 async function nodeLog(node: SshNode): Promise<NodeLog[]> {
@@ -274,6 +275,11 @@ test("a builder whose node is down: build says which node and why; --allow-fallb
     assert.deepEqual((await nodeLog(amd)).at(-1)!.platforms, ["linux/amd64", "linux/arm64"]);
   } finally {
     await arm.start();
+    const back = await polyarch(
+      ["create", "--name", "farm", "--node", "amd", "--platform", "linux/amd64", amd.endpoint],
+      { env },
+    );
+    assert.equal(back.code, 0, back.stderr);
   }
 });
 
@@ -323,6 +329,11 @@ test("secrets reach the node's step only, and -o type=local writes each node's r
 
 test("a node pulls from a registry that needs credentials by asking the client, and keeps none", async () => {
   const authReg = await startRegistry({ auth: "token" });
+  // Fresh node state, so the nodes must pull the base layers themselves.
+  for (const node of [amd, arm]) {
+    await rm(node.stateRoot, { recursive: true, force: true });
+    await mkdir(node.stateRoot, { recursive: true, mode: 0o700 });
+  }
   try {
     await pushBusyboxImage(authReg);
     const cfg = await authReg.dockerConfig();
@@ -352,7 +363,9 @@ test("a node pulls from a registry that needs credentials by asking the client, 
     for (const node of [amd, arm]) {
       const grep = await run("grep", ["-rl", password, node.stateRoot]);
       assert.equal(grep.stdout, "", `${node.name} keeps the password in ${grep.stdout}`);
-      assert.ok((await nodeLog(node)).at(-1)!.ran.length >= 1);
+      const last = (await nodeLog(node)).at(-1)!;
+      assert.ok(last.ran.length >= 1);
+      assert.deepEqual(last.credentialsAskedFor, [authReg.host]);
     }
   } finally {
     await authReg.stop();
