@@ -25,10 +25,12 @@ import type { Descriptor } from "../oci/descriptor.ts";
 import { formatPlatform, hostPlatform, type Platform, samePlatform } from "../oci/platform.ts";
 import type { ProgressSink } from "../progress/events.ts";
 import type { RegistryOptions } from "../registry/registry-options.ts";
+import { inlineCacheField, inlineCacheRecords } from "../solver/cache-layout.ts";
 import { ImageResolver } from "../solver/image-resolver.ts";
 import type { Solver } from "../solver/solver.ts";
 import type { Worker } from "../worker/worker.ts";
 import { builtImage } from "./build/built-image.ts";
+import type { CacheBackendContext } from "./build/cache-backends.ts";
 import { type CacheExport, type CacheImport, exportCaches, importCaches } from "./build/cache-transfer.ts";
 import { lintForBuild } from "./build/lint-warnings.ts";
 import { localContextProvider } from "./build/local-contexts.ts";
@@ -69,9 +71,9 @@ export interface BuildOptions {
   cacheLockTimeoutMs?: number;
   noCache?: boolean;
   noCacheFilter?: string[];
-  /** `--cache-from type=local,src=DIR`: caches whose records are hits as this state dir's are. */
+  /** `--cache-from type=local,src=DIR`, `type=registry,ref=R`: caches whose records are hits as this state dir's are. */
   cacheFrom?: CacheImport[];
-  /** `--cache-to type=local,dest=DIR`: where this build's layer records and blobs are written. */
+  /** `--cache-to type=local|registry|inline,…`: where this build's cache records and blobs are written. */
   cacheTo?: CacheExport[];
   /** Ask the registry for base images even when a resolution is stored. */
   pull?: boolean;
@@ -137,6 +139,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   let failure: unknown;
   let lines: readonly string[] = [];
   let contexts: PreparedContexts | undefined;
+  let cacheClients: import("../registry/registry-clients.ts").RegistryClients | undefined;
   await prepareStateRoot(stateRoot);
   const resolver = new ImageResolver({
     store: await openContentStore(join(stateRoot, "content")),
@@ -205,7 +208,16 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       });
     agents = sshAgents(options.ssh ?? []);
     const warn = (message: string) => emit({ type: "warning", message, at: Date.now() });
-    const cacheFrom = await importCaches(options.cacheFrom ?? [], warn);
+    const cacheContext: CacheBackendContext = {
+      cwd: options.cwd ?? process.cwd(),
+      async registry() {
+        cacheClients ??= new (await import("../registry/registry-clients.ts")).RegistryClients(
+          options.registry ?? {},
+        );
+        return cacheClients;
+      },
+    };
+    const cacheFrom = await importCaches(options.cacheFrom ?? [], cacheContext, warn);
     solver = new Solver({
       stateRoot,
       ...(cacheFrom.length ? { cacheFrom } : {}),
@@ -233,6 +245,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ...(trees ? { trees: true } : {}),
     });
 
+    const inlineCache = (options.cacheTo ?? []).some((c) => c.type === "inline");
     const images = await Promise.all(
       plan.platforms.map(async (p, i) => {
         const ref = solved.refs[i]!;
@@ -248,6 +261,10 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
             : { historyLength: 0, created: undefined },
         );
         if (trees) image.tree = () => ref.tree();
+        if (inlineCache)
+          (image.config as unknown as Record<string, unknown>)[inlineCacheField] = inlineCacheRecords(
+            ref.cache().entries,
+          );
         return image;
       }),
     );
@@ -287,7 +304,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         ...(options.multiPlatform ? { multiPlatform: true } : {}),
         ...(options.stdout ? { stdout: options.stdout } : {}),
       });
-      await exportCaches(options.cacheTo ?? [], solved.refs, resolverStore(resolver), warn);
+      await exportCaches(options.cacheTo ?? [], solved.refs, resolverStore(resolver), cacheContext, warn);
       return result;
     } finally {
       await registryClients?.close();
@@ -303,6 +320,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   } finally {
     await contexts?.discard();
     await agents?.close();
+    await cacheClients?.close();
     await resolver.close();
     emit({
       type: "build.done",

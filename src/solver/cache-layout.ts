@@ -129,7 +129,11 @@ export async function writeCache(
       });
     }
     const configBytes = Buffer.from(JSON.stringify({ records, ...(chains.length ? { chains } : {}) }));
-    const config = { mediaType: cacheConfigMediaType, digest: digestOf(configBytes), size: configBytes.length };
+    const config = {
+      mediaType: cacheConfigMediaType,
+      digest: digestOf(configBytes),
+      size: configBytes.length,
+    };
     writer.blob(config, configBytes);
     const manifestBytes = Buffer.from(
       JSON.stringify({
@@ -174,7 +178,10 @@ function plain(d: Descriptor): Descriptor {
 export async function readCache(storage: CacheStorage): Promise<ImportedCache> {
   const { where } = storage;
   const index = await storage.readIndex();
-  if (!index) {
+  if (!index || !index.manifests.some((m) => m.artifactType === cacheArtifactType)) {
+    const inline = await readInlineCache(storage);
+    if (inline) return inline;
+
     throw new UserError(`--cache-from ${where}: there is no polyarch build cache there`, {
       hint: "give a cache written by --cache-to with the same type and place",
     });
@@ -197,9 +204,9 @@ export async function readCache(storage: CacheStorage): Promise<ImportedCache> {
     let config: { records?: unknown; chains?: unknown };
     try {
       config = JSON.parse(
-        (await storage.readBytes({ mediaType: c.mediaType, digest: c.digest, size: c.size }, maxConfigBytes)).toString(
-          "utf8",
-        ),
+        (
+          await storage.readBytes({ mediaType: c.mediaType, digest: c.digest, size: c.size }, maxConfigBytes)
+        ).toString("utf8"),
       );
     } catch {
       continue;
@@ -219,6 +226,63 @@ export async function readCache(storage: CacheStorage): Promise<ImportedCache> {
   }
   const labels = storage.blobLabels?.();
   return { where, records, chains, open: (d) => storage.openBlob(d), ...(labels ? { labels } : {}) };
+}
+
+/** The key inline cache records take in an image config (type=inline). */
+export const inlineCacheField = "io.polyarch.cache.v1";
+
+/** type=inline: the records of the image's own layers, by diff_id (the manifest gives their blobs). */
+export function inlineCacheRecords(entries: readonly CacheEntry[]): unknown[] {
+  return entries.map(({ key, record }) => ({
+    key,
+    ...(record.empty ? { empty: true } : { diffId: record.diffId }),
+    ...(record.created ? { created: record.created } : {}),
+  }));
+}
+
+/**
+ * Reads the inline caches of an image (each platform's config): a record's layer is the manifest's layer at
+ * the position of its diff_id in rootfs.diff_ids, so only blobs the image itself lists are ever named.
+ */
+async function readInlineCache(storage: CacheStorage): Promise<ImportedCache | undefined> {
+  if (!storage.readImages) return undefined;
+  const records = new Map<string, LayerRecord>();
+  let found = false;
+  for (const image of await storage.readImages()) {
+    let config: { rootfs?: { diff_ids?: unknown }; [inlineCacheField]?: unknown };
+    try {
+      config = JSON.parse(image.config.toString("utf8"));
+    } catch {
+      continue;
+    }
+    const list = config?.[inlineCacheField];
+    const diffIds = config?.rootfs?.diff_ids;
+    if (!Array.isArray(list) || !Array.isArray(diffIds)) continue;
+    found = true;
+    for (const r of list) {
+      if (typeof r !== "object" || r === null) continue;
+      const v = r as Record<string, unknown>;
+      if (typeof v.key !== "string" || !keyPattern.test(v.key)) continue;
+      const created = checkCreated(v.created);
+      if (v.empty === true) {
+        records.set(v.key, { empty: true, ...created });
+        continue;
+      }
+      const at = typeof v.diffId === "string" ? diffIds.indexOf(v.diffId) : -1;
+      const descriptor = at >= 0 ? checkLayer(image.layers[at]) : undefined;
+      if (!descriptor) continue;
+      records.set(v.key, { empty: false, descriptor, diffId: v.diffId as Digest, ...created });
+    }
+  }
+  if (!found) return undefined;
+  const labels = storage.blobLabels?.();
+  return {
+    where: storage.where,
+    records,
+    chains: new Map(),
+    open: (d) => storage.openBlob(d),
+    ...(labels ? { labels } : {}),
+  };
 }
 
 /** `type=local` as before: the layout directory's cache. */

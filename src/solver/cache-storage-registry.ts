@@ -13,7 +13,12 @@ import { isIndexMediaType, isManifestMediaType } from "../oci/media-types.ts";
 import { type ImageReference, parseReference } from "../registry/reference.ts";
 import type { RegistryClients } from "../registry/registry-clients.ts";
 import { RegistryBlobProvider } from "../registry/remote-blobs.ts";
+import { imageEntries } from "../registry/resolve.ts";
 import type { CacheStorage, CacheWriter } from "./cache-storage.ts";
+
+const maxImages = 64;
+const maxManifestBytes = 4 * 1024 * 1024;
+const maxConfigBytes = 64 * 1024 * 1024;
 
 /** Parses a cache ref (a tag; a digest cannot be written to, nor merged into). */
 export function cacheReference(text: string, flag: string): ImageReference {
@@ -54,7 +59,9 @@ export function registryCacheStorage(
       if (isManifestMediaType(d.mediaType) || isIndexMediaType(d.mediaType)) {
         const fetched = await repo.getManifest(d.digest);
         if (fetched.bytes.length !== d.size)
-          throw new UserError(`${where}: manifest ${d.digest} is ${fetched.bytes.length} bytes, not ${d.size}`);
+          throw new UserError(
+            `${where}: manifest ${d.digest} is ${fetched.bytes.length} bytes, not ${d.size}`,
+          );
         return fetched.bytes;
       }
       const bytes = await blobs.readBytes(d.digest, maxBytes);
@@ -63,6 +70,21 @@ export function registryCacheStorage(
       return bytes;
     },
     openBlob: (d) => blobs.readStream(d.digest),
+    async readImages() {
+      const fetched = await repo.tryGetManifest(tag);
+      if (!fetched) return [];
+      const top = parseAnyManifest(fetched.bytes, fetched.mediaType, where);
+      const manifests: Descriptor[] = top.kind === "index" ? imageEntries(top.index.manifests) : [];
+      const images = top.kind === "manifest" ? [top.manifest] : [];
+      for (const m of manifests.slice(0, maxImages)) {
+        const doc = parseAnyManifest(await this.readBytes(m, maxManifestBytes), m.mediaType, where);
+        if (doc.kind === "manifest") images.push(doc.manifest);
+      }
+      const out: { layers: Descriptor[]; config: Buffer }[] = [];
+      for (const image of images)
+        out.push({ layers: image.layers, config: await this.readBytes(image.config, maxConfigBytes) });
+      return out;
+    },
     blobLabels: () => ({ [`${distributionSourceLabelPrefix}${ref.registry}`]: ref.repository }),
     writer(): CacheWriter {
       const pending = new Map<string, { descriptor: Descriptor; data: Buffer | (() => Promise<Readable>) }>();
@@ -90,7 +112,8 @@ export function registryCacheStorage(
               },
             });
           }
-          for (const m of manifests) await repo.putManifest(m.descriptor.digest, m.bytes, m.descriptor.mediaType);
+          for (const m of manifests)
+            await repo.putManifest(m.descriptor.digest, m.bytes, m.descriptor.mediaType);
           await repo.putManifest(tag, bytes, index.mediaType);
         },
       };

@@ -18,6 +18,11 @@ export interface CacheStorage {
   openBlob(descriptor: Descriptor): Promise<Readable>;
   /** Labels for a blob copied from here into the local store (a registry's distribution source). */
   blobLabels?(): Record<string, string>;
+  /**
+   * When the place holds an image rather than a cache index (`--cache-from REF` of a pushed image): each
+   * platform's manifest layers and config bytes, to read an inline cache from.
+   */
+  readImages?(): Promise<{ layers: Descriptor[]; config: Buffer }[]>;
   /** Starts writing a new version of the cache. */
   writer(): CacheWriter;
 }

@@ -11,11 +11,19 @@ import type { Digest } from "../oci/digest.ts";
 import type { Worker } from "../worker/worker.ts";
 import type { ChainRecord, LayerRecord } from "./cache-index.ts";
 import { type CacheKey, keyHex } from "./cache-key.ts";
-import type { ImportedCache } from "./cache-layout.ts";
+import type { ChainEntry, ImportedCache } from "./cache-layout.ts";
 import { combineChains } from "./chains.ts";
+import { stepName } from "./vertex-info.ts";
 import type { Workspace } from "./workspace.ts";
 
-export type ChainPlan = { cached: ChainRecord } | { run: true };
+/**
+ * `imported`: an imported cache has the vertex's result as layers (mode=max), already copied into the store
+ * and verified; the run phase unpacks them instead of running the step.
+ */
+export type ChainPlan =
+  | { cached: ChainRecord }
+  | { run: true }
+  | { imported: { entry: ChainEntry; where: string } };
 
 export interface ProbeInput {
   graph: BuildGraph;
@@ -81,7 +89,9 @@ export class Probe {
           ),
         };
       }
-      this.runSet.add(d);
+      // Inputs that come from an imported cache: the result is combined once they are unpacked, and
+      // nothing runs.
+      if (!cacheable(d) || inputs.some((i) => "run" in i)) this.runSet.add(d);
       return { run: true };
     }
     if (cacheable(d)) {
@@ -89,9 +99,46 @@ export class Probe {
       if (rec && (await Promise.all(rec.chain.map((n) => this.#exists(n)))).every(Boolean))
         return { cached: rec };
     }
+    if (cacheable(d) && (v.op.kind === "exec" || v.op.kind === "file")) {
+      const imported = await this.#importedChain(d);
+      if (imported) return { imported };
+    }
     this.runSet.add(d);
     await Promise.all(v.inputs.map((i) => this.chain(i)));
     return { run: true };
+  }
+
+  /**
+   * mode=max: a vertex's result from the first imported cache that has it, with every layer of it copied
+   * into the store through the verifying ingester first (so a missing or damaged blob is a warning and the
+   * step runs here, never a wrong tree).
+   */
+  async #importedChain(d: Digest): Promise<{ entry: ChainEntry; where: string } | undefined> {
+    const key = this.#in.key(d);
+    for (const cache of this.#in.imported ?? []) {
+      const entry = cache.chains.get(key);
+      if (!entry) continue;
+      try {
+        for (const l of entry.layers) await this.#copyIn(cache, l.descriptor);
+      } catch (e) {
+        this.#in.warn?.(
+          `--cache-from ${cache.where}: a layer of ${stepName(this.#in.graph.vertices[d]!) ?? d} could not be used (${e instanceof Error ? e.message : String(e)}); the step is built again`,
+        );
+        continue;
+      }
+      this.importedFrom.set(d, cache.where);
+      return { entry, where: cache.where };
+    }
+    return undefined;
+  }
+
+  async #copyIn(cache: ImportedCache, d: { digest: Digest; size: number; mediaType: string }): Promise<void> {
+    const { store } = this.#in;
+    if (await store.has(d.digest)) return;
+    await store.write({ digest: d.digest, size: d.size }, await cache.open(d as never), {
+      where: cache.where,
+      ...(cache.labels ? { labels: cache.labels } : {}),
+    });
   }
 
   /** Looks up a layer vertex's layer; when it is not cached, plans what exporting it needs. */
@@ -118,14 +165,14 @@ export class Probe {
   async #fromImported(d: Digest): Promise<boolean> {
     const { store, ws, layerKey } = this.#in;
     const key = layerKey(d);
+    // The step's result may be imported whole instead (mode=max), but a layer record is all a hit needs.
     for (const cache of this.#in.imported ?? []) {
       const rec = cache.records.get(key);
       if (!rec) continue;
       if (!rec.empty) {
-        const { digest, size } = rec.descriptor;
+        const { digest } = rec.descriptor;
         try {
-          if (!(await store.has(digest)))
-            await store.write({ digest, size }, await cache.open(rec.descriptor), { where: cache.where });
+          await this.#copyIn(cache, rec.descriptor);
         } catch (e) {
           this.#in.warn?.(
             `--cache-from ${cache.where}: layer ${digest} could not be used (${e instanceof Error ? e.message : String(e)}); the step is built again`,

@@ -19,9 +19,9 @@ import { topologicalOrder } from "../graph/walk.ts";
 import type { Digest } from "../oci/digest.ts";
 import { formatPlatform } from "../oci/platform.ts";
 import type { PlatformSummary } from "../progress/events.ts";
-import type { Worker } from "../worker/worker.ts";
+import type { Worker, WorkerLayer } from "../worker/worker.ts";
 import { type CacheKey, computeCacheKeys, deriveKey } from "./cache-key.ts";
-import type { CacheEntry, PlatformCache } from "./cache-layout.ts";
+import type { CacheEntry, ChainEntry, ChainLayer, PlatformCache } from "./cache-layout.ts";
 import { Execution } from "./execution.ts";
 import { removeDeadBuildLeftovers } from "./leftovers.ts";
 import { preflight } from "./preflight.ts";
@@ -43,6 +43,8 @@ export class Solver {
   readonly #options: SolverOptions;
   readonly #ws: Workspace;
   readonly #progress: ProgressTracker;
+  /** mode=max: each exported snapshot's layer, by its chain (bottom first). */
+  readonly #chainLayers = new Map<string, Promise<WorkerLayer>>();
 
   constructor(options: SolverOptions) {
     this.#options = options;
@@ -214,11 +216,47 @@ export class Solver {
             record: l.layer ? { empty: false, ...l.layer, ...created } : { empty: true, ...created },
           };
         });
-        return resultRef(p, layers, chain?.chain, worker, { platform: p.platform, entries });
+        const chains = () => this.#cacheChains(graph, p, key);
+        return resultRef(p, layers, chain?.chain, worker, { platform: p.platform, entries }, chains);
       }),
       ran: [...probe.runSet],
       cached: order.filter((d) => !probe.runSet.has(d)),
     };
+  }
+
+  /**
+   * mode=max records of one platform: each exec/file step's result chain as layers, bottom first. A
+   * snapshot's layer is its changes over the snapshots below it (the worker's deterministic export), made
+   * once per build however many chains share it; snapshots that changed nothing add no layer.
+   */
+  async #cacheChains(
+    graph: BuildGraph,
+    p: SolvePlatform,
+    key: (d: Digest) => CacheKey,
+  ): Promise<ChainEntry[]> {
+    const { worker, store } = this.#options;
+    const mine = topologicalOrder(graph, [p.output, ...p.layerVertices, p.baseVertex]);
+    const out: ChainEntry[] = [];
+    for (const d of mine) {
+      const v = graph.vertices[d]!;
+      if (v.op.kind !== "exec" && v.op.kind !== "file") continue;
+      const k = key(d);
+      const rec = await this.#ws.index.getChain(k);
+      if (!rec || !(await Promise.all(rec.chain.map((n) => worker.hasSnapshot(n)))).every(Boolean)) continue;
+      const layers: ChainLayer[] = [];
+      for (let i = 0; i < rec.chain.length; i++) {
+        const at = rec.chain.slice(0, i + 1).join("\n");
+        let layer = this.#chainLayers.get(at);
+        if (!layer) {
+          layer = worker.exportLayer({ top: rec.chain[i]!, lower: rec.chain.slice(0, i), into: store });
+          this.#chainLayers.set(at, layer);
+        }
+        const l = await layer;
+        if (!l.empty) layers.push({ descriptor: l.descriptor, diffId: l.diffId });
+      }
+      out.push({ key: k, layers, ...(rec.created ? { created: rec.created } : {}) });
+    }
+    return out;
   }
 
   /** Which platform a vertex belongs to when exactly one platform needs it (shared vertices have none). */
@@ -253,10 +291,12 @@ function resultRef(
   chain: readonly string[] | undefined,
   worker: Worker,
   cache: PlatformCache,
+  cacheChains: () => Promise<ChainEntry[]>,
 ): ResultRef {
   return {
     platform: p.platform,
     cache: () => cache,
+    cacheChains,
     layers: async () => layers,
     tree: async () => worker.view(treeChain(chain)),
     run: (run) => worker.runContainer({ ...run, base: treeChain(chain), platform: p.platform }),

@@ -12,7 +12,7 @@ import type { Digest } from "../oci/digest.ts";
 import type { Platform } from "../oci/platform.ts";
 import type { ProgressSink } from "../progress/events.ts";
 import type { ContainerRun, SnapshotView, Worker } from "../worker/worker.ts";
-import type { ImportedCache, PlatformCache } from "./cache-layout.ts";
+import type { ChainEntry, ImportedCache, PlatformCache } from "./cache-layout.ts";
 import type { ImageResolver } from "./image-resolver.ts";
 
 /** One target platform's outputs, as the planner's PlatformPlan gives them. */
@@ -146,6 +146,12 @@ export interface ResultRef {
   tree(): Promise<SnapshotView>;
   /** The result's layers as cache records (what --cache-to mode=min exports): layer cache key -> layer. */
   cache(): PlatformCache;
+  /**
+   * mode=max: every exec and file step this platform's result depends on, as the layers of its result's
+   * tree (exported into the store when not there yet). Steps whose result is not on this machine (a layer
+   * hit never needed it) are left out.
+   */
+  cacheChains(): Promise<ChainEntry[]>;
   /**
    * Runs a container of the result (`build --test`, `polyarch run`; the solve must have been asked for
    * `trees`): a throwaway snapshot over its chain, removed afterwards. Resolves the process's exit code.
