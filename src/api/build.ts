@@ -261,10 +261,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
             : { historyLength: 0, created: undefined },
         );
         if (trees) image.tree = () => ref.tree();
-        if (inlineCache)
-          (image.config as unknown as Record<string, unknown>)[inlineCacheField] = inlineCacheRecords(
-            ref.cache().entries,
-          );
+        // A base image's inline cache is never inherited; this image's is written only when asked for.
+        delete image.config[inlineCacheField];
+        if (inlineCache) image.config[inlineCacheField] = inlineCacheRecords(ref.cache().entries);
         return image;
       }),
     );

@@ -21,6 +21,7 @@ import type { Readable } from "node:stream";
 import { UserError } from "../errors/user-error.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { type Digest, digestOf, isDigest } from "../oci/digest.ts";
+import { inlineCacheKey } from "../oci/image-config.ts";
 import type { ImageIndex } from "../oci/manifest.ts";
 import { MediaType } from "../oci/media-types.ts";
 import { formatPlatform, type Platform } from "../oci/platform.ts";
@@ -182,7 +183,7 @@ export async function readCache(storage: CacheStorage): Promise<ImportedCache> {
     const inline = await readInlineCache(storage);
     if (inline) return inline;
 
-    throw new UserError(`--cache-from ${where}: there is no polyarch build cache there`, {
+    throw new UserError("there is no polyarch build cache there", {
       hint: "give a cache written by --cache-to with the same type and place",
     });
   }
@@ -229,7 +230,7 @@ export async function readCache(storage: CacheStorage): Promise<ImportedCache> {
 }
 
 /** The key inline cache records take in an image config (type=inline). */
-export const inlineCacheField = "io.polyarch.cache.v1";
+export const inlineCacheField = inlineCacheKey;
 
 /** type=inline: the records of the image's own layers, by diff_id (the manifest gives their blobs). */
 export function inlineCacheRecords(entries: readonly CacheEntry[]): unknown[] {

@@ -135,7 +135,11 @@ export class Probe {
   async #copyIn(cache: ImportedCache, d: { digest: Digest; size: number; mediaType: string }): Promise<void> {
     const { store } = this.#in;
     if (await store.has(d.digest)) return;
-    await store.write({ digest: d.digest, size: d.size }, await cache.open(d as never), {
+    const blob = await cache.open(d as never);
+    // The store verifies digest and size itself (and stops reading at the size): the source's own
+    // verdict, which can come after that, must not be an unhandled error.
+    blob.on("error", () => {});
+    await store.write({ digest: d.digest, size: d.size }, blob, {
       where: cache.where,
       ...(cache.labels ? { labels: cache.labels } : {}),
     });

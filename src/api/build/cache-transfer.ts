@@ -35,7 +35,7 @@ export async function importCaches(
       if (!backend?.source) throw new UserError(`cache type ${JSON.stringify(i.type)} cannot be read from`);
       caches.push(await readCache(await backend.source(i.attrs, ctx)));
     } catch (e) {
-      const why = e instanceof Error ? e.message.replace(/^--cache-from [^:]*: /, "") : String(e);
+      const why = e instanceof Error ? e.message : String(e);
       if (!i.ignoreError)
         throw new UserError(`--cache-from ${what}: ${why}`, {
           hint: "fix or remove the cache, or add ignore-error=true to build without it",
