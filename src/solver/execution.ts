@@ -78,8 +78,22 @@ export class Execution {
   async #makeChain(d: Digest): Promise<ChainRecord> {
     const plan = await this.#in.probe.chain(d);
     if ("cached" in plan) return plan.cached;
-    if ("imported" in plan) return this.#unpackImported(d, plan.imported.entry, plan.imported.where);
     const v = this.#graph.vertices[d]!;
+    if ("imported" in plan) {
+      const { entry, where } = plan.imported;
+      try {
+        return await this.#unpackImported(d, entry, where);
+      } catch (e) {
+        if (this.#in.env.signal.aborted) throw e;
+        // A layer that does not unpack to what the record says (its diff_id): the step is made here, as
+        // if the cache never had it; nothing of it was kept.
+        this.#in.env.progress.emit({
+          type: "warning",
+          message: `--cache-from ${where}: ${stepName(v) ?? d} could not be used (${errorText(e)}); the step is built again`,
+          at: Date.now(),
+        });
+      }
+    }
     const inputs = await Promise.all(v.inputs.map((i) => this.chainOf(i)));
     this.#in.env.signal.throwIfAborted();
     if (v.op.kind === "merge" || v.op.kind === "diff") {
