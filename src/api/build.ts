@@ -32,6 +32,7 @@ import type { Worker } from "../worker/worker.ts";
 import { builtImage } from "./build/built-image.ts";
 import type { CacheBackendContext } from "./build/cache-backends.ts";
 import { type CacheExport, type CacheImport, exportCaches, importCaches } from "./build/cache-transfer.ts";
+import { DeferredBlobStore } from "./build/deferred-blobs.ts";
 import { lintForBuild } from "./build/lint-warnings.ts";
 import { localContextProvider } from "./build/local-contexts.ts";
 import {
@@ -218,9 +219,18 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       },
     };
     const cacheFrom = await importCaches(options.cacheFrom ?? [], cacheContext, warn);
+    const { exportImages, outputsReadTrees } = await import("../exporter/export.ts");
+    const trees = outputsReadTrees(options.outputs) || options.test !== undefined;
+    // Only pushes leave imported layers in their registry: every other output reads each layer anyway.
+    const deferred =
+      !trees && options.outputs.length > 0 && options.outputs.every((o) => o.type === "image" && o.push)
+        ? new DeferredBlobStore(resolverStore(resolver))
+        : undefined;
+    const store = deferred ? deferred.store() : resolverStore(resolver);
     solver = new Solver({
       stateRoot,
       ...(cacheFrom.length ? { cacheFrom } : {}),
+      ...(deferred ? { deferImportedBlobs: deferred } : {}),
       worker,
       store: resolverStore(resolver),
       progress,
@@ -236,8 +246,6 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ...(options.execConcurrency !== undefined ? { execConcurrency: options.execConcurrency } : {}),
       ...(options.allow ? { allow: options.allow } : {}),
     });
-    const { exportImages, outputsReadTrees } = await import("../exporter/export.ts");
-    const trees = outputsReadTrees(options.outputs) || options.test !== undefined;
     const solved = await solver.solve({
       graph: plan.graph,
       platforms: plan.platforms,
@@ -292,7 +300,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       const result = await exportImages({
         images,
         outputs: options.outputs,
-        store: resolverStore(resolver),
+        store,
         ...(registryClients ? { registry: registryClients } : {}),
         ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}),
         unpackLayer: unpackInto,
@@ -303,7 +311,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         ...(options.multiPlatform ? { multiPlatform: true } : {}),
         ...(options.stdout ? { stdout: options.stdout } : {}),
       });
-      await exportCaches(options.cacheTo ?? [], solved.refs, resolverStore(resolver), cacheContext, warn);
+      await exportCaches(options.cacheTo ?? [], solved.refs, store, cacheContext, warn);
       return result;
     } finally {
       await registryClients?.close();

@@ -75,6 +75,8 @@ export interface ImportedCache {
   open(descriptor: Descriptor): Promise<Readable>;
   /** Labels for a blob copied into the local store (where it came from, so a push can mount it). */
   labels?: Record<string, string>;
+  /** Whether the blob is there (a HEAD), for a remote cache whose blobs may be left there until read. */
+  has?(descriptor: Descriptor): Promise<boolean>;
 }
 
 /** Which existing manifest a new one replaces: same artifact type, platform and annotations. */
@@ -226,7 +228,14 @@ export async function readCache(storage: CacheStorage): Promise<ImportedCache> {
     }
   }
   const labels = storage.blobLabels?.();
-  return { where, records, chains, open: (d) => storage.openBlob(d), ...(labels ? { labels } : {}) };
+  return {
+    where,
+    records,
+    chains,
+    open: (d) => storage.openBlob(d),
+    ...(labels ? { labels } : {}),
+    ...(storage.hasBlob ? { has: storage.hasBlob.bind(storage) } : {}),
+  };
 }
 
 /** The key inline cache records take in an image config (type=inline). */
@@ -283,6 +292,7 @@ async function readInlineCache(storage: CacheStorage): Promise<ImportedCache | u
     chains: new Map(),
     open: (d) => storage.openBlob(d),
     ...(labels ? { labels } : {}),
+    ...(storage.hasBlob ? { has: storage.hasBlob.bind(storage) } : {}),
   };
 }
 

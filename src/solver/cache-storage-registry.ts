@@ -70,6 +70,7 @@ export function registryCacheStorage(
       return bytes;
     },
     openBlob: (d) => blobs.readStream(d.digest),
+    hasBlob: (d) => blobs.has(d.digest),
     async readImages() {
       const fetched = await repo.tryGetManifest(tag);
       if (!fetched) return [];

@@ -16,6 +16,8 @@ export interface CacheStorage {
   readBytes(descriptor: Descriptor, maxBytes: number): Promise<Buffer>;
   /** A blob's bytes, verified as they stream (the stream fails before its end when they do not match). */
   openBlob(descriptor: Descriptor): Promise<Readable>;
+  /** Whether a blob is there without reading it (remote storages, whose blobs may be left there). */
+  hasBlob?(descriptor: Descriptor): Promise<boolean>;
   /** Labels for a blob copied from here into the local store (a registry's distribution source). */
   blobLabels?(): Record<string, string>;
   /**

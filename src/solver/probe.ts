@@ -13,6 +13,7 @@ import type { ChainRecord, LayerRecord } from "./cache-index.ts";
 import { type CacheKey, keyHex } from "./cache-key.ts";
 import type { ChainEntry, ImportedCache } from "./cache-layout.ts";
 import { combineChains } from "./chains.ts";
+import type { DeferredBlobs } from "./types.ts";
 import { stepName } from "./vertex-info.ts";
 import type { Workspace } from "./workspace.ts";
 
@@ -36,6 +37,8 @@ export interface ProbeInput {
   cacheable: (d: Digest) => boolean;
   /** Caches given with --cache-from, asked after the local index, in order. */
   imported?: readonly ImportedCache[];
+  /** Takes remote imported blobs instead of copying them (see SolverOptions.deferImportedBlobs). */
+  defer?: DeferredBlobs;
   /** A cache that could not give what its record promised (the step is then made here). */
   warn?: (message: string) => void;
 }
@@ -175,13 +178,22 @@ export class Probe {
       if (!rec) continue;
       if (!rec.empty) {
         const { digest } = rec.descriptor;
+        const deferred = this.#in.defer && cache.has && !(await store.has(digest));
         try {
-          await this.#copyIn(cache, rec.descriptor);
+          if (!deferred) await this.#copyIn(cache, rec.descriptor);
+          else if (!(await cache.has!(rec.descriptor))) throw new Error("the cache does not have it");
         } catch (e) {
           this.#in.warn?.(
             `--cache-from ${cache.where}: layer ${digest} could not be used (${e instanceof Error ? e.message : String(e)}); the step is built again`,
           );
           continue;
+        }
+        if (deferred) {
+          // Not here: the local index learns of it once a build has it in the store.
+          this.#in.defer!.defer(rec.descriptor, cache);
+          this.layers.set(d, rec);
+          this.importedFrom.set(d, cache.where);
+          return true;
         }
         // As for a layer made here: a store ref keeps the blob while the cache entry exists.
         await store.setRef(`polyarch.io/cache/layer/${keyHex(key)}`, rec.descriptor);

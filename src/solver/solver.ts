@@ -135,6 +135,7 @@ export class Solver {
       layerKey,
       cacheable,
       imported: options.cacheFrom ?? [],
+      ...(options.deferImportedBlobs ? { defer: options.deferImportedBlobs } : {}),
       warn: (message) => this.#progress.emit({ type: "warning", message, at: Date.now() }),
     });
     const layerVertices = [...new Set(request.platforms.flatMap((p) => p.layerVertices))];

@@ -105,6 +105,17 @@ export interface SolverOptions {
   lockTimeoutMs?: number;
   /** Caches given with --cache-from: their records are hits as the local index's are. */
   cacheFrom?: readonly ImportedCache[];
+  /**
+   * When given, a layer hit's blob in a remote imported cache (a registry) is not copied into the store:
+   * it is handed here (after a HEAD says it is there), and whoever reads it fetches it then, so a push to
+   * the same registry can HEAD or mount it instead of downloading it.
+   */
+  deferImportedBlobs?: DeferredBlobs;
+}
+
+/** Where imported blobs that were left in their cache wait to be read (see deferImportedBlobs). */
+export interface DeferredBlobs {
+  defer(descriptor: Descriptor, cache: ImportedCache): void;
 }
 
 /** A layer in the store, as a manifest lists it, with the diff_id its config lists. */

@@ -183,6 +183,49 @@ test("registry mode=max: an empty state dir gets every step CACHED, the same ima
   assert.deepEqual(fromCache.filter((d) => own.includes(d)).sort(), [...own].sort());
 });
 
+test("a push to the same registry mounts the cache's layers instead of downloading them", async () => {
+  const ctx = await context();
+  const ref = `${proxy.host}/cache/app:push`;
+  const a = await build(ctx, "linux/amd64", ["--cache-to", `type=registry,ref=${ref},mode=max`]);
+  const n = ++seq;
+  const before = proxy.requests.length;
+  const image = `${proxy.host}/pushed/app:1`;
+  const r = await polyarch(
+    [
+      "build",
+      "--progress=plain",
+      "--platform",
+      "linux/amd64",
+      "-o",
+      `type=image,name=${image},push=true,oci-mediatypes=true`,
+      "--cache-from",
+      `type=registry,ref=${ref}`,
+      ctx,
+    ],
+    { env: { POLYARCH_ROOT: join(dir, `state-${n}`) } },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assertAllCached(r.stderr + r.stdout);
+  const requests = proxy.requests.slice(before);
+  const own = a.layers.get("amd64")!.slice(-2);
+  for (const d of own) {
+    assert.ok(!requests.some((q) => q.method === "GET" && q.path.includes(d)), `${d} was downloaded`);
+    assert.ok(
+      requests.some((q) => q.method === "POST" && q.path.includes(`mount=${encodeURIComponent(d)}`)),
+      `${d} was not mounted`,
+    );
+  }
+  // The pushed image is the one built with the cache's layers.
+  const res = await fetch(`${reg.url}/v2/pushed/app/manifests/1`, {
+    headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
+  });
+  const manifest = (await res.json()) as { layers: { digest: string }[] };
+  assert.deepEqual(
+    manifest.layers.map((l) => l.digest),
+    a.layers.get("amd64"),
+  );
+});
+
 test("registry mode=max: a changed final stage reuses every step of the first stage on a fresh state dir", async () => {
   const ref = `${proxy.host}/cache/app:stages`;
   await build(await context(), "linux/amd64", ["--cache-to", `type=registry,ref=${ref},mode=max`]);
