@@ -311,7 +311,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         ...(options.multiPlatform ? { multiPlatform: true } : {}),
         ...(options.stdout ? { stdout: options.stdout } : {}),
       });
-      await exportCaches(options.cacheTo ?? [], solved.refs, store, cacheContext, warn);
+      await exportCaches(options.cacheTo ?? [], solved.refs, store, cacheContext, warn, cacheFrom);
       return result;
     } finally {
       await registryClients?.close();

@@ -243,7 +243,13 @@ export class Solver {
       if (v.op.kind !== "exec" && v.op.kind !== "file") continue;
       const k = key(d);
       const rec = await this.#ws.index.getChain(k);
-      if (!rec || !(await Promise.all(rec.chain.map((n) => worker.hasSnapshot(n)))).every(Boolean)) continue;
+      if (!rec || !(await Promise.all(rec.chain.map((n) => worker.hasSnapshot(n)))).every(Boolean)) {
+        // Not made here (a layer hit never needed it): an imported cache's record of it is carried on, so
+        // `--cache-from R --cache-to R,mode=max` on a fresh machine keeps what R had.
+        const imported = (this.#options.cacheFrom ?? []).map((c) => c.chains.get(k)).find((c) => c);
+        if (imported) out.push(imported);
+        continue;
+      }
       const layers: ChainLayer[] = [];
       for (let i = 0; i < rec.chain.length; i++) {
         const at = rec.chain.slice(0, i + 1).join("\n");

@@ -4,8 +4,10 @@
  * backend's business (cache-backends.ts).
  */
 
+import type { Readable } from "node:stream";
 import type { ContentStore } from "../../content/types.ts";
 import { UserError } from "../../errors/user-error.ts";
+import type { Descriptor } from "../../oci/descriptor.ts";
 import { type ImportedCache, type PlatformCache, readCache, writeCache } from "../../solver/cache-layout.ts";
 import type { ResultRef } from "../../solver/types.ts";
 import {
@@ -53,7 +55,20 @@ export async function exportCaches(
   store: ContentStore,
   ctx: CacheBackendContext,
   warn: (message: string) => void,
+  imported: readonly ImportedCache[] = [],
 ): Promise<void> {
+  // A blob of a record carried on from an imported cache may be only there (verified as it is read).
+  const open = async (d: Descriptor): Promise<Readable> => {
+    if (await store.has(d.digest)) return store.readStream(d.digest);
+    for (const c of imported) {
+      try {
+        return await c.open(d);
+      } catch {
+        // the next cache may have it
+      }
+    }
+    return store.readStream(d.digest);
+  };
   let max: Promise<PlatformCache[]> | undefined;
   for (const x of exports) {
     const backend = cacheBackend(x.type);
@@ -63,7 +78,7 @@ export async function exportCaches(
       if (x.mode === "max" && !max)
         max = Promise.all(refs.map(async (r) => ({ ...r.cache(), chains: await r.cacheChains() })));
       const platforms = max && x.mode === "max" ? await max : refs.map((r) => r.cache());
-      await writeCache(await backend.sink(x.attrs, ctx), platforms, (d) => store.readStream(d.digest));
+      await writeCache(await backend.sink(x.attrs, ctx), platforms, open);
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);
       if (!x.ignoreError)

@@ -244,6 +244,24 @@ test("registry mode=max: a changed final stage reuses every step of the first st
   assert.equal(await fileOf(b, "amd64", "res2.txt"), "alpha\nbuilt for amd64\n");
 });
 
+test("CI's loop (--cache-from R --cache-to R,mode=max on fresh machines) keeps the chain records R had", async () => {
+  const ref = `${proxy.host}/cache/app:loop`;
+  const loop = [
+    "--cache-from",
+    `type=registry,ref=${ref},ignore-error=true`,
+    "--cache-to",
+    `type=registry,ref=${ref},mode=max`,
+  ];
+  await build(await context(), "linux/amd64", loop);
+  // A fresh machine whose build hits on the image's layers only: the first stage never comes to disk.
+  const second = await build(await context(), "linux/amd64", loop);
+  assertAllCached(second.output);
+  // A third with a changed final stage still finds the first stage's last step in R.
+  const third = await build(await context("/res2.txt"), "linux/amd64", loop);
+  assert.match(third.output, cachedFrom("RUN cat /a.txt", `type=registry,ref=${ref}`), third.output);
+  assert.equal(await fileOf(third, "amd64", "res2.txt"), "alpha\nbuilt for amd64\n");
+});
+
 test("registry mode=min: without chain records a changed final stage runs the first stage again", async () => {
   const ref = `${proxy.host}/cache/app:min`;
   await build(await context(), "linux/amd64", ["--cache-to", `type=registry,ref=${ref}`]);
