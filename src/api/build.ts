@@ -311,7 +311,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         ...(options.multiPlatform ? { multiPlatform: true } : {}),
         ...(options.stdout ? { stdout: options.stdout } : {}),
       });
-      await exportCaches(options.cacheTo ?? [], solved.refs, store, cacheContext, warn, cacheFrom);
+      await exportCaches(options.cacheTo ?? [], solved.refs, store, cacheContext, warn, cacheFrom, () =>
+        solver!.archiveCacheMounts(plan.graph, warn),
+      );
       return result;
     } finally {
       await registryClients?.close();

@@ -3,6 +3,8 @@
  * and `ignore-error=true|false`; a `--cache-from` without `=` is an image reference (type=registry,ref=…,
  * which also reads an image's inline cache). Which types exist and what attributes each takes is the cache
  * backends' registry (api/build/cache-backends.ts); an unknown type or attribute is refused by name.
+ * `cache-mounts=true` (ours: buildx has no such field) also exports the contents of the build's
+ * RUN --mount=type=cache mounts.
  */
 import {
   type CacheExport,
@@ -26,17 +28,28 @@ function fieldsOf(value: string, flag: Flag): Map<string, string> {
 }
 
 function ignoreError(fields: Map<string, string>, flag: Flag, value: string): boolean {
-  const v = fields.get("ignore-error");
-  fields.delete("ignore-error");
+  return booleanField(fields, "ignore-error", flag, value);
+}
+
+/** Takes a true|false field out of `fields`. */
+function booleanField(fields: Map<string, string>, name: string, flag: Flag, value: string): boolean {
+  const v = fields.get(name);
+  fields.delete(name);
   if (v === undefined || v === "false") return false;
   if (v === "true") return true;
-  throw new UserError(`${flag} ${value}: ignore-error must be true or false`);
+  throw new UserError(`${flag} ${value}: ${name} must be true or false`);
 }
 
 function parse(
   value: string,
   flag: Flag,
-): { type: string; attrs: Record<string, string>; ignore: boolean; mode: string | undefined } {
+): {
+  type: string;
+  attrs: Record<string, string>;
+  ignore: boolean;
+  mode: string | undefined;
+  cacheMounts: boolean;
+} {
   const fields = fieldsOf(value, flag);
   const type = fields.get("type") ?? "";
   fields.delete("type");
@@ -51,6 +64,8 @@ function parse(
     });
   }
   const ignore = ignoreError(fields, flag, value);
+  const cacheMounts =
+    flag === "--cache-to" && type !== "inline" && booleanField(fields, "cache-mounts", flag, value);
   const mode = fields.get("mode");
   fields.delete("mode");
   if (flag === "--cache-from" && mode !== undefined)
@@ -64,7 +79,7 @@ function parse(
     attrs[k] = v;
   }
   backend.check?.(attrs, flag);
-  return { type, attrs, ignore, mode };
+  return { type, attrs, ignore, mode, cacheMounts };
 }
 
 export function parseCacheFrom(values: readonly string[]): CacheImport[] {
@@ -78,12 +93,18 @@ export function parseCacheFrom(values: readonly string[]): CacheImport[] {
 
 export function parseCacheTo(values: readonly string[]): CacheExport[] {
   return values.map((value) => {
-    const { type, attrs, ignore, mode = "min" } = parse(value, "--cache-to");
+    const { type, attrs, ignore, mode = "min", cacheMounts } = parse(value, "--cache-to");
     const modes = cacheBackend(type)?.modes ?? ["min"];
     if (!(modes as readonly string[]).includes(mode))
       throw new UserError(`--cache-to ${value}: mode=${mode} is not supported for type=${type}`, {
         hint: `type=${type} takes mode=${modes.join("|mode=")}`,
       });
-    return { type, mode: mode as "min" | "max", attrs, ignoreError: ignore };
+    return {
+      type,
+      mode: mode as "min" | "max",
+      attrs,
+      ignoreError: ignore,
+      ...(cacheMounts ? { cacheMounts } : {}),
+    };
   });
 }

@@ -26,6 +26,12 @@ import type { ImageIndex } from "../oci/manifest.ts";
 import { MediaType } from "../oci/media-types.ts";
 import { formatPlatform, type Platform } from "../oci/platform.ts";
 import type { LayerRecord } from "./cache-index.ts";
+import {
+  type CacheMountArchive,
+  cacheMountArtifactType,
+  cacheMountManifest,
+  readCacheMountManifests,
+} from "./cache-mount-archive.ts";
 import type { CacheStorage } from "./cache-storage.ts";
 import { localCacheStorage } from "./cache-storage-local.ts";
 
@@ -75,6 +81,8 @@ export interface ImportedCache {
   open(descriptor: Descriptor): Promise<Readable>;
   /** Labels for a blob copied into the local store (where it came from, so a push can mount it). */
   labels?: Record<string, string>;
+  /** Cache mounts' contents it carries (cache-mount-archive.ts). */
+  mounts?: readonly CacheMountArchive[];
   /** Whether the blob is there (a HEAD), for a remote cache whose blobs may be left there until read. */
   has?(descriptor: Descriptor): Promise<boolean>;
 }
@@ -85,11 +93,15 @@ function slotOf(d: Descriptor): string {
   return JSON.stringify([d.artifactType ?? "", d.platform ? formatPlatform(d.platform) : "", annotations]);
 }
 
-/** Writes (or merges into) the cache at `storage`; `blob` opens a layer blob of an entry. */
+/**
+ * Writes (or merges into) the cache at `storage`; `blob` opens a layer blob of an entry. `mounts`: cache
+ * mounts' archives to add (earlier ones of other mounts are kept either way).
+ */
 export async function writeCache(
   storage: CacheStorage,
   platforms: readonly PlatformCache[],
   blob: (descriptor: Descriptor) => Promise<Readable>,
+  mounts: readonly CacheMountArchive[] = [],
 ): Promise<void> {
   const writer = storage.writer();
   const slots = new Map<string, Descriptor>();
@@ -157,6 +169,13 @@ export async function writeCache(
     writer.manifest(descriptor, manifestBytes, false);
     slots.set(slotOf(descriptor), descriptor);
   }
+  for (const m of mounts) {
+    const { config, manifest, entry } = cacheMountManifest(m);
+    writer.blob(m.descriptor, () => blob(m.descriptor));
+    writer.blob(config.descriptor, config.bytes);
+    writer.manifest(entry, manifest, false);
+    slots.set(slotOf(entry), entry);
+  }
   const index: ImageIndex = {
     schemaVersion: 2,
     mediaType: MediaType.ociIndex,
@@ -181,7 +200,11 @@ function plain(d: Descriptor): Descriptor {
 export async function readCache(storage: CacheStorage): Promise<ImportedCache> {
   const { where } = storage;
   const index = await storage.readIndex();
-  if (!index || !index.manifests.some((m) => m.artifactType === cacheArtifactType)) {
+  if (
+    !index?.manifests.some(
+      (m) => m.artifactType === cacheArtifactType || m.artifactType === cacheMountArtifactType,
+    )
+  ) {
     const inline = await readInlineCache(storage);
     if (inline) return inline;
 
@@ -191,29 +214,10 @@ export async function readCache(storage: CacheStorage): Promise<ImportedCache> {
   }
   const records = new Map<string, LayerRecord>();
   const chains = new Map<string, ChainEntry>();
-  for (const m of index.manifests) {
-    if (m.artifactType !== cacheArtifactType || m.mediaType !== MediaType.ociManifest) continue;
-    if (!isDigest(m.digest) || !Number.isSafeInteger(m.size) || m.size > maxManifestBytes) continue;
-    let manifest: { config?: Descriptor };
-    try {
-      manifest = JSON.parse((await storage.readBytes(m, maxManifestBytes)).toString("utf8"));
-    } catch {
-      continue;
-    }
-    const c = manifest?.config;
-    if (typeof c !== "object" || c === null || c.mediaType !== cacheConfigMediaType) continue;
-    if (typeof c.digest !== "string" || !isDigest(c.digest)) continue;
-    if (!Number.isSafeInteger(c.size) || c.size < 0 || c.size > maxConfigBytes) continue;
-    let config: { records?: unknown; chains?: unknown };
-    try {
-      config = JSON.parse(
-        (
-          await storage.readBytes({ mediaType: c.mediaType, digest: c.digest, size: c.size }, maxConfigBytes)
-        ).toString("utf8"),
-      );
-    } catch {
-      continue;
-    }
+  // Each platform's manifest and config are fetched at once (round trips, not bytes, are what costs), then
+  // merged in index order so the result does not depend on which answered first.
+  const configs = await Promise.all(index.manifests.map((m) => readCacheConfig(storage, m)));
+  for (const config of configs) {
     if (Array.isArray(config?.records)) {
       for (const r of config.records) {
         const checked = checkRecord(r);
@@ -227,15 +231,41 @@ export async function readCache(storage: CacheStorage): Promise<ImportedCache> {
       }
     }
   }
-  const labels = storage.blobLabels?.();
+  const [mounts, labels] = [await readCacheMountManifests(index, storage), storage.blobLabels?.()];
   return {
     where,
     records,
     chains,
+    ...(mounts.length ? { mounts } : {}),
     open: (d) => storage.openBlob(d),
     ...(labels ? { labels } : {}),
     ...(storage.hasBlob ? { has: storage.hasBlob.bind(storage) } : {}),
   };
+}
+
+/** One platform manifest's cache config, or undefined when the entry is not one that holds up. */
+async function readCacheConfig(
+  storage: CacheStorage,
+  m: Descriptor,
+): Promise<{ records?: unknown; chains?: unknown } | undefined> {
+  if (m.artifactType !== cacheArtifactType || m.mediaType !== MediaType.ociManifest) return undefined;
+  if (!isDigest(m.digest) || !Number.isSafeInteger(m.size) || m.size > maxManifestBytes) return undefined;
+  try {
+    const manifest = JSON.parse((await storage.readBytes(m, maxManifestBytes)).toString("utf8")) as {
+      config?: Descriptor;
+    };
+    const c = manifest?.config;
+    if (typeof c !== "object" || c === null || c.mediaType !== cacheConfigMediaType) return undefined;
+    if (typeof c.digest !== "string" || !isDigest(c.digest)) return undefined;
+    if (!Number.isSafeInteger(c.size) || c.size < 0 || c.size > maxConfigBytes) return undefined;
+    const bytes = await storage.readBytes(
+      { mediaType: c.mediaType, digest: c.digest, size: c.size },
+      maxConfigBytes,
+    );
+    return JSON.parse(bytes.toString("utf8")) as { records?: unknown; chains?: unknown };
+  } catch {
+    return undefined;
+  }
 }
 
 /** The key inline cache records take in an image config (type=inline). */
@@ -301,8 +331,9 @@ export function writeCacheLayout(
   dir: string,
   platforms: readonly PlatformCache[],
   blob: (descriptor: Descriptor) => Promise<Readable>,
+  mounts: readonly CacheMountArchive[] = [],
 ): Promise<void> {
-  return writeCache(localCacheStorage(dir, "dest"), platforms, blob);
+  return writeCache(localCacheStorage(dir, "dest"), platforms, blob, mounts);
 }
 
 export function readCacheLayout(dir: string): Promise<ImportedCache> {

@@ -25,6 +25,8 @@ export interface CacheExport {
   mode: "min" | "max";
   attrs: Readonly<Record<string, string>>;
   ignoreError?: boolean;
+  /** `cache-mounts=true`: also the contents of the build's cache mounts (by id, per platform). */
+  cacheMounts?: boolean;
 }
 
 export interface CacheBackendContext {

@@ -9,6 +9,7 @@ import type { ContentStore } from "../../content/types.ts";
 import { UserError } from "../../errors/user-error.ts";
 import type { Descriptor } from "../../oci/descriptor.ts";
 import { type ImportedCache, type PlatformCache, readCache, writeCache } from "../../solver/cache-layout.ts";
+import type { CacheMountArchive } from "../../solver/cache-mount-archive.ts";
 import type { ResultRef } from "../../solver/types.ts";
 import {
   type CacheBackendContext,
@@ -48,7 +49,10 @@ export async function importCaches(
   return caches;
 }
 
-/** Writes every --cache-to with the build's records (mode=max: with every step's result chain). */
+/**
+ * Writes every --cache-to with the build's records (mode=max: with every step's result chain;
+ * cache-mounts=true: with the contents of the build's cache mounts).
+ */
 export async function exportCaches(
   exports: readonly CacheExport[],
   refs: readonly ResultRef[],
@@ -56,7 +60,14 @@ export async function exportCaches(
   ctx: CacheBackendContext,
   warn: (message: string) => void,
   imported: readonly ImportedCache[] = [],
+  archiveMounts: () => Promise<CacheMountArchive[]> = async () => [],
 ): Promise<void> {
+  // Archived once, for every export that asks for them.
+  let mounts: Promise<CacheMountArchive[]> | undefined;
+  const mountsOnce = () => {
+    mounts ??= archiveMounts();
+    return mounts;
+  };
   // A blob of a record carried on from an imported cache may be only there (verified as it is read).
   const open = async (d: Descriptor): Promise<Readable> => {
     if (await store.has(d.digest)) return store.readStream(d.digest);
@@ -78,7 +89,12 @@ export async function exportCaches(
       if (x.mode === "max" && !max)
         max = Promise.all(refs.map(async (r) => ({ ...r.cache(), chains: await r.cacheChains() })));
       const platforms = max && x.mode === "max" ? await max : refs.map((r) => r.cache());
-      await writeCache(await backend.sink(x.attrs, ctx), platforms, open);
+      await writeCache(
+        await backend.sink(x.attrs, ctx),
+        platforms,
+        open,
+        x.cacheMounts ? await mountsOnce() : [],
+      );
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);
       if (!x.ignoreError)

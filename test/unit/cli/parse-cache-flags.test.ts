@@ -59,3 +59,16 @@ test("what a type does not take is refused by name, with what it does take", () 
   refused(() => parseCacheFrom(["type=registry,ref=r/a:c,mode=max"]), /mode is a --cache-to attribute/);
   refused(() => parseCacheTo([`type=registry,ref=r/a@sha256:${"a".repeat(64)}`]), /a cache ref is a tag/);
 });
+
+test("--cache-to cache-mounts=true|false, without it by default", () => {
+  assert.deepEqual(parseCacheTo(["type=local,dest=/c,cache-mounts=true"]), [
+    { type: "local", mode: "min", attrs: { dest: "/c" }, ignoreError: false, cacheMounts: true },
+  ]);
+  assert.equal(parseCacheTo(["type=registry,ref=r/a:c,cache-mounts=true"])[0]!.cacheMounts, true);
+  assert.equal(parseCacheTo(["type=local,dest=/c,cache-mounts=false"])[0]!.cacheMounts, undefined);
+  assert.equal(parseCacheTo(["type=local,dest=/c"])[0]!.cacheMounts, undefined);
+  assert.throws(
+    () => parseCacheTo(["type=local,dest=/c,cache-mounts=yes"]),
+    /cache-mounts must be true or false/,
+  );
+});
