@@ -325,6 +325,29 @@ test("type=inline: the pushed image's config carries the cache, and --cache-from
   for (const d of a.layers.get("amd64")!.slice(-2)) assert.ok(fromImage.includes(d), `${d} not fetched`);
 });
 
+test("cache-mounts=true through a registry: a fresh machine's missing step starts with the mount's contents", async () => {
+  const ref = `${proxy.host}/cache/app:mounts`;
+  const write = await mkdtemp(join(dir, "ctx-"));
+  await writeFile(
+    join(write, "Dockerfile"),
+    `FROM ${base}\nRUN --mount=type=cache,target=/root/.cache echo warm > /root/.cache/seen && echo one > /one\n`,
+  );
+  await build(write, "linux/amd64", ["--cache-to", `type=registry,ref=${ref},cache-mounts=true`]);
+  const index = await cacheIndex(ref);
+  assert.ok(index.manifests.some((m) => m.artifactType === "application/vnd.polyarch.cache-mount.v1"));
+  const read = await mkdtemp(join(dir, "ctx-"));
+  await writeFile(
+    join(read, "Dockerfile"),
+    `FROM ${base}\nRUN --mount=type=cache,target=/root/.cache cat /root/.cache/seen > /seen\n`,
+  );
+  const b = await build(read, "linux/amd64", ["--cache-from", `type=registry,ref=${ref}`]);
+  assert.match(
+    b.output,
+    new RegExp(`restoring cache mount id=/root/\\.cache from type=registry,ref=${quote(ref)}`),
+  );
+  assert.equal(await fileOf(b, "amd64", "seen"), "warm\n");
+});
+
 test("a cache blob missing from the registry is a warning and a rebuild of that step, the same image", async () => {
   const ctx = await copyContext();
   const ref = `${proxy.host}/cache/app:missing`;
