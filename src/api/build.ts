@@ -141,6 +141,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   let lines: readonly string[] = [];
   let contexts: PreparedContexts | undefined;
   let cacheClients: import("../registry/registry-clients.ts").RegistryClients | undefined;
+  let cacheReads: Promise<unknown> | undefined;
   await prepareStateRoot(stateRoot);
   const resolver = new ImageResolver({
     store: await openContentStore(join(stateRoot, "content")),
@@ -179,6 +180,20 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       },
       emit,
     );
+    const warn = (message: string) => emit({ type: "warning", message, at: Date.now() });
+    const cacheContext: CacheBackendContext = {
+      cwd: options.cwd ?? process.cwd(),
+      async registry() {
+        cacheClients ??= new (await import("../registry/registry-clients.ts")).RegistryClients(
+          options.registry ?? {},
+        );
+        return cacheClients;
+      },
+    };
+    // The caches' indexes and configs are fetched while the plan resolves base images (both are round
+    // trips); a failure is reported when the solve needs them, after the plan's own errors.
+    const cacheFromRead = importCaches(options.cacheFrom ?? [], cacheContext, warn);
+    cacheReads = cacheFromRead.catch(() => {});
     const plan = await planBuild(ast, {
       platforms,
       buildPlatform: hostPlatform(),
@@ -208,17 +223,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         ...(options.snapshotter !== undefined ? { snapshotter: options.snapshotter } : {}),
       });
     agents = sshAgents(options.ssh ?? []);
-    const warn = (message: string) => emit({ type: "warning", message, at: Date.now() });
-    const cacheContext: CacheBackendContext = {
-      cwd: options.cwd ?? process.cwd(),
-      async registry() {
-        cacheClients ??= new (await import("../registry/registry-clients.ts")).RegistryClients(
-          options.registry ?? {},
-        );
-        return cacheClients;
-      },
-    };
-    const cacheFrom = await importCaches(options.cacheFrom ?? [], cacheContext, warn);
+    const cacheFrom = await cacheFromRead;
     const { exportImages, outputsReadTrees } = await import("../exporter/export.ts");
     const trees = outputsReadTrees(options.outputs) || options.test !== undefined;
     // Only pushes leave imported layers in their registry: every other output reads each layer anyway.
@@ -329,6 +334,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   } finally {
     await contexts?.discard();
     await agents?.close();
+    // A plan that failed may leave the caches' reads in flight: they end before their clients close.
+    await cacheReads;
     await cacheClients?.close();
     await resolver.close();
     emit({
