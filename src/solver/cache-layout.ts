@@ -33,7 +33,6 @@ import {
   readCacheMountManifests,
 } from "./cache-mount-archive.ts";
 import type { CacheStorage } from "./cache-storage.ts";
-import { localCacheStorage } from "./cache-storage-local.ts";
 
 export const cacheArtifactType = "application/vnd.polyarch.cache.v1";
 export const cacheConfigMediaType = "application/vnd.polyarch.cache.config.v1+json";
@@ -324,20 +323,6 @@ async function readInlineCache(storage: CacheStorage): Promise<ImportedCache | u
     ...(labels ? { labels } : {}),
     ...(storage.hasBlob ? { has: storage.hasBlob.bind(storage) } : {}),
   };
-}
-
-/** `type=local` as before: the layout directory's cache. */
-export function writeCacheLayout(
-  dir: string,
-  platforms: readonly PlatformCache[],
-  blob: (descriptor: Descriptor) => Promise<Readable>,
-  mounts: readonly CacheMountArchive[] = [],
-): Promise<void> {
-  return writeCache(localCacheStorage(dir, "dest"), platforms, blob, mounts);
-}
-
-export function readCacheLayout(dir: string): Promise<ImportedCache> {
-  return readCache(localCacheStorage(dir, "src"));
 }
 
 const keyPattern = /^sha256:[0-9a-f]{64}$/;

@@ -15,8 +15,6 @@ export class DeferredBlobStore implements DeferredBlobs {
   readonly #local: ContentStore;
   readonly #waiting = new Map<Digest, { descriptor: Descriptor; cache: ImportedCache }>();
   readonly #fetches = new Map<Digest, Promise<void>>();
-  /** Digests fetched because something read them (for the build's summary and tests). */
-  readonly fetched = new Set<Digest>();
 
   constructor(local: ContentStore) {
     this.#local = local;
@@ -39,7 +37,6 @@ export class DeferredBlobStore implements DeferredBlobs {
           where: cache.where,
           ...(cache.labels ? { labels: cache.labels } : {}),
         });
-        this.fetched.add(digest);
       })();
       this.#fetches.set(digest, p);
       p.catch(() => this.#fetches.delete(digest));
