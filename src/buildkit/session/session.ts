@@ -44,7 +44,7 @@ export class BuildKitSession {
       const impl: grpc.UntypedServiceImplementation = {};
       for (const m of methods) {
         const name = m.path.split("/")[2]!;
-        definition[name] = m.definition;
+        (definition as Record<string, grpc.MethodDefinition<unknown, unknown>>)[name] = m.definition;
         impl[name] = m.handler;
       }
       server.addService(definition, impl);
