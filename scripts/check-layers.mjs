@@ -22,6 +22,8 @@ const allowed = {
   // The worker runs graph ops (a remote worker receives the graph); it knows nothing of Dockerfiles.
   worker: ["oci", "content", "graph"],
   exporter: ["oci", "content", "registry", "images"],
+  // A BuildKit daemon as a backend: its client and session, at the worker level (results land in content/).
+  buildkit: ["oci", "content", "registry", "progress"],
   // The solver hands out refs to results; exporters take from them, so it needs nothing of exporter/.
   solver: ["graph", "worker", "content", "oci", "progress", "registry", "images"],
   // The library entry composes everything below it; the CLI is the library's one more layer up.
@@ -36,6 +38,7 @@ const allowed = {
     "registry",
     "progress",
     "images",
+    "buildkit",
   ],
 };
 allowed.cli = ["api", ...allowed.api];
@@ -68,6 +71,7 @@ const within = {
   exporter: { ".": ["outputs"], outputs: ["."] },
   api: { ".": ["build", "imagetools"], build: [], imagetools: [] },
   cli: { ".": ["commands"], commands: ["."] },
+  buildkit: { ".": ["session"], session: ["."] },
 };
 
 // Seams: files of folder `from` may import folder `to` only through these modules.

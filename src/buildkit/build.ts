@@ -69,7 +69,8 @@ export interface BuildKitBuildResult {
   sync: ReadonlyMap<string, SyncCounters>;
 }
 
-const isUrlContext = (v: string) => /^(docker-image|oci-layout|target|input):\/\/|^[a-z+]+:\/\/|^git@/.test(v);
+const isUrlContext = (v: string) =>
+  /^(docker-image|oci-layout|target|input):\/\/|^[a-z+]+:\/\/|^git@/.test(v);
 
 /** Builds on a BuildKit daemon through its dockerfile.v0 frontend and brings the result back. */
 export async function buildWithBuildKit(req: BuildKitBuildRequest): Promise<BuildKitBuildResult> {

@@ -43,7 +43,12 @@ export class ControlClient {
   }
 
   async info(): Promise<WireVersion> {
-    const r = await this.#unary("Info", codec<object>("InfoRequest"), codec<InfoResponse>("InfoResponse"), {});
+    const r = await this.#unary(
+      "Info",
+      codec<object>("InfoRequest"),
+      codec<InfoResponse>("InfoResponse"),
+      {},
+    );
     return r.buildkitVersion ?? { package: "", version: "", revision: "" };
   }
 

@@ -29,9 +29,12 @@ function readPem(path: string, what: string, address: string): Buffer {
   try {
     return readFileSync(path);
   } catch (e) {
-    throw new UserError(`BuildKit node ${address}: cannot read the ${what} ${path}: ${(e as Error).message}`, {
-      hint: "check the cacert=, cert= and key= driver options",
-    });
+    throw new UserError(
+      `BuildKit node ${address}: cannot read the ${what} ${path}: ${(e as Error).message}`,
+      {
+        hint: "check the cacert=, cert= and key= driver options",
+      },
+    );
   }
 }
 

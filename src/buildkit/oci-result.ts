@@ -1,5 +1,5 @@
-import { UserError } from "../errors/user-error.ts";
 import type { BlobIngester, BlobProvider } from "../content/types.ts";
+import { UserError } from "../errors/user-error.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { isDigest } from "../oci/digest.ts";
 import { configPlatform, parseImageConfig } from "../oci/image-config.ts";
@@ -37,7 +37,11 @@ export async function ingestOciArchive(
       if (entry.size > maxIndexBytes) throw new UserError(`${where}: index.json is larger than 4 MiB`);
       const chunks: Buffer[] = [];
       for await (const c of entry.body) chunks.push(c);
-      const parsed = parseAnyManifest(Buffer.concat(chunks), "application/vnd.oci.image.index.v1+json", where);
+      const parsed = parseAnyManifest(
+        Buffer.concat(chunks),
+        "application/vnd.oci.image.index.v1+json",
+        where,
+      );
       if (parsed.kind !== "index") throw new UserError(`${where}: index.json is not an image index`);
       index = parsed.index.manifests;
       continue;

@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, openSync } from "node:fs";
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -231,7 +231,14 @@ async function restartWithTls(
   const daemon = spawn(
     "setsid",
     [join(state, "bin", "buildkitd"), "--config", config, "--oci-worker=true", "--containerd-worker=false"],
-    { stdio: ["ignore", openSync(join(state, "buildkitd.log"), "a"), openSync(join(state, "buildkitd.log"), "a")], detached: true },
+    {
+      stdio: [
+        "ignore",
+        openSync(join(state, "buildkitd.log"), "a"),
+        openSync(join(state, "buildkitd.log"), "a"),
+      ],
+      detached: true,
+    },
   );
   daemon.unref();
   await writeFile(join(state, "buildkitd.pid"), `${daemon.pid}\n`);

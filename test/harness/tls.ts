@@ -108,7 +108,10 @@ export async function generateSigningCert(dir: string): Promise<{ cert: string; 
 }
 
 /** A client certificate signed by the PKI's CA (for mutual TLS: a daemon that asks clients for one). */
-export async function generateClientCert(pki: TestPki, name = "client"): Promise<{ cert: string; key: string }> {
+export async function generateClientCert(
+  pki: TestPki,
+  name = "client",
+): Promise<{ cert: string; key: string }> {
   const p = (f: string) => join(pki.dir, f);
   await runOk("openssl", [
     "req",

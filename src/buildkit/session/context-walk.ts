@@ -53,7 +53,13 @@ export function toGoFileMode(mode: number): number {
 
 export function isRegularGoMode(mode: number): boolean {
   const typeBits =
-    goMode.dir | goMode.symlink | goMode.device | goMode.namedPipe | goMode.charDevice | (1 << 24) | (1 << 19);
+    goMode.dir |
+    goMode.symlink |
+    goMode.device |
+    goMode.namedPipe |
+    goMode.charDevice |
+    (1 << 24) |
+    (1 << 19);
   return (mode & typeBits) === 0;
 }
 
@@ -130,7 +136,9 @@ async function followLinks(root: string, paths: readonly string[]): Promise<stri
       } catch {
         break;
       }
-      const next = posix.normalize(posix.isAbsolute(target) ? target : posix.join("/", posix.dirname(rel), target));
+      const next = posix.normalize(
+        posix.isAbsolute(target) ? target : posix.join("/", posix.dirname(rel), target),
+      );
       rel = next.slice(1);
     }
   }

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { ControlClient } from "../../../src/buildkit/control-client.ts";
 import { UserError } from "../../../src/errors/user-error.ts";
 import { type BuildKit, startBuildKit } from "../../harness/buildkit.ts";
 import { run } from "../../harness/exec.ts";
-import { join } from "node:path";
 
 // What polyarch's client reads of a real buildkitd, checked against what buildctl (BuildKit's own
 // client) prints for the same daemon.
@@ -14,7 +14,8 @@ before(async () => {
 });
 after(() => bk?.stop());
 
-const buildctl = (...args: string[]) => run(join(bk.state, "bin", "buildctl"), ["--addr", bk.address, ...args]);
+const buildctl = (...args: string[]) =>
+  run(join(bk.state, "bin", "buildctl"), ["--addr", bk.address, ...args]);
 
 test("Info reports the daemon's version, as buildctl debug info does", async () => {
   const client = new ControlClient({ address: bk.address });
@@ -34,7 +35,9 @@ test("ListWorkers gives the worker's platforms, the ones buildctl debug workers 
   try {
     const workers = await client.listWorkers();
     assert.equal(workers.length, 1);
-    const platforms = workers[0]!.platforms.map((p) => `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ""}`);
+    const platforms = workers[0]!.platforms.map(
+      (p) => `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ""}`,
+    );
     assert.ok(platforms.includes("linux/amd64"));
     assert.ok(platforms.includes("linux/arm64"), `arm64 (QEMU) is missing from ${platforms.join(",")}`);
     const listed = await buildctl("debug", "workers", "--format", "{{json .}}");
@@ -68,7 +71,10 @@ test("an unreachable daemon is one UserError naming the endpoint", async () => {
     try {
       await assert.rejects(client.info(), (e: unknown) => {
         assert.ok(e instanceof UserError);
-        assert.match(e.message, new RegExp(`^BuildKit node ${address.replace(/[/.]/g, "\\$&")}: cannot connect`));
+        assert.match(
+          e.message,
+          new RegExp(`^BuildKit node ${address.replace(/[/.]/g, "\\$&")}: cannot connect`),
+        );
         assert.ok(!e.message.includes("\n"));
         return true;
       });

@@ -38,7 +38,12 @@ before(async () => {
 after(() => bk?.stop());
 
 test("mutual TLS with the right CA and a client certificate lists the workers", async () => {
-  const c = new ControlClient({ address: bk.tcpAddress!, cacert: pki.caCert, cert: client.cert, key: client.key });
+  const c = new ControlClient({
+    address: bk.tcpAddress!,
+    cacert: pki.caCert,
+    cert: client.cert,
+    key: client.key,
+  });
   try {
     const workers = await c.listWorkers();
     assert.ok(workers[0]!.platforms.some((p) => p.architecture === "arm64"));
@@ -99,7 +104,10 @@ test("without a client certificate the daemon refuses the connection", async () 
 test("plain gRPC to the TLS port fails, naming the endpoint", async () => {
   const c = new ControlClient({ address: bk.tcpAddress! });
   try {
-    await assert.rejects(c.info(), (e: unknown) => e instanceof UserError && e.message.includes(bk.tcpAddress!));
+    await assert.rejects(
+      c.info(),
+      (e: unknown) => e instanceof UserError && e.message.includes(bk.tcpAddress!),
+    );
   } finally {
     c.close();
   }
