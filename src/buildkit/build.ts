@@ -166,8 +166,14 @@ export async function buildWithBuildKit(req: BuildKitBuildRequest): Promise<Buil
     return result;
   } catch (e) {
     if (e instanceof UserError && e.message.startsWith("BuildKit node")) {
+      // The daemon names the Dockerfile by its base name; the user gave a path.
+      const location =
+        e.location && e.location.file === basename(dockerfile)
+          ? { ...e.location, file: dockerfile }
+          : e.location;
       throw new UserError(e.message.replace(`BuildKit node ${req.endpoint.address}`, where), {
         ...(e.hint ? { hint: e.hint } : {}),
+        ...(location ? { location } : {}),
         cause: e,
       });
     }

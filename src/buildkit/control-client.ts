@@ -1,9 +1,10 @@
 import * as grpc from "@grpc/grpc-js";
-import { UserError } from "../errors/user-error.ts";
+import { type ErrorLocation, UserError } from "../errors/user-error.ts";
 import { type BuildKitEndpoint, channelFor } from "./endpoint.ts";
 import {
   type Codec,
   codec,
+  type ErrSource,
   type SolveRequest,
   type StatusResponse,
   type UsageRecord,
@@ -157,7 +158,11 @@ export class ControlClient {
         hint: "use BuildKit v0.11 or newer",
         cause: err,
       });
-    return new UserError(`BuildKit node ${address}: ${oneLine(e.details || e.message)}`, { cause: err });
+    const location = sourceLocation(e);
+    return new UserError(`BuildKit node ${address}: ${oneLine(e.details || e.message)}`, {
+      cause: err,
+      ...(location ? { location } : {}),
+    });
   }
 }
 
@@ -165,8 +170,56 @@ interface InfoResponse {
   buildkitVersion?: WireVersion | null;
 }
 
+/**
+ * Where in the Dockerfile a daemon's error points: BuildKit attaches an errdefs.Source (file name, its
+ * bytes, the line range) to the status details of a failed solve.
+ */
+function sourceLocation(e: grpc.ServiceError): ErrorLocation | undefined {
+  const raw = e.metadata?.get("grpc-status-details-bin")[0];
+  if (!Buffer.isBuffer(raw)) return undefined;
+  try {
+    const status = codec<{ details: { typeUrl: string; value: Buffer }[] }>("RpcStatus").decode(raw);
+    // BuildKit sends its typed errors as protojson (`…errdefs.Source+json`); older daemons as protobuf.
+    const any = status.details.find((d) => /errdefs\.Source(\+json)?$/.test(d.typeUrl));
+    if (!any) return undefined;
+    const source: ErrSource = any.typeUrl.endsWith("+json")
+      ? fromJson(JSON.parse(any.value.toString("utf8")))
+      : codec<ErrSource>("ErrSource").decode(any.value);
+    const start = source.ranges[0]?.start;
+    if (!source.info || !start || start.line < 1) return undefined;
+    const line = source.info.data.toString("utf8").split("\n")[start.line - 1];
+    return {
+      file: source.info.filename,
+      line: start.line,
+      column: start.character + 1,
+      ...(line !== undefined ? { source: line } : {}),
+    };
+  } catch {
+    // Details we cannot read leave the message as it is.
+    return undefined;
+  }
+}
+
+interface JsonSource {
+  info?: { filename?: string; data?: string };
+  ranges?: { start?: { line?: number; character?: number } }[];
+}
+
+function fromJson(j: JsonSource): ErrSource {
+  return {
+    info: j.info ? { filename: j.info.filename ?? "", data: Buffer.from(j.info.data ?? "", "base64") } : null,
+    ranges: (j.ranges ?? []).map((r) => ({
+      start: r.start ? { line: r.start.line ?? 0, character: r.start.character ?? 0 } : null,
+    })),
+  };
+}
+
 function oneLine(s: string): string {
-  return s.replace(/\s*\n\s*/g, "; ").trim();
+  // grpc-js appends an empty "Resolution note:" to connection errors.
+  return s
+    .replace(/\s*Resolution note:\s*$/, "")
+    .replace(/\s*\n\s*/g, "; ")
+    .trim();
 }
 
 function collect<T>(call: grpc.ClientReadableStream<T>, explain: (e: Error) => Error): Promise<T[]> {

@@ -136,6 +136,20 @@ const root = protobuf.Root.fromJSON({
     CredentialsRequest: msg({ host: { type: "string", id: 1 } }),
     CredentialsResponse: msg({ username: { type: "string", id: 1 }, secret: { type: "string", id: 2 } }),
     HealthCheckRequest: msg({ service: { type: "string", id: 1 } }),
+    // A failed call's grpc-status-details-bin (google.rpc.Status) and BuildKit's errdefs.Source in it.
+    RpcStatus: msg({
+      code: { type: "int32", id: 1 },
+      message: { type: "string", id: 2 },
+      details: { type: "Any", id: 3, rule: "repeated" },
+    }),
+    Any: msg({ typeUrl: { type: "string", id: 1 }, value: { type: "bytes", id: 2 } }),
+    Position: msg({ line: { type: "int32", id: 1 }, character: { type: "int32", id: 2 } }),
+    Range: msg({ start: { type: "Position", id: 1 }, end: { type: "Position", id: 2 } }),
+    SourceInfo: msg({ filename: { type: "string", id: 1 }, data: { type: "bytes", id: 2 } }),
+    ErrSource: msg({
+      info: { type: "SourceInfo", id: 1 },
+      ranges: { type: "Range", id: 2, rule: "repeated" },
+    }),
     HealthCheckResponse: msg({ status: { type: "int32", id: 1 } }),
   },
 });
@@ -260,4 +274,9 @@ export interface StatusResponse {
   statuses: VertexStatus[];
   logs: VertexLog[];
   warnings: VertexWarning[];
+}
+
+export interface ErrSource {
+  info?: { filename: string; data: Buffer } | null;
+  ranges: { start?: { line: number; character: number } | null }[];
 }

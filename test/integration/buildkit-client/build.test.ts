@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { buildWithBuildKit } from "../../../src/buildkit/build.ts";
 import { type LocalContentStore, openContentStore } from "../../../src/content/index.ts";
+import { UserError } from "../../../src/errors/user-error.ts";
 import type { ImageConfig } from "../../../src/oci/image-config.ts";
 import { parseAnyManifest } from "../../../src/oci/manifest.ts";
 import type { ProgressEvent } from "../../../src/progress/events.ts";
@@ -307,4 +308,30 @@ test("a push output is pushed by the daemon, with a registry cache exported besi
     `docker://${reg.host}/bk/cache:1`,
   ]);
   assert.equal(cache.code, 0, cache.stderr);
+});
+
+test("a failing RUN step is the daemon's error with the Dockerfile line it came from", async () => {
+  const ctx = await writeContext({
+    Dockerfile: `FROM ${base}\nWORKDIR /w\nRUN echo about to fail && exit 3\n`,
+  });
+  await assert.rejects(
+    buildWithBuildKit({
+      node: "bk-fail",
+      endpoint: { address: bk.address },
+      contextDir: ctx,
+      platforms: [{ os: "linux", architecture: "arm64" }],
+      output: { type: "oci", store },
+    }),
+    (e: unknown) => {
+      assert.ok(e instanceof UserError, String(e));
+      assert.match(e.message, /^BuildKit node bk-fail \(unix:.*\): .*exit code: 3/);
+      assert.deepEqual(e.location, {
+        file: join(ctx, "Dockerfile"),
+        line: 3,
+        column: 1,
+        source: "RUN echo about to fail && exit 3",
+      });
+      return true;
+    },
+  );
 });
