@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { ControlClient } from "../../../src/buildkit/control-client.ts";
+import { endpointFromDriverOpts, inspectBuildKitNode } from "../../../src/buildkit/index.ts";
 import { UserError } from "../../../src/errors/user-error.ts";
 import { type BuildKit, startBuildKit } from "../../harness/buildkit.ts";
 import { run } from "../../harness/exec.ts";
@@ -90,4 +91,13 @@ test("a malformed endpoint is refused before any connection", () => {
     () => new ControlClient({ address: "unix:///run/b.sock", cacert: "/x" }),
     /TLS options are for tcp:\/\/ endpoints/,
   );
+});
+
+test("inspectBuildKitNode gives what ls/inspect show: version and de-duplicated platforms", async () => {
+  const node = await inspectBuildKitNode(endpointFromDriverOpts(bk.address, {}));
+  assert.equal(node.version, "v0.24.0");
+  const names = node.platforms.map((p) => `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ""}`);
+  assert.ok(names.includes("linux/arm64") && names.includes("linux/amd64"), names.join(","));
+  assert.equal(new Set(names).size, names.length);
+  assert.throws(() => endpointFromDriverOpts(bk.address, { bogus: "1" }), /unknown driver option bogus/);
 });
