@@ -221,30 +221,48 @@ test("a missing secret fails the build with the daemon's error, naming the node"
 test("a context change sends only the changed file on the next build", async () => {
   const ctx = await writeContext({
     Dockerfile: `FROM ${base}\nCOPY . /ctx/\n`,
-    "a.txt": "a".repeat(1000),
+    "a.txt": "a".repeat(10_000),
     "b.txt": "b".repeat(2000),
-    "sub/c.txt": "c".repeat(3000),
+    "sub/c.txt": "c".repeat(30_000),
   });
-  const build = () =>
-    buildWithBuildKit({
+  // The daemon's own count of what it received for the context ("transferring context: N B").
+  const build = async () => {
+    const vertices = new Map<string, string>();
+    let received = 0;
+    const result = await buildWithBuildKit({
       node: "bk",
       endpoint: { address: bk.address },
       contextDir: ctx,
       platforms: [{ os: "linux", architecture: "amd64" }],
       output: { type: "oci", store },
+      progress: {
+        emit: (e) => {
+          if (e.type === "vertex.start") vertices.set(e.id, e.name);
+          if (e.type === "vertex.status" && vertices.get(e.id)?.endsWith("load build context"))
+            received = Math.max(received, e.current ?? 0);
+        },
+        close: async () => {},
+      },
     });
+    return { result, received };
+  };
   const first = await build();
-  const sent1 = first.sync.get("context")!;
+  const sent1 = first.result.sync.get("context")!;
   assert.deepEqual([...sent1.paths].sort(), ["Dockerfile", "a.txt", "b.txt", "sub/c.txt"]);
   await writeFile(join(ctx, "b.txt"), "B".repeat(2500));
   const second = await build();
-  const sent2 = second.sync.get("context")!;
+  const sent2 = second.result.sync.get("context")!;
   assert.deepEqual(sent2.paths, ["b.txt"]);
   assert.equal(sent2.bytes, 2500);
-  const m = await manifestOf(second.oci!.images[0]!.digest);
+  assert.ok(first.received > 42_000, `the daemon got ${first.received} B the first time`);
+  assert.ok(
+    second.received >= 2500 && second.received < 5000,
+    `the daemon got ${second.received} B after one 2500 B file changed`,
+  );
+  const m = await manifestOf(second.result.oci!.images[0]!.digest);
   const top = await store.readBytes(m.layers.at(-1)!.digest, 1 << 30);
   assert.equal(await fileInLayer(top, "ctx/b.txt"), "B".repeat(2500));
-  assert.equal(await fileInLayer(top, "ctx/sub/c.txt"), "c".repeat(3000));
+  assert.equal(await fileInLayer(top, "ctx/sub/c.txt"), "c".repeat(30_000));
 });
 
 test(".dockerignore and a named local context reach the daemon as buildx sends them", async () => {
