@@ -3,7 +3,7 @@ import { UserError } from "../errors/user-error.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { isDigest } from "../oci/digest.ts";
 import { configPlatform, parseImageConfig } from "../oci/image-config.ts";
-import { readTar } from "../oci/layer/tar-reader.ts";
+import { readTar, type TarEntry } from "../oci/layer/tar-reader.ts";
 import { parseAnyManifest } from "../oci/manifest.ts";
 
 /** What a BuildKit OCI export brought into the content store. */
@@ -23,16 +23,33 @@ const maxIndexBytes = 4 << 20;
  */
 export async function ingestOciArchive(
   data: AsyncIterable<Uint8Array>,
-  store: BlobIngester,
+  store: BlobIngester & Pick<BlobProvider, "has">,
   where: string,
 ): Promise<Descriptor[]> {
   let index: Descriptor[] | undefined;
-  for await (const entry of readTar(data)) {
+  // Commits (fsync + rename) run while the next entries stream in; all must succeed before we return.
+  const commits: Promise<unknown>[] = [];
+  const settle = async () => {
+    const results = await Promise.allSettled(commits);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
+  };
+  try {
+    for await (const entry of readTar(data)) await ingestEntry(entry);
+  } catch (e) {
+    await Promise.allSettled(commits);
+    throw e;
+  }
+  await settle();
+  if (!index) throw new UserError(`${where}: the OCI archive has no index.json`);
+  return index;
+
+  async function ingestEntry(entry: TarEntry): Promise<void> {
     const name = entry.name.replace(/^\.\//, "");
-    if (entry.type === "dir" && (name === "blobs/" || /^blobs\/[a-z0-9]+\/?$/.test(name))) continue;
+    if (entry.type === "dir" && (name === "blobs/" || /^blobs\/[a-z0-9]+\/?$/.test(name))) return;
     if (entry.type !== "file")
       throw new UserError(`${where}: the OCI archive has a ${entry.type} entry ${JSON.stringify(name)}`);
-    if (name === "oci-layout" || name === "manifest.json") continue;
+    if (name === "oci-layout" || name === "manifest.json") return;
     if (name === "index.json") {
       if (entry.size > maxIndexBytes) throw new UserError(`${where}: index.json is larger than 4 MiB`);
       const chunks: Buffer[] = [];
@@ -44,16 +61,25 @@ export async function ingestOciArchive(
       );
       if (parsed.kind !== "index") throw new UserError(`${where}: index.json is not an image index`);
       index = parsed.index.manifests;
-      continue;
+      return;
     }
     const m = /^blobs\/([a-z0-9]+)\/([a-f0-9]+)$/.exec(name);
     const digest = m ? `${m[1]}:${m[2]}` : "";
     if (!m || !isDigest(digest))
       throw new UserError(`${where}: unexpected entry ${JSON.stringify(name)} in the OCI archive`);
-    await store.write({ digest, size: entry.size }, entry.body, { where });
+    // A blob we have is skipped unread (the reader discards its bytes).
+    if (await store.has(digest)) return;
+    const writer = await store.openWriter({ digest, size: entry.size }, { where });
+    try {
+      for await (const chunk of entry.body) await writer.write(chunk);
+    } catch (e) {
+      await writer.abort();
+      throw e;
+    }
+    const committed = writer.commit();
+    committed.catch(() => {});
+    commits.push(committed);
   }
-  if (!index) throw new UserError(`${where}: the OCI archive has no index.json`);
-  return index;
 }
 
 /** The per-platform manifests under index.json's entries, each checked present with its config. */
