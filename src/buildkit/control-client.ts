@@ -22,9 +22,12 @@ const bytesMessage = codec<{ data: Buffer }>("BytesMessage");
 export class ControlClient {
   readonly #client: grpc.Client;
   readonly endpoint: BuildKitEndpoint;
+  readonly #timeoutMs: number;
 
-  constructor(endpoint: BuildKitEndpoint) {
+  /** `timeoutMs` bounds the short calls (Info, ListWorkers, DiskUsage); Solve and streams have none. */
+  constructor(endpoint: BuildKitEndpoint, options: { timeoutMs?: number } = {}) {
     this.endpoint = endpoint;
+    this.#timeoutMs = options.timeoutMs ?? 20_000;
     const channel = channelFor(endpoint);
     this.#client = new grpc.Client(channel.target, channel.credentials, channel.options);
   }
@@ -37,7 +40,8 @@ export class ControlClient {
         (b: Buffer) => res.decode(b),
         value,
         new grpc.Metadata(),
-        {},
+        // A daemon that is down must not hang `ls` or a build's start: short calls have a deadline.
+        { deadline: Date.now() + this.#timeoutMs },
         (err, out) => (err ? reject(this.explain(err, method)) : resolve(out as Res)),
       );
     });
@@ -146,6 +150,11 @@ export class ControlClient {
     if (e.code === grpc.status.UNAVAILABLE || e.code === grpc.status.DEADLINE_EXCEEDED) {
       const detail = oneLine(e.details || e.message);
       const tls = /certificate|ssl|tls|handshake|self[- ]signed|alert/i.test(detail);
+      if (e.code === grpc.status.DEADLINE_EXCEEDED)
+        return new UserError(`BuildKit node ${address}: no answer in time (${method})`, {
+          hint: "check that buildkitd is running there and that nothing drops the connection",
+          cause: err,
+        });
       return new UserError(`BuildKit node ${address}: ${tls ? "TLS failed" : "cannot connect"}: ${detail}`, {
         hint: tls
           ? "check cacert= (the CA that signed the daemon's certificate), cert=, key= and servername="

@@ -38,6 +38,33 @@ function readPem(path: string, what: string, address: string): Buffer {
   }
 }
 
+/** A daemon address, checked: a unix socket path or a tcp host and port. */
+export type BuildKitAddress = { kind: "unix"; path: string } | { kind: "tcp"; host: string; port: number };
+
+/** Parses `unix:///path` or `tcp://host:port` (buildx's remote-driver endpoints); a UserError otherwise. */
+export function parseBuildKitAddress(address: string): BuildKitAddress {
+  if (address.startsWith("unix://")) {
+    const path = address.slice("unix://".length);
+    if (!path.startsWith("/"))
+      throw new UserError(`BuildKit node ${address}: a unix endpoint needs an absolute path`, {
+        hint: "write it as unix:///run/buildkit/buildkitd.sock",
+      });
+    return { kind: "unix", path };
+  }
+  const m = /^tcp:\/\/(\[[0-9a-fA-F:.]+\]|[^:/[\]@]+):(\d{1,5})\/?$/.exec(address);
+  const port = m ? Number(m[2]) : 0;
+  if (!m || port < 1 || port > 65535)
+    throw new UserError(`BuildKit node ${address}: not a BuildKit endpoint`, {
+      hint: "use unix:///path/to/buildkitd.sock or tcp://host:port",
+    });
+  return { kind: "tcp", host: m[1]!, port };
+}
+
+/** The address as it is stored for a node (`unix:///path`, `tcp://host:port`). */
+export function formatBuildKitAddress(a: BuildKitAddress): string {
+  return a.kind === "unix" ? `unix://${a.path}` : `tcp://${a.host}:${a.port}`;
+}
+
 /** Turns an endpoint into what grpc-js needs, or a UserError naming the endpoint. */
 export function channelFor(endpoint: BuildKitEndpoint): Channel {
   const { address } = endpoint;
@@ -47,24 +74,15 @@ export function channelFor(endpoint: BuildKitEndpoint): Channel {
     "grpc.max_send_message_length": 16 << 20,
   };
   const tls = endpoint.cacert !== undefined || endpoint.cert !== undefined || endpoint.key !== undefined;
-  if (address.startsWith("unix://")) {
-    const path = address.slice("unix://".length);
-    if (!path.startsWith("/"))
-      throw new UserError(`BuildKit node ${address}: a unix endpoint needs an absolute path`, {
-        hint: "write it as unix:///run/buildkit/buildkitd.sock",
-      });
+  const parsed = parseBuildKitAddress(address);
+  if (parsed.kind === "unix") {
     if (tls)
       throw new UserError(`BuildKit node ${address}: TLS options are for tcp:// endpoints`, {
         hint: "drop cacert=, cert= and key= for a unix socket",
       });
-    return { target: `unix://${path}`, credentials: grpc.credentials.createInsecure(), options };
+    return { target: `unix://${parsed.path}`, credentials: grpc.credentials.createInsecure(), options };
   }
-  const m = /^tcp:\/\/(\[[0-9a-fA-F:.]+\]|[^:/[\]]+):(\d{1,5})\/?$/.exec(address);
-  if (!m)
-    throw new UserError(`BuildKit node ${address}: not a BuildKit endpoint`, {
-      hint: "use unix:///path/to/buildkitd.sock or tcp://host:port",
-    });
-  const target = `${m[1]}:${m[2]}`;
+  const target = `${parsed.host}:${parsed.port}`;
   if (!tls) return { target, credentials: grpc.credentials.createInsecure(), options };
   if ((endpoint.cert === undefined) !== (endpoint.key === undefined))
     throw new UserError(`BuildKit node ${address}: cert= and key= go together`, {

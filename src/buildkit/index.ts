@@ -11,7 +11,13 @@ export {
   buildWithBuildKit,
 } from "./build.ts";
 export { ControlClient } from "./control-client.ts";
-export { type BuildKitEndpoint, endpointFromDriverOpts } from "./endpoint.ts";
+export {
+  type BuildKitAddress,
+  type BuildKitEndpoint,
+  endpointFromDriverOpts,
+  formatBuildKitAddress,
+  parseBuildKitAddress,
+} from "./endpoint.ts";
 export { type BuildKitNodeInfo, inspectBuildKitNode } from "./node.ts";
 export type { OciResult } from "./oci-result.ts";
 export type { SyncCounters } from "./session/filesync.ts";
