@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
+import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { ControlClient } from "../../../src/buildkit/control-client.ts";
@@ -100,4 +102,26 @@ test("inspectBuildKitNode gives what ls/inspect show: version and de-duplicated 
   assert.ok(names.includes("linux/arm64") && names.includes("linux/amd64"), names.join(","));
   assert.equal(new Set(names).size, names.length);
   assert.throws(() => endpointFromDriverOpts(bk.address, { bogus: "1" }), /unknown driver option bogus/);
+});
+
+test("a daemon that accepts but never answers is 'no answer in time', not a hang", async () => {
+  const sockets: Socket[] = [];
+  const silent = createServer((s) => sockets.push(s)).listen(0, "127.0.0.1");
+  await once(silent, "listening");
+  const address = `tcp://127.0.0.1:${(silent.address() as { port: number }).port}`;
+  const client = new ControlClient({ address }, { timeoutMs: 500 });
+  try {
+    await assert.rejects(client.info(), (e: unknown) => {
+      assert.ok(e instanceof UserError, String(e));
+      assert.match(
+        e.message,
+        new RegExp(`^BuildKit node ${address.replace(/[/.]/g, "\\$&")}: no answer in time`),
+      );
+      return true;
+    });
+  } finally {
+    client.close();
+    for (const s of sockets) s.destroy();
+    silent.close();
+  }
 });
