@@ -21,7 +21,9 @@ const allowed = {
   dockerfile: ["graph", "oci"],
   // The worker runs graph ops (a remote worker receives the graph); it knows nothing of Dockerfiles.
   worker: ["oci", "content", "graph"],
-  exporter: ["oci", "content", "registry", "images"],
+  // Attestation documents (provenance from the graph, SBOMs from a result tree through the worker's resolver).
+  attest: ["oci", "graph", "worker"],
+  exporter: ["oci", "content", "registry", "images", "attest"],
   // A BuildKit daemon as a backend: its client and session, at the worker level (results land in content/).
   buildkit: ["oci", "content", "registry", "progress"],
   // The solver hands out refs to results; exporters take from them, so it needs nothing of exporter/.
@@ -38,6 +40,7 @@ const allowed = {
     "registry",
     "progress",
     "images",
+    "attest",
     "buildkit",
   ],
 };
@@ -83,6 +86,13 @@ const seams = [
     why: "the solver is given a Worker and uses only its interface (worker/worker.ts)",
   },
 ];
+
+seams.push({
+  from: "attest",
+  to: "worker",
+  only: ["worker/worker.ts"],
+  why: "the SBOM scanner reads trees with the worker's one in-root resolver (worker/worker.ts)",
+});
 
 // Modules only the composition roots (and their own folder) may import: whoever builds the parts.
 const roots = [
