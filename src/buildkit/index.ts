@@ -18,7 +18,12 @@ export {
   formatBuildKitAddress,
   parseBuildKitAddress,
 } from "./endpoint.ts";
-export { type BuildKitNodeInfo, inspectBuildKitNode } from "./node.ts";
+export {
+  type BuildKitNodeInfo,
+  type BuildKitNodeStatus,
+  inspectBuildKitNode,
+  probeBuildKitNode,
+} from "./node.ts";
 export type { OciResult } from "./oci-result.ts";
 export type { SyncCounters } from "./session/filesync.ts";
 export type { SecretValue } from "./session/secrets.ts";

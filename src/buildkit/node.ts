@@ -1,3 +1,4 @@
+import { UserError } from "../errors/user-error.ts";
 import { normalizePlatform, type Platform } from "../oci/platform.ts";
 import { ControlClient } from "./control-client.ts";
 import type { BuildKitEndpoint } from "./endpoint.ts";
@@ -13,8 +14,11 @@ export interface BuildKitNodeInfo {
 }
 
 /** Asks the daemon its version and its workers' platforms; a UserError naming the endpoint when unreachable. */
-export async function inspectBuildKitNode(endpoint: BuildKitEndpoint): Promise<BuildKitNodeInfo> {
-  const control = new ControlClient(endpoint);
+export async function inspectBuildKitNode(
+  endpoint: BuildKitEndpoint,
+  options: { timeoutMs?: number } = {},
+): Promise<BuildKitNodeInfo> {
+  const control = new ControlClient(endpoint, options);
   try {
     const [version, records] = await Promise.all([control.info(), control.listWorkers()]);
     const workers = records.map((w) => ({
@@ -40,5 +44,23 @@ export async function inspectBuildKitNode(endpoint: BuildKitEndpoint): Promise<B
     return { version: version.version, revision: version.revision, platforms, workers };
   } finally {
     control.close();
+  }
+}
+
+/** A probe's answer in the builders' shape: what the node is, or why it cannot be used (never a throw). */
+export type BuildKitNodeStatus =
+  | { ok: true; info: BuildKitNodeInfo }
+  | { ok: false; error: string; hint?: string };
+
+/** inspectBuildKitNode for `ls` and `inspect --bootstrap`: a node that is down is a status, not an error. */
+export async function probeBuildKitNode(
+  endpoint: BuildKitEndpoint,
+  options: { timeoutMs?: number } = {},
+): Promise<BuildKitNodeStatus> {
+  try {
+    return { ok: true, info: await inspectBuildKitNode(endpoint, options) };
+  } catch (e) {
+    if (e instanceof UserError) return { ok: false, error: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+    throw e;
   }
 }

@@ -4,7 +4,11 @@ import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { ControlClient } from "../../../src/buildkit/control-client.ts";
-import { endpointFromDriverOpts, inspectBuildKitNode } from "../../../src/buildkit/index.ts";
+import {
+  endpointFromDriverOpts,
+  inspectBuildKitNode,
+  probeBuildKitNode,
+} from "../../../src/buildkit/index.ts";
 import { UserError } from "../../../src/errors/user-error.ts";
 import { type BuildKit, startBuildKit } from "../../harness/buildkit.ts";
 import { run } from "../../harness/exec.ts";
@@ -102,6 +106,10 @@ test("inspectBuildKitNode gives what ls/inspect show: version and de-duplicated 
   assert.ok(names.includes("linux/arm64") && names.includes("linux/amd64"), names.join(","));
   assert.equal(new Set(names).size, names.length);
   assert.throws(() => endpointFromDriverOpts(bk.address, { bogus: "1" }), /unknown driver option bogus/);
+  const up = await probeBuildKitNode({ address: bk.address });
+  assert.ok(up.ok && up.info.version === "v0.24.0");
+  const down = await probeBuildKitNode({ address: "unix:///nonexistent/bk.sock" });
+  assert.ok(!down.ok && down.error.includes("unix:///nonexistent/bk.sock") && down.hint);
 });
 
 test("a daemon that accepts but never answers is 'no answer in time', not a hang", async () => {
