@@ -353,3 +353,27 @@ test("a failing RUN step is the daemon's error with the Dockerfile line it came 
     },
   );
 });
+
+test("push by digest leaves no tag: the image is reachable only by the digest returned", async () => {
+  const ctx = await writeContext({ Dockerfile: `FROM ${base}\nRUN echo by-digest > /d\n` });
+  const repo = `${reg.host}/bk/bydigest`;
+  const result = await buildWithBuildKit({
+    node: "bk",
+    endpoint: { address: bk.address },
+    contextDir: ctx,
+    platforms: [{ os: "linux", architecture: "arm64" }],
+    output: { type: "push", name: repo, pushByDigest: true },
+  });
+  const digest = result.pushed!.digest;
+  const byDigest = await run("skopeo", [
+    "inspect",
+    "--raw",
+    ...reg.skopeoFlags(),
+    `docker://${repo}@${digest}`,
+  ]);
+  assert.equal(byDigest.code, 0, byDigest.stderr);
+  assert.equal(`sha256:${createHash("sha256").update(byDigest.stdout).digest("hex")}`, digest);
+  const tags = await run("skopeo", ["list-tags", ...reg.skopeoFlags(), `docker://${repo}`]);
+  const listed = tags.code === 0 ? (JSON.parse(tags.stdout) as { Tags: string[] | null }).Tags : null;
+  assert.deepEqual(listed ?? [], []);
+});
