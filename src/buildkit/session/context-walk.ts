@@ -151,6 +151,8 @@ export async function walkContext(root: string, filter: WalkFilter): Promise<Wal
   const exclude = compileDockerPatterns(filter.exclude.filter((p) => p.trim() !== ""));
   const hasExceptions = filter.exclude.some((p) => p.trim().startsWith("!"));
   const out: WalkedEntry[] = [];
+  // Hard links go as fsutil sends them: the first path of an inode as a file, later ones naming it.
+  const firstPathOfInode = new Map<bigint, string>();
   const walk = async (dir: string, relDir: string): Promise<void> => {
     const names = (await readdir(dir)).sort(byteOrder);
     for (const name of names) {
@@ -171,7 +173,16 @@ export async function walkContext(root: string, filter: WalkFilter): Promise<Wal
         continue;
       }
       if (excluded || !include.includes(rel)) continue;
-      out.push({ abs, stat: await statOf(abs, rel, st) });
+      const stat = await statOf(abs, rel, st);
+      if (st.isFile() && st.nlink > 1n) {
+        const first = firstPathOfInode.get(st.ino);
+        if (first === undefined) firstPathOfInode.set(st.ino, rel);
+        else {
+          stat.linkname = first;
+          stat.size = 0;
+        }
+      }
+      out.push({ abs, stat });
     }
   };
   await walk(root, "");

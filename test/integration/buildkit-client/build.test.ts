@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { link, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -133,6 +133,41 @@ test("a Dockerfile built for linux/arm64 comes back as OCI into our store, equal
     const theirs = await layerFiles(await blob(theirManifest.layers[i].digest));
     assert.deepEqual(ours.files, theirs.files, `layer ${i}`);
   }
+});
+
+test("a hard link in the context stays a hard link in the image, as buildctl makes it", async () => {
+  const ctx = await writeContext({ Dockerfile: "FROM scratch\nCOPY . /ctx/\n", "a.bin": "linked twice\n" });
+  await link(join(ctx, "a.bin"), join(ctx, "b.bin"));
+  const result = await buildWithBuildKit({
+    node: "bk",
+    endpoint: { address: bk.address },
+    contextDir: ctx,
+    platforms: [{ os: "linux", architecture: "amd64" }],
+    output: { type: "oci", store },
+  });
+  assert.ok(!result.sync.get("context")!.paths.includes("b.bin"), "the link's bytes were sent again");
+  const m = await manifestOf(result.oci!.images[0]!.digest);
+  const ours = (await layerFiles(await store.readBytes(m.layers[0]!.digest))).files;
+  const tar = join(bk.state, "buildctl-hardlink.tar");
+  const r = await buildctl(
+    "build",
+    "--frontend",
+    "dockerfile.v0",
+    "--local",
+    `context=${ctx}`,
+    "--local",
+    `dockerfile=${ctx}`,
+    "--no-cache",
+    "--output",
+    `type=oci,dest=${tar}`,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const blob = await unpackOciTar(tar);
+  const top = JSON.parse((await run("tar", ["-xOf", tar, "index.json"])).stdout).manifests[0];
+  const manifest = JSON.parse((await blob(top.digest)).toString());
+  const theirs = (await layerFiles(await blob(manifest.layers[0].digest))).files;
+  assert.deepEqual(ours, theirs);
+  assert.equal(ours.find((f) => f.path === "ctx/b.bin")?.type, "hardlink");
 });
 
 test("two platforms come back as one index whose manifests are each in the store", async () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, symlink, writeFile } from "node:fs/promises";
+import { link, mkdir, mkdtemp, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -72,4 +72,14 @@ test("modes go on the wire as Go's os.FileMode, symlinks with their target and n
   assert.equal(back.stat?.path, "link");
   assert.equal(back.stat?.linkname, "target");
   assert.equal(packet[0], 0x12, "stat is field 2, length-delimited (type 0 is omitted)");
+});
+
+test("a second path of an inode goes as a hard link naming the first, with no data of its own", async () => {
+  const dir = await tree({ "a.bin": "shared bytes", "z.txt": "z" });
+  await link(join(dir, "a.bin"), join(dir, "b.bin"));
+  const entries = await walkContext(dir, { include: [], exclude: [] });
+  const b = entries.find((e) => e.stat.path === "b.bin")!;
+  assert.equal(b.stat.linkname, "a.bin");
+  assert.equal(b.stat.size, 0);
+  assert.equal(entries.find((e) => e.stat.path === "a.bin")!.stat.linkname, "");
 });
