@@ -3,6 +3,7 @@ import { lstat, readdir, readlink } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { compileDockerPatterns, type DockerPatternMatcher } from "../../fsutil/docker-patterns.ts";
 import type { WireStat } from "../wire.ts";
+import { contextXattrs } from "./xattrs.ts";
 
 /**
  * The entries of a local directory the daemon asked for, in the order fsutil's receiver requires (depth
@@ -80,7 +81,7 @@ async function statOf(abs: string, rel: string, st: BigIntStats): Promise<WireSt
     linkname: isLink ? await readlink(abs) : "",
     devmajor: devices ? (rdev >> 8) & 0xfff : 0,
     devminor: devices ? (rdev & 0xff) | ((rdev >> 12) & 0xfff00) : 0,
-    xattrs: {},
+    xattrs: contextXattrs(abs),
   };
 }
 

@@ -14,7 +14,7 @@ import { startBuildKit } from "../../harness/buildkit.ts";
 import { run } from "../../harness/exec.ts";
 import { pushBusyboxImage } from "../../harness/images.ts";
 import { startRegistry, type TestRegistry } from "../../harness/registry.ts";
-import { fileInLayer, layerFiles, unpackOciTar, writeContext } from "./support.ts";
+import { fileInLayer, layerFiles, layerXattrs, unpackOciTar, writeContext } from "./support.ts";
 
 // Builds through polyarch's BuildKit client on a real buildkitd, the image coming back as an OCI archive
 // into polyarch's content store, checked against what buildctl gets from the same daemon.
@@ -168,6 +168,42 @@ test("a hard link in the context stays a hard link in the image, as buildctl mak
   const theirs = (await layerFiles(await blob(manifest.layers[0].digest))).files;
   assert.deepEqual(ours, theirs);
   assert.equal(ours.find((f) => f.path === "ctx/b.bin")?.type, "hardlink");
+});
+
+// fsutil sends a file's xattrs with its stat; what the image keeps of them is BuildKit's COPY's choice, so
+// the check is that polyarch's client gives the same layer as buildctl's.
+test("a context file with a capability gives the layer buildctl's client gives", async () => {
+  const ctx = await writeContext({ Dockerfile: "FROM scratch\nCOPY tool /tool\n", tool: "#!/bin/sh\n" });
+  const r0 = await run("setcap", ["cap_net_bind_service=+ep", join(ctx, "tool")]);
+  assert.equal(r0.code, 0, r0.stderr);
+  const result = await buildWithBuildKit({
+    node: "bk",
+    endpoint: { address: bk.address },
+    contextDir: ctx,
+    platforms: [{ os: "linux", architecture: "amd64" }],
+    output: { type: "oci", store },
+  });
+  const m = await manifestOf(result.oci!.images[0]!.digest);
+  const ours = await layerXattrs(await store.readBytes(m.layers[0]!.digest));
+  const tar = join(bk.state, "buildctl-xattr.tar");
+  const r = await buildctl(
+    "build",
+    "--frontend",
+    "dockerfile.v0",
+    "--local",
+    `context=${ctx}`,
+    "--local",
+    `dockerfile=${ctx}`,
+    "--no-cache",
+    "--output",
+    `type=oci,dest=${tar}`,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const blob = await unpackOciTar(tar);
+  const top = JSON.parse((await run("tar", ["-xOf", tar, "index.json"])).stdout).manifests[0];
+  const manifest = JSON.parse((await blob(top.digest)).toString());
+  const theirs = await layerXattrs(await blob(manifest.layers[0].digest));
+  assert.deepEqual(ours, theirs);
 });
 
 test("two platforms come back as one index whose manifests are each in the store", async () => {

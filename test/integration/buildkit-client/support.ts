@@ -71,3 +71,19 @@ export async function unpackOciTar(tar: string): Promise<(digest: string) => Pro
   if (r.code !== 0) throw new Error(r.stderr);
   return (digest) => readFile(join(dir, "blobs", ...digest.split(":")));
 }
+
+/** Each entry's extended attributes (hex values), by path, for entries that have any. */
+export async function layerXattrs(bytes: Buffer): Promise<Record<string, Record<string, string>>> {
+  const raw = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes;
+  const out: Record<string, Record<string, string>> = {};
+  for await (const e of readTar(once(raw))) {
+    for await (const _ of e.body) {
+      // drain
+    }
+    if (e.xattrs.size > 0)
+      out[e.name.replace(/^\.?\//, "")] = Object.fromEntries(
+        [...e.xattrs].map(([k, v]) => [k, v.toString("hex")]),
+      );
+  }
+  return out;
+}

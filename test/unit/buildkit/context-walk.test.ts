@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { link, mkdir, mkdtemp, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -82,4 +83,12 @@ test("a second path of an inode goes as a hard link naming the first, with no da
   assert.equal(b.stat.linkname, "a.bin");
   assert.equal(b.stat.size, 0);
   assert.equal(entries.find((e) => e.stat.path === "a.bin")!.stat.linkname, "");
+});
+
+test("a file's capability travels in its stat, as fsutil sends it", async (t) => {
+  const dir = await tree({ tool: "#!/bin/sh\n" });
+  const r = spawnSync("setcap", ["cap_net_bind_service=+ep", join(dir, "tool")]);
+  if (r.status !== 0) return t.skip("setcap is not available here");
+  const [tool] = await walkContext(dir, { include: [], exclude: [] });
+  assert.ok(tool!.stat.xattrs["security.capability"]?.length, JSON.stringify(tool!.stat.xattrs));
 });
