@@ -24,6 +24,7 @@ import type {
   LayerExportRun,
   LowerLink,
   LowerPaths,
+  SnapshotUsage,
   SnapshotView,
   TreeArchiveRun,
   TreeUnpackRun,
@@ -299,6 +300,14 @@ export class LocalWorker implements Worker {
 
   removeDeadResults(referenced: ReadonlySet<string>, began: number): Promise<number> {
     return this.#snapshots.removeDeadResults(referenced, began);
+  }
+
+  listSnapshots(known?: ReadonlyMap<string, number>): Promise<SnapshotUsage[]> {
+    return this.#snapshots.list(known);
+  }
+
+  removeSnapshot(name: string): Promise<boolean> {
+    return this.#snapshots.remove(name);
   }
 
   async settle(): Promise<void> {

@@ -78,6 +78,8 @@ export async function checkState(stateRoot: string): Promise<StateReport> {
     [join(solver, "snapshots", "trash"), () => true],
     [join(solver, "snapshots"), (n) => n.includes(".tmp") || n.startsWith(".overlay-probe")],
     [join(content, "ingest"), () => true],
+    [join(solver, "gc-trash"), () => true],
+    [join(solver, "probing"), () => true],
     [join(content, "refs"), (n) => !n.endsWith(".json")],
   ];
   for (const [dir, left] of mustBeEmpty)
