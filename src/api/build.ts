@@ -15,7 +15,7 @@ import { defaultStateDir } from "../content/paths.ts";
 import { prepareStateRoot } from "../content/state-root.ts";
 import { resolveBuildInputs } from "../dockerfile/context/build-inputs.ts";
 import type { NamedContext } from "../dockerfile/context/named-contexts.ts";
-import { parseDockerfile } from "../dockerfile/parse/index.ts";
+import { parseDockerfile, syntaxOverride } from "../dockerfile/parse/index.ts";
 import { planBuild } from "../dockerfile/plan/plan-build.ts";
 import type { ImageMetadataResolver } from "../dockerfile/plan/types.ts";
 import { type ErrorLocation, UserError } from "../errors/user-error.ts";
@@ -159,11 +159,14 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
           : {}),
       ...(dockerfileCwd ? { cwd: dockerfileCwd } : {}),
     });
-    const ast = parseDockerfile(inputs.dockerfile.text, { file: inputs.dockerfile.displayName });
+    const buildArgs = options.buildArgs ?? {};
+    const ast = parseDockerfile(inputs.dockerfile.text, {
+      file: inputs.dockerfile.displayName,
+      ...syntaxOverride(buildArgs),
+    });
     lines = ast.lines;
     const named = contexts.named;
     const planContexts = await planNamedContexts(named);
-    const buildArgs = options.buildArgs ?? {};
     const platforms = options.platforms?.length ? options.platforms : [hostPlatform()];
     lintForBuild(
       ast,
