@@ -149,6 +149,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ...(options.signal ? { signal: options.signal } : {}),
       progress: fetchProgress(emit),
     });
+    for (const layout of contexts.layouts) resolver.serve(layout.ref, layout.root);
     const dockerfileCwd = contexts.dockerfileCwd ?? options.cwd;
     const inputs = await resolveBuildInputs({
       context: contexts.context,
