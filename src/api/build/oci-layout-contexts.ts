@@ -18,10 +18,10 @@ import type { OciLayoutNamedContext } from "../../dockerfile/context/named-conte
 import { UserError } from "../../errors/user-error.ts";
 import type { Descriptor } from "../../oci/descriptor.ts";
 import { type Digest, parseDigest } from "../../oci/digest.ts";
-import { parseIndex, parseManifest } from "../../oci/manifest.ts";
-import { isIndexMediaType, isManifestMediaType } from "../../oci/media-types.ts";
 import { type OciLayoutReader, openOciLayout } from "../../oci/layout/reader.ts";
 import { refNameAnnotation } from "../../oci/layout/spec.ts";
+import { parseIndex, parseManifest } from "../../oci/manifest.ts";
+import { isIndexMediaType, isManifestMediaType } from "../../oci/media-types.ts";
 import { imageEntries } from "../../registry/resolve.ts";
 
 /** Manifests, indexes and configs are small; a bigger one is refused before it is read. */
@@ -77,7 +77,11 @@ export async function importOciLayoutContext(
  * that never resolves), so nothing can reach a network with it; the digest pins it.
  */
 export function layoutReference(contextName: string, digest: Digest): string {
-  const repository = contextName.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "") || "context";
+  const repository =
+    contextName
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-+|-+$/g, "") || "context";
   return `oci-layout.invalid/${repository}@${digest}`;
 }
 

@@ -141,7 +141,11 @@ const tagPattern = /^[\w][\w.-]{0,127}$/;
  * Splits `oci-layout://PATH[:TAG][@DIGEST]` as buildx does: a trailing `@DIGEST` when what follows the last
  * `@` is a digest, then a trailing `:TAG` when what follows the last `:` is a tag; `latest` when neither.
  */
-export function splitOciLayoutValue(value: string): { path: string; tag: string | undefined; digest: string | undefined } {
+export function splitOciLayoutValue(value: string): {
+  path: string;
+  tag: string | undefined;
+  digest: string | undefined;
+} {
   let path = value.slice(ociLayoutPrefix.length);
   let digest: string | undefined;
   let tag: string | undefined;
@@ -168,9 +172,12 @@ async function parseOciLayoutValue(name: string, value: string, cwd: string): Pr
     });
   }
   if (digest !== undefined && !/^sha256:[a-f0-9]{64}$|^sha512:[a-f0-9]{128}$/.test(digest)) {
-    throw new UserError(`--build-context ${name}: ${JSON.stringify(digest)} is not a sha256 or sha512 digest`, {
-      hint: "write oci-layout://PATH@sha256:<64 hex digits>",
-    });
+    throw new UserError(
+      `--build-context ${name}: ${JSON.stringify(digest)} is not a sha256 or sha512 digest`,
+      {
+        hint: "write oci-layout://PATH@sha256:<64 hex digits>",
+      },
+    );
   }
   const abs = resolve(cwd, path);
   let isDir = false;

@@ -8,8 +8,9 @@
  * The `BUILDKIT_SYNTAX` build arg names the frontend in place of the directive (BuildKit's frontend reads
  * it first and then ignores the file's line), under the same rules.
  */
-import type { Directive } from "../ast.ts";
+
 import { UserError } from "../../errors/user-error.ts";
+import type { Directive } from "../ast.ts";
 import { DockerfileError, type DockerfileSource } from "../errors.ts";
 
 const official =

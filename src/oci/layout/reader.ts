@@ -171,7 +171,10 @@ export class OciLayoutReader {
   }
 }
 
-export function openOciLayout(location: string, options: { noFollow?: boolean } = {}): Promise<OciLayoutReader> {
+export function openOciLayout(
+  location: string,
+  options: { noFollow?: boolean } = {},
+): Promise<OciLayoutReader> {
   return OciLayoutReader.open(location, options);
 }
 
