@@ -176,6 +176,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         platform: platforms[0]!,
         buildPlatform: hostPlatform(),
         ...(options.target ? { target: options.target } : {}),
+        ...(contexts.mainIsRemote ? {} : { contextIgnores: inputs.ignore.ignores }),
       },
       emit,
     );

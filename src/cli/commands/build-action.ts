@@ -138,7 +138,11 @@ async function runDockerfileCall(
       return 0;
     }
     case "check": {
-      const report = await checkDockerfile(ast, { ...common, namedContexts: planContexts });
+      const report = await checkDockerfile(ast, {
+        ...common,
+        namedContexts: planContexts,
+        ...(contexts.mainIsRemote ? {} : { contextIgnores: inputs.ignore.ignores }),
+      });
       write(
         call.format === "json"
           ? `${JSON.stringify(lintToJson(report, inputs.dockerfile.text), null, 2)}\n`

@@ -101,9 +101,17 @@ export const rules = {
     "IP address and host-port mapping should not be used in EXPOSE instruction. This will become an error in a future release",
     "expose-invalid-format",
   ),
+  CopyIgnoredFile: rule(
+    "CopyIgnoredFile",
+    "Attempting to Copy file that is excluded by .dockerignore",
+    "copy-ignored-file",
+  ),
 } as const satisfies Record<string, LintRule>;
 
 /** Rules BuildKit runs only when `# check=experimental=NAME` (or `experimental=all`) asks for them. */
-export const experimentalRules: ReadonlySet<string> = new Set(["InvalidDefinitionDescription"]);
+export const experimentalRules: ReadonlySet<string> = new Set([
+  "InvalidDefinitionDescription",
+  "CopyIgnoredFile",
+]);
 
 export type RuleName = keyof typeof rules;

@@ -97,9 +97,7 @@ function initialState(
     stageBase = { kind: "context", name: head.context.name };
     // An image built on a directory starts with one layer holding it, on nothing (as BuildKit makes it).
     contextLayer = vertex;
-    image.history = [
-      { created_by: `FROM ${head.context.name} (named context)`, comment: HISTORY_COMMENT },
-    ];
+    image.history = [{ created_by: `FROM ${head.context.name} (named context)`, comment: HISTORY_COMMENT }];
   } else {
     imageRef = head.kind === "image" ? head.ref : formatContextRef(head);
     const resolved = ctx.resolved.get(resolvedKey(imageRef, platform));
