@@ -30,7 +30,7 @@ import type { Solver } from "../solver/solver.ts";
 import type { Worker } from "../worker/worker.ts";
 import { builtImage } from "./build/built-image.ts";
 import { type CacheExport, type CacheImport, exportCaches, importCaches } from "./build/cache-transfer.ts";
-import { lintForBuild } from "./build/lint-warnings.ts";
+import { lintForBuild, warnPlatformMismatches } from "./build/lint-warnings.ts";
 import { localContextProvider } from "./build/local-contexts.ts";
 import {
   type FetchProgress,
@@ -191,6 +191,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       resolver: metadataProgress(resolver, emit),
       ...(options.stepOptions ? { stepOptions: options.stepOptions } : {}),
     });
+    warnPlatformMismatches(ast, buildArgs, plan.platforms, emit);
     emit({
       type: "build.start",
       platforms: plan.platforms.map((p) => formatPlatform(p.platform)),

@@ -101,6 +101,11 @@ export const rules = {
     "IP address and host-port mapping should not be used in EXPOSE instruction. This will become an error in a future release",
     "expose-invalid-format",
   ),
+  InvalidBaseImagePlatform: {
+    name: "InvalidBaseImagePlatform",
+    description: "Base image platform does not match expected target platform",
+    url: "https://docs.docker.com/go/dockerfile/rule/invalid-base-image-platform/",
+  },
   CopyIgnoredFile: rule(
     "CopyIgnoredFile",
     "Attempting to Copy file that is excluded by .dockerignore",
