@@ -32,7 +32,7 @@ Options (before NAME; everything after NAME is the command):
                                   daemonless tool keeps nothing running; its changes are thrown away
   -h, --help                      show this help
 
-The container gets the image's Env, User and WorkingDir and the host's network, no stdin and no tty; its
+The container gets the image's Env, User and WorkingDir and the host's network, no stdin (without -i) and no tty (without -t); its
 stdout and stderr are passed through, and polyarch exits with its exit code (125 when polyarch itself fails).`,
     )
     .action(async (_name: string | undefined, _rest: unknown, command: Command) => {
