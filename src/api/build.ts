@@ -293,7 +293,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         ...(options.multiPlatform ? { multiPlatform: true } : {}),
         ...(options.stdout ? { stdout: options.stdout } : {}),
       });
-      await exportCaches(options.cacheTo ?? [], solved.refs, resolverStore(resolver), warn);
+      await exportCaches(options.cacheTo ?? [], solved.refs, resolverStore(resolver), warn, () =>
+        solver!.archiveCacheMounts(plan.graph, warn),
+      );
       return result;
     } finally {
       await registryClients?.close();

@@ -1,6 +1,7 @@
 /**
  * `--cache-from` / `--cache-to` as buildx spells them (CSV fields `type=…,src=…|dest=…,mode=…,ignore-error=…`).
- * Only `type=local` is built so far; other types are refused by name rather than ignored.
+ * Only `type=local` is built so far; other types are refused by name rather than ignored. `cache-mounts=true`
+ * (ours: buildx has no such field) also exports the contents of the build's RUN --mount=type=cache mounts.
  */
 import type { CacheExport, CacheImport } from "../api/build/cache-transfer.ts";
 import { UserError } from "../errors/user-error.ts";
@@ -25,10 +26,14 @@ function checkType(fields: Map<string, string>, flag: string, value: string): vo
 }
 
 function ignoreError(fields: Map<string, string>, flag: string, value: string): boolean {
-  const v = fields.get("ignore-error");
+  return booleanField(fields, "ignore-error", flag, value);
+}
+
+function booleanField(fields: Map<string, string>, name: string, flag: string, value: string): boolean {
+  const v = fields.get(name);
   if (v === undefined || v === "false") return false;
   if (v === "true") return true;
-  throw new UserError(`${flag} ${value}: ignore-error must be true or false`);
+  throw new UserError(`${flag} ${value}: ${name} must be true or false`);
 }
 
 export function parseCacheFrom(values: readonly string[]): CacheImport[] {
@@ -52,6 +57,13 @@ export function parseCacheTo(values: readonly string[]): CacheExport[] {
       throw new UserError(`--cache-to ${value}: mode=${mode} is not supported yet`, {
         hint: "use mode=min (the layers of the exported image, the default)",
       });
-    return { type: "local", dest, mode, ignoreError: ignoreError(fields, "--cache-to", value) };
+    const cacheMounts = booleanField(fields, "cache-mounts", "--cache-to", value);
+    return {
+      type: "local",
+      dest,
+      mode,
+      ignoreError: ignoreError(fields, "--cache-to", value),
+      ...(cacheMounts ? { cacheMounts } : {}),
+    };
   });
 }

@@ -87,7 +87,7 @@ function describeMount(m: ExecMount): string {
     case "bind":
       return `${m.target} bind input=${m.input} source=${m.source}${m.readonly ? " ro" : " rw"}`;
     case "cache":
-      return `${m.target} cache id=${m.id} sharing=${m.sharing}${m.readonly ? " ro" : ""}`;
+      return `${m.target} cache id=${m.id} sharing=${m.sharing}${m.acrossPlatforms ? " all-platforms" : ""}${m.readonly ? " ro" : ""}`;
     case "tmpfs":
       return `${m.target} tmpfs${m.size === undefined ? "" : ` size=${m.size}`}`;
     case "secret":

@@ -89,12 +89,17 @@ export interface BindMount {
   readonly: boolean;
 }
 
-/** A persistent directory kept between builds, shared by `id`. */
+/**
+ * A persistent directory kept between builds, shared by `id` among the steps of one execution platform
+ * (an arm64 step never sees what an amd64 step left), or by every platform with `acrossPlatforms`.
+ */
 export interface CacheMount {
   type: "cache";
   target: string;
   id: string;
   sharing: "shared" | "private" | "locked";
+  /** One directory for every platform: the Dockerfile named an `id` and said `sharing=shared`. */
+  acrossPlatforms?: true;
   readonly: boolean;
   /** Optional initial content: index into the vertex's inputs, and the path inside it. */
   input?: number;

@@ -136,7 +136,10 @@ function validateMount(value: unknown, where: string, index: (x: unknown, w: str
     case "cache":
       absPath(m.target, `${where}.target`);
       str(m.id, `${where}.id`);
+      if ((m.id as string).includes("\u0000")) fail(`${where}.id may not contain NUL`);
       oneOf(m.sharing, ["shared", "private", "locked"], `${where}.sharing`);
+      if (m.acrossPlatforms !== undefined && m.acrossPlatforms !== true)
+        fail(`${where}.acrossPlatforms must be true when present`);
       bool(m.readonly, `${where}.readonly`);
       if (m.input !== undefined) index(m.input, `${where}.input`);
       str(m.source, `${where}.source`);

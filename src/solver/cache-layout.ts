@@ -20,6 +20,12 @@ import type { ImageIndex } from "../oci/manifest.ts";
 import { MediaType } from "../oci/media-types.ts";
 import { formatPlatform, type Platform } from "../oci/platform.ts";
 import type { LayerRecord } from "./cache-index.ts";
+import {
+  addCacheMountManifests,
+  type CacheMountArchive,
+  cacheMountArtifactType,
+  readCacheMountManifests,
+} from "./cache-mount-archive.ts";
 
 export const cacheArtifactType = "application/vnd.polyarch.cache.v1";
 export const cacheConfigMediaType = "application/vnd.polyarch.cache.config.v1+json";
@@ -45,19 +51,26 @@ export interface ImportedCache {
   records: ReadonlyMap<string, LayerRecord>;
   /** The blob's bytes, verified as they stream (the stream fails before its end when they do not match). */
   open(descriptor: Descriptor): Promise<Readable>;
+  /** Cache mounts' contents it carries (cache-mount-archive.ts). */
+  mounts?: readonly CacheMountArchive[];
 }
 
-/** Writes (or merges into) the cache layout at `dir`; `blob` opens a layer blob of an entry. */
+/**
+ * Writes (or merges into) the cache layout at `dir`; `blob` opens a layer blob of an entry. `mounts`:
+ * cache mounts' archives to add (the layout's earlier ones are kept either way).
+ */
 export async function writeCacheLayout(
   dir: string,
   platforms: readonly PlatformCache[],
   blob: (descriptor: Descriptor) => Promise<Readable>,
+  mounts: readonly CacheMountArchive[] = [],
 ): Promise<void> {
   const kept = new Map<string, { descriptor: Descriptor; reader: OciLayoutReader }>();
   const old = await readExisting(dir);
   if (old) {
     for (const m of old.index.manifests) {
-      if (m.platform) kept.set(formatPlatform(m.platform), { descriptor: m, reader: old.reader });
+      if (m.platform && m.artifactType !== cacheMountArtifactType)
+        kept.set(formatPlatform(m.platform), { descriptor: m, reader: old.reader });
     }
   }
   const writer = new OciLayoutWriter();
@@ -102,10 +115,14 @@ export async function writeCacheLayout(
       artifactType: cacheArtifactType,
     });
   }
+  const mountEntries = await addCacheMountManifests(writer, mounts, blob, old);
   const index: ImageIndex = {
     schemaVersion: 2,
     mediaType: MediaType.ociIndex,
-    manifests: [...manifests.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, d]) => d),
+    manifests: [
+      ...[...manifests.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, d]) => d),
+      ...mountEntries,
+    ],
   };
   const indexDescriptor = writer.addBytes(Buffer.from(JSON.stringify(index)), MediaType.ociIndex);
   writer.addIndexEntry(indexDescriptor, { refName: cacheRefName });
@@ -159,10 +176,12 @@ export async function readCacheLayout(dir: string): Promise<ImportedCache> {
       if (checked) records.set(checked.key, checked.record);
     }
   }
+  const mounts = await readCacheMountManifests(existing.index, reader);
   return {
     where,
     records,
     open: (d) => reader.readStream({ digest: d.digest, size: d.size }),
+    ...(mounts.length ? { mounts } : {}),
   };
 }
 

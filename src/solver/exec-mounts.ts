@@ -7,7 +7,6 @@
  */
 
 import { execFile } from "node:child_process";
-import { createHash } from "node:crypto";
 import { lchown, lstat, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UserError } from "../errors/user-error.ts";
@@ -15,7 +14,10 @@ import { uniqueSuffix } from "../fsutil/atomic-file.ts";
 import { chmodNoFollow } from "../fsutil/no-follow.ts";
 import { makePrivateDir } from "../fsutil/private-dir.ts";
 import type { ExecMount as GraphMount } from "../graph/types.ts";
+import type { Platform } from "../oci/platform.ts";
 import { type ExecMount, resolveInRoot, type SnapshotView } from "../worker/worker.ts";
+import { type CacheMountSeed, restoreCacheMount } from "./cache-mount-archive.ts";
+import { cacheMountDirName, cacheMountKey } from "./cache-mount-key.ts";
 import type { RunEnv } from "./run-env.ts";
 import { startAgentProxy } from "./ssh-proxy.ts";
 
@@ -39,10 +41,14 @@ async function secretDir(): Promise<string> {
   return dir;
 }
 
-/** The step the mounts are for: its progress id (for "waiting for cache mount" statuses) and its name. */
+/**
+ * The step the mounts are for: its progress id (for "waiting for cache mount" statuses), its name, and the
+ * platform it runs as (cache mounts are kept per platform: cache-mount-key.ts).
+ */
 export interface MountStep {
   id: string;
   name: string;
+  platform: Platform;
 }
 
 export async function prepareMounts(
@@ -189,7 +195,8 @@ async function cacheDir(
   inputChains: readonly (readonly string[])[],
   step: MountStep,
 ): Promise<{ dir: string; release: () => Promise<void> }> {
-  const hex = createHash("sha256").update(m.id).digest("hex");
+  const key = cacheMountKey(m, step.platform);
+  const hex = cacheMountDirName(key);
   let name = hex;
   let release = async () => {};
   if (m.sharing === "locked") {
@@ -205,14 +212,26 @@ async function cacheDir(
     }
   }
   const dir = join(env.ws.root, "cache-mounts", name);
+  const exists = () =>
+    lstat(dir).then(
+      () => true,
+      () => false,
+    );
   try {
-    let fresh = false;
-    try {
-      await lstat(dir);
-    } catch {
-      fresh = true;
+    if (!(await exists())) {
+      // One seeder at a time (across processes): a rename would replace a directory that is still empty,
+      // which another step may already have mounted; the second seeder finds the first one's directory.
+      const seeding = await env.ws.locks.acquire(`cache-seed-${name}`, env.signal);
+      try {
+        if (!(await exists())) {
+          const legacy =
+            key.platform === undefined ? undefined : cacheMountDirName({ id: m.id, platform: undefined });
+          await seedCacheDir(env, m, inputChains, dir, { seed: env.cacheMountSeeds.get(hex), legacy }, step);
+        }
+      } finally {
+        await seeding.release();
+      }
     }
-    if (fresh) await seedCacheDir(env, m, inputChains, dir);
   } catch (e) {
     await release();
     throw e;
@@ -249,18 +268,38 @@ async function waitForCacheLock(
   }
 }
 
-/** Makes a new cache directory aside and renames it in, so a concurrent step never sees it half-seeded. */
+/**
+ * Makes a new cache directory aside and renames it in, so a concurrent step never sees it half-seeded.
+ * It starts from, in this order: the directory this id had on this state dir before cache mounts were
+ * kept per platform (`legacy`; only for a step of the host's own platform, whose files it mostly holds),
+ * what --cache-from carries for it (`seed`: the same cache, as an earlier build left it), the mount's
+ * `from` input, or nothing. It is called only for a directory that does not exist, under the seed lock
+ * (see cacheDir), so a restore never replaces what a build holds or already has.
+ */
 async function seedCacheDir(
   env: RunEnv,
   m: Extract<GraphMount, { type: "cache" }>,
   inputChains: readonly (readonly string[])[],
   dir: string,
+  from: { seed: CacheMountSeed | undefined; legacy: string | undefined },
+  step: MountStep,
 ): Promise<void> {
   // Made aside and renamed, so a concurrent step never sees a half-seeded cache. The name is unique per
   // call: the platforms of one build start their steps at the same moment, in the same process.
   const staging = `${dir}.new-${uniqueSuffix()}`;
   await mkdir(staging, { recursive: true });
-  if (m.input !== undefined) {
+  let restored = from.legacy !== undefined && (await adoptLegacyDir(env, from.legacy, staging, step));
+  const seed = from.seed;
+  if (!restored && seed) {
+    const statusId = `cache-restore:${staging}`;
+    const status = `restoring cache mount id=${m.id} from ${seed.where}`;
+    env.progress.status(step.id, statusId, status);
+    const warn = (message: string) => env.progress.emit({ type: "warning", message, at: Date.now() });
+    restored = await restoreCacheMount(seed, staging, env.worker, warn);
+    env.progress.status(step.id, statusId, status, { done: true });
+    if (!restored) await mkdir(staging, { recursive: true });
+  }
+  if (!restored && m.input !== undefined) {
     const view = await env.worker.view(inputChains[m.input] ?? []);
     try {
       const from = resolveInRoot(view.root, m.source).host;
@@ -273,6 +312,35 @@ async function seedCacheDir(
   chmodNoFollow(staging, m.mode);
   await mkdir(join(env.ws.root, "cache-mounts"), { recursive: true });
   await rename(staging, dir).catch(async () => rm(staging, { recursive: true, force: true }));
+}
+
+/**
+ * Copies an id's directory from before the per-platform split into `staging` (kept as it is: a mount of
+ * that id with sharing=shared still uses it). Skipped when the step is emulated, or when a step holds the
+ * old directory's lock; a failed copy leaves `staging` empty.
+ */
+async function adoptLegacyDir(env: RunEnv, name: string, staging: string, step: MountStep): Promise<boolean> {
+  const legacy = join(env.ws.root, "cache-mounts", name);
+  if (
+    !(await lstat(legacy).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  )
+    return false;
+  if ((await env.worker.checkPlatform(step.platform)).emulated) return false;
+  const lock = await env.ws.locks.tryAcquire(`cache-${name}`);
+  if (!lock) return false;
+  try {
+    await copyTree(legacy, staging);
+    return true;
+  } catch {
+    await rm(staging, { recursive: true, force: true });
+    await mkdir(staging, { recursive: true });
+    return false;
+  } finally {
+    await lock.release();
+  }
 }
 
 function copyTree(from: string, to: string): Promise<void> {

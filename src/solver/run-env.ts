@@ -1,5 +1,6 @@
 import type { ContentStore } from "../content/types.ts";
 import type { Worker } from "../worker/worker.ts";
+import type { CacheMountSeed } from "./cache-mount-archive.ts";
 import type { ImageResolver } from "./image-resolver.ts";
 import type { ProgressTracker } from "./progress-tracker.ts";
 import type { LocalContextProvider, SecretProvider, SshAgentProvider } from "./types.ts";
@@ -19,6 +20,8 @@ export interface RunEnv {
   signal: AbortSignal;
   secrets: SecretProvider | undefined;
   sshAgents: SshAgentProvider | undefined;
+  /** Cache mounts' contents from --cache-from, by directory name: a new cache directory starts from one. */
+  cacheMountSeeds: ReadonlyMap<string, CacheMountSeed>;
   /** How long a `sharing=locked` cache mount waits; undefined: defaultCacheLockTimeoutMs. */
   cacheLockTimeoutMs: number | undefined;
   proxyEnv: Readonly<Record<string, string>>;

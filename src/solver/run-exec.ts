@@ -27,7 +27,11 @@ export async function runExec(
   inputChains: readonly (readonly string[])[],
 ): Promise<string[]> {
   const base = inputChains[0] ?? [];
-  const prepared = await prepareMounts(env, op.mounts, inputChains, { id, name: meta?.name ?? "RUN" });
+  const prepared = await prepareMounts(env, op.mounts, inputChains, {
+    id,
+    name: meta?.name ?? "RUN",
+    platform: op.platform,
+  });
   try {
     const location = metaLocation(meta);
     const request: ExecRequest = {

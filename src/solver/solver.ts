@@ -13,6 +13,7 @@
  *     concurrency; each result is recorded in the cache index once it is complete on disk.
  */
 import { availableParallelism } from "node:os";
+import { join } from "node:path";
 import { UserError } from "../errors/user-error.ts";
 import type { BuildGraph } from "../graph/types.ts";
 import { topologicalOrder } from "../graph/walk.ts";
@@ -21,7 +22,9 @@ import { formatPlatform } from "../oci/platform.ts";
 import type { PlatformSummary } from "../progress/events.ts";
 import type { Worker } from "../worker/worker.ts";
 import { type CacheKey, computeCacheKeys, deriveKey } from "./cache-key.ts";
-import type { CacheEntry, PlatformCache } from "./cache-layout.ts";
+import type { CacheEntry, ImportedCache, PlatformCache } from "./cache-layout.ts";
+import { archiveCacheMounts, type CacheMountArchive, type CacheMountSeed } from "./cache-mount-archive.ts";
+import { cacheMountDirName, cacheMountsOf } from "./cache-mount-key.ts";
 import { Execution } from "./execution.ts";
 import { removeDeadBuildLeftovers } from "./leftovers.ts";
 import { preflight } from "./preflight.ts";
@@ -177,6 +180,7 @@ export class Solver {
         secrets: options.secrets,
         sshAgents: options.sshAgents,
         cacheLockTimeoutMs: options.cacheLockTimeoutMs,
+        cacheMountSeeds: cacheMountSeeds(options.cacheFrom ?? []),
         proxyEnv: request.proxyEnv ?? {},
         execTimeoutMs: options.execTimeoutMs,
         unpacks: new Map(),
@@ -220,6 +224,22 @@ export class Solver {
       ran: [...probe.runSet],
       cached: order.filter((d) => !probe.runSet.has(d)),
     };
+  }
+
+  /**
+   * Archives the contents of the cache mounts `graph`'s steps use, as this state dir holds them, into the
+   * store (`--cache-to …,cache-mounts=true`); see cache-mount-archive.ts.
+   */
+  archiveCacheMounts(graph: BuildGraph, warn: (message: string) => void): Promise<CacheMountArchive[]> {
+    return archiveCacheMounts({
+      root: join(this.#ws.root, "cache-mounts"),
+      keys: cacheMountsOf(graph),
+      worker: this.#options.worker,
+      into: this.#options.store,
+      locks: this.#ws.locks,
+      warn,
+      seeds: cacheMountSeeds(this.#options.cacheFrom ?? []),
+    });
   }
 
   /** Which platform a vertex belongs to when exactly one platform needs it (shared vertices have none). */
@@ -291,4 +311,16 @@ function reportedInputs(graph: BuildGraph, order: readonly Digest[]): Map<string
     } else nearest.set(d, from);
   }
   return out;
+}
+
+/** The cache mounts the imported caches carry, by directory name; the first --cache-from that has one wins. */
+function cacheMountSeeds(caches: readonly ImportedCache[]): Map<string, CacheMountSeed> {
+  const seeds = new Map<string, CacheMountSeed>();
+  for (const c of caches) {
+    for (const archive of c.mounts ?? []) {
+      const name = cacheMountDirName(archive.key);
+      if (!seeds.has(name)) seeds.set(name, { where: c.where, archive, open: (d) => c.open(d) });
+    }
+  }
+  return seeds;
 }

@@ -121,6 +121,25 @@ export interface UnpackRun {
   below?: Chain;
 }
 
+/** A directory of this worker's (a cache mount's), archived whole as a deterministic gzip tar. */
+export interface TreeArchiveRun {
+  dir: string;
+  into: BlobIngester;
+  /** Refuses (a UserError) a tree whose files hold more bytes than this, before writing anything. */
+  maxBytes: number;
+}
+
+/** An archive made by archiveTree (untrusted: it may come from --cache-from), unpacked into `dir`. */
+export interface TreeUnpackRun {
+  blob: () => Promise<Readable>;
+  /** An existing empty directory nothing else uses yet. */
+  dir: string;
+  /** Refuses an archive whose tar is longer than this. */
+  maxBytes: number;
+}
+
+export type ArchivedTree = { descriptor: Descriptor; diffId: Digest; uncompressedSize: number };
+
 export interface Worker {
   /** The platforms RUN steps can run on here, natively or emulated. */
   platforms(): Promise<WorkerPlatforms>;
@@ -163,6 +182,10 @@ export interface Worker {
   needsLowerSymlinks(layer: string, below: Chain, paths: LowerPaths): Promise<boolean>;
   /** Exports a snapshot's changes as a deterministic gzip layer blob. */
   exportLayer(run: LayerExportRun): Promise<WorkerLayer>;
+  /** Archives a directory (undefined when it holds nothing). */
+  archiveTree(run: TreeArchiveRun): Promise<ArchivedTree | undefined>;
+  /** Unpacks an archive of archiveTree's (device nodes, fifos, whiteouts refused; paths kept inside). */
+  unpackTree(run: TreeUnpackRun): Promise<void>;
 
   /**
    * Removes what workers of dead processes on this state left behind (containers, cgroups, mounts,

@@ -6,6 +6,7 @@
 import type { ContentStore } from "../../content/types.ts";
 import { UserError } from "../../errors/user-error.ts";
 import { type ImportedCache, readCacheLayout, writeCacheLayout } from "../../solver/cache-layout.ts";
+import type { CacheMountArchive } from "../../solver/cache-mount-archive.ts";
 import type { ResultRef } from "../../solver/types.ts";
 
 /** `--cache-from type=local,src=DIR[,ignore-error=true]`. */
@@ -15,12 +16,14 @@ export interface CacheImport {
   ignoreError?: boolean;
 }
 
-/** `--cache-to type=local,dest=DIR[,mode=min][,ignore-error=true]`. */
+/** `--cache-to type=local,dest=DIR[,mode=min][,ignore-error=true][,cache-mounts=true]`. */
 export interface CacheExport {
   type: "local";
   dest: string;
   mode: "min";
   ignoreError?: boolean;
+  /** Also the contents of the build's cache mounts (by id, per platform). */
+  cacheMounts?: boolean;
 }
 
 /** Reads every --cache-from; one that cannot be read fails the build unless it says ignore-error=true. */
@@ -50,13 +53,21 @@ export async function exportCaches(
   refs: readonly ResultRef[],
   store: ContentStore,
   warn: (message: string) => void,
+  archiveMounts: () => Promise<CacheMountArchive[]> = async () => [],
 ): Promise<void> {
+  // Archived once, for every export that asks for them.
+  let mounts: Promise<CacheMountArchive[]> | undefined;
+  const mountsOnce = () => {
+    mounts ??= archiveMounts();
+    return mounts;
+  };
   for (const x of exports) {
     try {
       await writeCacheLayout(
         x.dest,
         refs.map((r) => r.cache()),
         (d) => store.readStream(d.digest),
+        x.cacheMounts ? await mountsOnce() : [],
       );
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);

@@ -71,7 +71,7 @@ export function registerBuild(program: Command): void {
     )
     .option(
       "--cache-to <type=local,dest=DIR>",
-      "write this build's cache as an OCI layout (repeatable)",
+      "write this build's cache as an OCI layout (repeatable; cache-mounts=true: with its cache mounts' contents)",
       collect,
       [],
     )

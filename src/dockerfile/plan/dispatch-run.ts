@@ -174,11 +174,18 @@ function toExecMount(
     }
     case "cache": {
       const target = absolute(spec.target ?? "");
+      // NUL separates an id from its platform in the cache directory's name (solver/cache-mount-key.ts).
+      if (spec.id?.includes("\u0000"))
+        throw dockerfileError("--mount: a cache id may not contain a NUL character", ctx.source, at, {
+          hint: "give the cache mount a plain name, e.g. id=gocache",
+        });
       const mount: ExecMount = {
         type: "cache",
         target,
         id: spec.id || target,
         sharing: spec.sharing ?? "shared",
+        // Platforms keep their own directories (their binaries differ) unless the Dockerfile asks for one.
+        ...(spec.id && spec.sharing === "shared" ? { acrossPlatforms: true as const } : {}),
         readonly: spec.readonly,
         source,
         mode: spec.mode ?? 0o755,

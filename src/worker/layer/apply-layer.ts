@@ -71,6 +71,13 @@ export interface ApplyOptions {
    * entry under a lower symlink lands at its target (only with whiteouts "overlay").
    */
   lower?: string;
+  /**
+   * An archive of a plain directory (a cache mount's, handed in by --cache-from): device nodes, fifos
+   * and whiteouts are refused, as such a directory never holds them.
+   */
+  plainTree?: boolean;
+  /** Refuses a layer whose uncompressed tar is longer than this many bytes (a bomb is cut off early). */
+  maxBytes?: number;
 }
 
 /** Directories (relative to the root) the layer needed but did not have, as a layer alone sees it. */
@@ -168,6 +175,8 @@ class Applier {
     if (path === null) throw hostile(entry, 'its name climbs out of the layer with ".."');
     if (path === "") return; // the root itself: its metadata belongs to the snapshot, as in containerd
     const marker = classifyWhiteout(path);
+    if (this.options.plainTree && (marker !== null || ["char", "block", "fifo"].includes(entry.type)))
+      throw hostile(entry, "an archive of a directory holds no device nodes, fifos or whiteouts");
     if (marker?.kind === "meta") return;
     if (marker?.kind === "opaque") return this.opaque(entry, marker.dir);
     if (marker?.kind === "whiteout") return this.whiteout(entry, marker.target);
@@ -314,9 +323,14 @@ export async function applyLayer(
   const applier = new Applier(options, root);
   const digester = new Digester("sha256");
   const tar = await decompressedLayer(blob);
+  const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
   const hashed = (async function* () {
     for await (const chunk of tar) {
       digester.update(chunk);
+      if (digester.size > maxBytes)
+        throw new UserError(`the archive unpacks to more than ${maxBytes} bytes`, {
+          hint: "it is not one polyarch wrote within its bounds; nothing was written outside its directory",
+        });
       yield chunk as Buffer;
     }
   })();

@@ -16,6 +16,7 @@ import { defaultBundleRoot } from "../executor/bundle-root.ts";
 import type { RuncExecutor } from "../executor/executor.ts";
 import type { SnapshotterMode } from "../snapshot/create.ts";
 import type {
+  ArchivedTree,
   Chain,
   ContainerRun,
   ExecRun,
@@ -24,6 +25,8 @@ import type {
   LowerLink,
   LowerPaths,
   SnapshotView,
+  TreeArchiveRun,
+  TreeUnpackRun,
   UnpackRun,
   Worker,
   WorkerLayer,
@@ -267,6 +270,16 @@ export class LocalWorker implements Worker {
     } finally {
       await lower?.release();
     }
+  }
+
+  async archiveTree(run: TreeArchiveRun): Promise<ArchivedTree | undefined> {
+    const { archiveTree } = await import("../layer/tree-archive.ts");
+    return archiveTree(run.dir, run.into, run.maxBytes);
+  }
+
+  async unpackTree(run: TreeUnpackRun): Promise<void> {
+    const { unpackTree } = await import("../layer/tree-archive.ts");
+    await unpackTree(await run.blob(), run.dir, run.maxBytes);
   }
 
   /**

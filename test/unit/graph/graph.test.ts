@@ -253,6 +253,29 @@ describe("JSON round-trip", () => {
     );
     assert.throws(() => graphFromJson(graphToJson(g)), /not a valid input index/);
   });
+
+  it("keeps a cache mount shared across platforms, and rejects a bad flag or a NUL in its id", () => {
+    const cache = (extra: Record<string, unknown>) => {
+      const g = emptyGraph();
+      const s = addVertex(g, { kind: "source", source: { type: "scratch" } });
+      const mount = {
+        type: "cache",
+        target: "/c",
+        id: "go",
+        sharing: "shared",
+        readonly: false,
+        source: "/",
+      };
+      const m = { ...mount, mode: 0o755, uid: 0, gid: 0, ...extra } as unknown as ExecOp["mounts"][number];
+      addVertex(g, exec(["true"], { mounts: [m] }), [s]);
+      return graphToJson(g);
+    };
+    const back = graphFromJson(cache({ acrossPlatforms: true }));
+    const op = Object.values(back.vertices).find((v) => v.op.kind === "exec")!.op as ExecOp;
+    assert.equal(op.mounts[0]?.type === "cache" && op.mounts[0].acrossPlatforms, true);
+    assert.throws(() => graphFromJson(cache({ acrossPlatforms: "yes" })), /acrossPlatforms must be true/);
+    assert.throws(() => graphFromJson(cache({ id: "go\u0000linux/amd64" })), /may not contain NUL/);
+  });
 });
 
 describe("formatGraph", () => {

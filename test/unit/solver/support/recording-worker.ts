@@ -1,5 +1,6 @@
 import type { Platform } from "../../../../src/oci/platform.ts";
 import type {
+  ArchivedTree,
   Chain,
   ContainerRun,
   ExecRun,
@@ -8,6 +9,8 @@ import type {
   LowerLink,
   LowerPaths,
   SnapshotView,
+  TreeArchiveRun,
+  TreeUnpackRun,
   UnpackRun,
   Worker,
   WorkerLayer,
@@ -90,6 +93,14 @@ export class RecordingWorker implements Worker {
   exportLayer(run: LayerExportRun): Promise<WorkerLayer> {
     this.#log("exportLayer", run.top);
     return this.#inner.exportLayer(run);
+  }
+  archiveTree(run: TreeArchiveRun): Promise<ArchivedTree | undefined> {
+    this.#log("archiveTree", run.dir);
+    return this.#inner.archiveTree(run);
+  }
+  unpackTree(run: TreeUnpackRun): Promise<void> {
+    this.#log("unpackTree", run.dir);
+    return this.#inner.unpackTree(run);
   }
   removeDeadLeftovers(): Promise<void> {
     this.#log("removeDeadLeftovers", undefined);
