@@ -1,11 +1,11 @@
 /**
  * `--build-context NAME=oci-layout://PATH[:TAG|@DIGEST]`: an image kept in an OCI image layout directory on
  * this machine (what `-o type=oci,tar=false`, skopeo's `oci:DIR:TAG` or buildx write). As with buildx, the
- * layout is read on the client: the entry is chosen from index.json by tag (its
- * `org.opencontainers.image.ref.name`; with no entry of that name, the only entry) or by digest (an
- * index.json entry, a platform manifest one of them lists, or any manifest blob), and its blobs — the
- * index, each real platform's manifest, config and layers — are copied into the content store, each
- * verified against its digest and size as it streams. From then on the context is an image like
+ * layout is read on the client: the entry is chosen from index.json by tag (the first whose
+ * `io.containerd.image.name`, then the first whose `org.opencontainers.image.ref.name` is the tag; with
+ * none, the only entry) or by digest (an index.json entry, a platform manifest one of them lists, or any
+ * manifest blob), and its blobs — the index, each real platform's manifest, config and layers — are copied
+ * into the content store, each verified against its digest and size as it streams. From then on the context is an image like
  * `docker-image://REF`: the resolver serves its reference from the store and never asks a registry.
  *
  * The directory is untrusted (it may have been downloaded): blobs are found only by their digest
@@ -19,7 +19,7 @@ import { UserError } from "../../errors/user-error.ts";
 import type { Descriptor } from "../../oci/descriptor.ts";
 import { type Digest, parseDigest } from "../../oci/digest.ts";
 import { type OciLayoutReader, openOciLayout } from "../../oci/layout/reader.ts";
-import { refNameAnnotation } from "../../oci/layout/spec.ts";
+import { imageNameAnnotation, refNameAnnotation } from "../../oci/layout/spec.ts";
 import { parseIndex, parseManifest } from "../../oci/manifest.ts";
 import { isIndexMediaType, isManifestMediaType } from "../../oci/media-types.ts";
 import { imageEntries } from "../../registry/resolve.ts";
@@ -107,8 +107,11 @@ async function chooseEntry(reader: OciLayoutReader, context: OciLayoutNamedConte
     return describeBlob(reader, digest, where);
   }
   const tag = context.tag ?? "latest";
-  const named = entries.filter((d) => d.annotations?.[refNameAnnotation] === tag);
-  if (named.length >= 1) return named.at(-1)!;
+  // buildx's order: an entry whose full image name is the tag, then one whose ref name is.
+  const named =
+    entries.find((d) => d.annotations?.[imageNameAnnotation] === tag) ??
+    entries.find((d) => d.annotations?.[refNameAnnotation] === tag);
+  if (named) return named;
   if (entries.length === 1) return entries[0]!;
   const names = entries.flatMap((d) => d.annotations?.[refNameAnnotation] ?? []);
   throw new UserError(`${where}: the layout has no image tagged ${JSON.stringify(tag)}`, {
