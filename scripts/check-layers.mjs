@@ -21,7 +21,9 @@ const allowed = {
   dockerfile: ["graph", "oci"],
   // The worker runs graph ops (a remote worker receives the graph); it knows nothing of Dockerfiles.
   worker: ["oci", "content", "graph"],
-  exporter: ["oci", "content", "registry", "images"],
+  // Attestation documents (provenance from the graph, SBOMs from a result tree through the worker's resolver).
+  attest: ["oci", "graph", "worker"],
+  exporter: ["oci", "content", "registry", "images", "attest"],
   // The solver hands out refs to results; exporters take from them, so it needs nothing of exporter/.
   solver: ["graph", "worker", "content", "oci", "progress", "registry", "images"],
   // The library entry composes everything below it; the CLI is the library's one more layer up.
@@ -36,6 +38,7 @@ const allowed = {
     "registry",
     "progress",
     "images",
+    "attest",
   ],
 };
 allowed.cli = ["api", ...allowed.api];
@@ -79,6 +82,13 @@ const seams = [
     why: "the solver is given a Worker and uses only its interface (worker/worker.ts)",
   },
 ];
+
+seams.push({
+  from: "attest",
+  to: "worker",
+  only: ["worker/worker.ts"],
+  why: "the SBOM scanner reads trees with the worker's one in-root resolver (worker/worker.ts)",
+});
 
 // Modules only the composition roots (and their own folder) may import: whoever builds the parts.
 const roots = [

@@ -8,8 +8,9 @@
  * snapshots unmounted, and whatever finished stays in the cache for the next build.
  */
 
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { Readable } from "node:stream";
+import type { AttestationRequest } from "../attest/index.ts";
 import { openContentStore } from "../content/local-store.ts";
 import { defaultStateDir } from "../content/paths.ts";
 import { prepareStateRoot } from "../content/state-root.ts";
@@ -109,6 +110,11 @@ export interface BuildOptions {
    * naming the platform, unless it exits 0 on every one (`--test`).
    */
   test?: string;
+  /**
+   * Provenance and SBOM attestations (parseAttestFlags gives buildx's defaults: min provenance for image
+   * outputs). Default: none.
+   */
+  attestations?: AttestationRequest;
   /**
    * Runs the build's ops (the worker seam, worker/worker.ts); default the local runc/overlay worker on
    * the state root (then binfmtDir and snapshotter configure it).
@@ -231,7 +237,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ...(options.allow ? { allow: options.allow } : {}),
     });
     const { exportImages, outputsReadTrees } = await import("../exporter/export.ts");
-    const trees = outputsReadTrees(options.outputs) || options.test !== undefined;
+    const trees =
+      outputsReadTrees(options.outputs) || options.test !== undefined || Boolean(options.attestations?.sbom);
     const solved = await solver.solve({
       graph: plan.graph,
       platforms: plan.platforms,
@@ -278,6 +285,26 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         ? new (await import("../registry/registry-clients.ts")).RegistryClients(options.registry)
         : undefined;
     const tracker = solver.progress;
+    const attesting = options.attestations?.sbom !== undefined;
+    if (attesting) tracker.start("attestations", "scanning the result for the SBOM", undefined);
+    const attestations = options.attestations
+      ? await (await import("./build/attestations.ts")).makeAttestations({
+          request: options.attestations,
+          graph: plan.graph,
+          platforms: plan.platforms,
+          refs: solved.refs,
+          buildArgs,
+          target: options.target,
+          labels: options.labels ?? {},
+          dockerfile: { name: basename(inputs.dockerfile.displayName), text: inputs.dockerfile.text },
+          remoteContext: contexts.mainIsRemote ? options.context : undefined,
+          startedAt: new Date(started),
+          sourceDateEpoch: epoch,
+          imageName: imageNameOf(options.outputs),
+          tool: "polyarch",
+        })
+      : undefined;
+    if (attesting) tracker.done("attestations");
     try {
       const result = await exportImages({
         images,
@@ -292,6 +319,15 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         },
         ...(options.multiPlatform ? { multiPlatform: true } : {}),
         ...(options.stdout ? { stdout: options.stdout } : {}),
+        ...(attestations && options.attestations
+          ? {
+              attestations: {
+                style: options.attestations.style,
+                implicit: options.attestations.implicit,
+                platforms: attestations,
+              },
+            }
+          : {}),
       });
       await exportCaches(options.cacheTo ?? [], solved.refs, resolverStore(resolver), warn, () =>
         solver!.archiveCacheMounts(plan.graph, warn),
@@ -322,6 +358,12 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       at: Date.now(),
     });
   }
+}
+
+/** The first name an image output gives, for the SBOM's document name. */
+function imageNameOf(outputs: readonly OutputSpec[]): string | undefined {
+  for (const o of outputs) if ("image" in o && o.image.names.length) return o.image.names[0];
+  return undefined;
 }
 
 /** The store the resolver was opened on (one store per build). */

@@ -1,5 +1,6 @@
 // The library entry point: what `import ... from "polyarch"` gives. Each export is a stable, documented API.
 
+export { type AttestationRequest, parseAttestFlags } from "../attest/attest-options.ts";
 export { openContentStore } from "../content/index.ts";
 export { UserError } from "../errors/user-error.ts";
 export { parseOutputs } from "../exporter/parse-outputs.ts";

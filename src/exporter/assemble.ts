@@ -13,11 +13,12 @@ import { type ImageIndex, type ImageManifest, serializeIndex, serializeManifest 
 import { MediaType } from "../oci/media-types.ts";
 import { normalizePlatform, type Platform } from "../oci/platform.ts";
 import { annotationsFor } from "./annotations.ts";
+import { type AttestationManifest, writeAttestations } from "./attestation-manifests.ts";
 import { convertLayer } from "./convert-layer.ts";
 import { finalConfig } from "./final-config.ts";
 import { manifestLayer } from "./layer-media-types.ts";
 import type { ImageOptions } from "./output-spec.ts";
-import type { BuiltImage, BuiltLayer } from "./types.ts";
+import type { BuiltImage, BuiltLayer, ExportAttestations } from "./types.ts";
 
 /** What decides an assembly's bytes; two outputs with equal options share one assembly. */
 export interface AssemblyOptions {
@@ -29,6 +30,8 @@ export interface AssemblyOptions {
   epoch?: number;
   annotations: ImageOptions["annotations"];
   forceIndex: boolean;
+  /** The build's attestations go with this image (in its index, or as referrers of its manifests). */
+  attest: boolean;
 }
 
 export interface AssembledImage {
@@ -45,21 +48,32 @@ export interface Assembly {
   root: Descriptor;
   images: AssembledImage[];
   index?: Descriptor;
+  /** Attestation manifests: in the index (style index) or with a `subject` (style referrers). */
+  attestations: AttestationManifest[];
+  /** The index exists only to hold attestation manifests (one platform): the image is still one image. */
+  indexForAttestations?: boolean;
 }
 
 export interface AssembleContext {
   store: ContentStore;
   now: Date;
   progress: (name: string) => (detail?: string) => void;
+  attestations?: ExportAttestations;
 }
 
-export function assemblyOptions(image: ImageOptions, buildEpoch: number | undefined, forceIndex: boolean) {
+export function assemblyOptions(
+  image: ImageOptions,
+  buildEpoch: number | undefined,
+  forceIndex: boolean,
+  attest = false,
+) {
   const out: AssemblyOptions = {
     ociMediaTypes: image.ociMediaTypes,
     forceCompression: image.forceCompression,
     rewriteTimestamp: image.rewriteTimestamp,
     annotations: image.annotations,
     forceIndex,
+    attest,
   };
   const epoch = image.sourceDateEpoch ?? buildEpoch;
   if (epoch !== undefined) out.epoch = epoch;
@@ -84,18 +98,24 @@ export async function assemble(
   for (const [i, image] of images.entries()) {
     assembled.push(await writeImage(image, layers[i]!, options, ctx));
   }
-  if (images.length === 1 && !options.forceIndex) {
+  const attestations =
+    options.attest && ctx.attestations
+      ? await writeAttestations(ctx.store, assembled, ctx.attestations, ctx.progress)
+      : [];
+  const inIndex = attestations.filter((a) => a.style === "index");
+  if (images.length === 1 && !options.forceIndex && inIndex.length === 0) {
     checkNoIndexAnnotations(options);
     const only = assembled[0]!;
     const { platform: _p, ...root } = only.manifest;
     const rootAnnotations = annotationsFor(options.annotations, "index-descriptor");
     if (rootAnnotations) root.annotations = { ...root.annotations, ...rootAnnotations };
-    return { root, images: assembled };
+    return { root, images: assembled, attestations };
   }
+  // As BuildKit: the platforms' images first, then their attestation manifests.
   const index: ImageIndex = {
     schemaVersion: 2,
     mediaType: options.ociMediaTypes ? MediaType.ociIndex : MediaType.dockerManifestList,
-    manifests: assembled.map((a) => a.manifest),
+    manifests: [...assembled.map((a) => a.manifest), ...inIndex.map((a) => a.manifest)],
   };
   const indexAnnotations = annotationsFor(options.annotations, "index");
   if (indexAnnotations) index.annotations = indexAnnotations;
@@ -103,7 +123,9 @@ export async function assemble(
   const root: Descriptor = { ...indexDescriptor };
   const rootAnnotations = annotationsFor(options.annotations, "index-descriptor");
   if (rootAnnotations) root.annotations = rootAnnotations;
-  return { root, images: assembled, index: indexDescriptor };
+  const out: Assembly = { root, images: assembled, index: indexDescriptor, attestations };
+  if (images.length === 1 && !options.forceIndex) out.indexForAttestations = true;
+  return out;
 }
 
 function checkNoIndexAnnotations(options: AssemblyOptions): void {

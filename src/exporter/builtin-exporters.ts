@@ -12,6 +12,8 @@ import type { ImageOutput, LayoutOutput, LoadOutput, RootfsOutput } from "./outp
  */
 function assembledImageExporter<O extends ImageOutput | LayoutOutput | LoadOutput>(
   types: readonly O["type"][],
+  /** Whether the output carries the build's attestations (asked for, and the default provenance). */
+  attests: (output: O) => { asked: boolean; implicit: boolean },
   write: (
     output: O,
     assembled: Assembly,
@@ -23,7 +25,10 @@ function assembledImageExporter<O extends ImageOutput | LayoutOutput | LoadOutpu
     types,
     reads: "image",
     resolve(output, options) {
-      const assembly = assemblyOptions(output.image, options.sourceDateEpoch, options.forceIndex);
+      const a = attests(output);
+      const attest =
+        options.attestations !== undefined && (options.attestations.implicit ? a.implicit : a.asked);
+      const assembly = assemblyOptions(output.image, options.sourceDateEpoch, options.forceIndex, attest);
       return {
         async export(session) {
           const assembled = await session.assembled(assembly);
@@ -36,18 +41,24 @@ function assembledImageExporter<O extends ImageOutput | LayoutOutput | LoadOutpu
 }
 
 /** type=image / type=registry / -t … --push: named in the store, pushed when asked. */
-const imageExporter = assembledImageExporter<ImageOutput>(["image"], async (output, assembled, session) => {
-  const { exportImage } = await import("./outputs/image-output.ts");
-  return exportImage(output, assembled.root, {
-    store: session.store,
-    registry: session.registry,
-    progress: session.progress,
-  });
-});
+const imageExporter = assembledImageExporter<ImageOutput>(
+  ["image"],
+  () => ({ asked: true, implicit: true }),
+  async (output, assembled, session) => {
+    const { exportImage } = await import("./outputs/image-output.ts");
+    return exportImage(output, assembled, {
+      store: session.store,
+      registry: session.registry,
+      progress: session.progress,
+    });
+  },
+);
 
 /** type=oci and type=docker: an image layout or archive. */
 const layoutExporter = assembledImageExporter<LayoutOutput>(
   ["oci", "docker"],
+  // A docker archive holds one image for `docker load`: no index, so no attestation manifests.
+  (output) => ({ asked: output.type === "oci", implicit: false }),
   async (output, assembled, session, epoch) => {
     const { exportLayout } = await import("./outputs/layout-output.ts");
     return exportLayout(output, assembled, {
@@ -63,6 +74,7 @@ const layoutExporter = assembledImageExporter<LayoutOutput>(
 /** --load and type=docker without dest: the image loaded into a Docker or podman daemon. */
 const loadExporter = assembledImageExporter<LoadOutput>(
   ["load"],
+  () => ({ asked: false, implicit: false }),
   async (output, assembled, session, epoch) => {
     const { exportLoad } = await import("./outputs/load-output.ts");
     return exportLoad(output, assembled, {

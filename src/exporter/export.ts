@@ -44,7 +44,12 @@ export async function exportImages(req: ExportRequest): Promise<ExportResult> {
     const key = canonicalJson(options);
     let assembly = assemblies.get(key);
     if (!assembly) {
-      assembly = assemble(req.images, options, { store: req.store, now, progress });
+      assembly = assemble(req.images, options, {
+        store: req.store,
+        now,
+        progress,
+        ...(req.attestations ? { attestations: req.attestations } : {}),
+      });
       assemblies.set(key, assembly);
     }
     return assembly;
@@ -52,7 +57,11 @@ export async function exportImages(req: ExportRequest): Promise<ExportResult> {
 
   // Every output's options are checked before anything is written or pushed.
   const resolved = req.outputs.map((output) =>
-    exporterFor(output.type).resolve(output, { sourceDateEpoch: req.sourceDateEpoch, forceIndex }),
+    exporterFor(output.type).resolve(output, {
+      sourceDateEpoch: req.sourceDateEpoch,
+      forceIndex,
+      attestations: hasAttestations(req) ? { implicit: req.attestations!.implicit } : undefined,
+    }),
   );
   const stdout = req.stdout ?? process.stdout;
   checkStdout(req);
@@ -115,12 +124,16 @@ function metadataOf(
     "containerimage.digest": d.digest,
     "containerimage.descriptor": descriptor,
   };
-  if (first.assembly.images.length === 1 && !first.assembly.index) {
+  if (first.assembly.images.length === 1 && (!first.assembly.index || first.assembly.indexForAttestations)) {
     metadata["containerimage.config.digest"] = first.assembly.images[0]!.config.digest;
   }
   if (first.names.length) metadata["image.name"] = first.names.join(",");
   metadata["polyarch.outputs"] = outputs;
   return metadata;
+}
+
+function hasAttestations(req: ExportRequest): boolean {
+  return req.attestations?.platforms.some((p) => p.length > 0) === true;
 }
 
 /** Two outputs cannot both stream to standard output. */

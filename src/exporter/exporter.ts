@@ -50,6 +50,8 @@ export interface ResolveOptions {
   sourceDateEpoch: number | undefined;
   /** Make an index even for one platform. */
   forceIndex: boolean;
+  /** The build has attestations; `implicit` when they are only the default min provenance. */
+  attestations: { implicit: boolean } | undefined;
 }
 
 export interface Exporter<O extends OutputSpec = OutputSpec> {

@@ -5,6 +5,7 @@
  * from worker/ (layers go down, never up).
  */
 import type { Readable, Writable } from "node:stream";
+import type { Attestation, AttestationStyle } from "../attest/index.ts";
 import type { ContentStore } from "../content/index.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
 import type { Digest } from "../oci/digest.ts";
@@ -49,6 +50,17 @@ export interface BuiltImage {
   baseHistoryLength?: number;
 }
 
+/** The build's attestations, one list per platform (in the images' order). */
+export interface ExportAttestations {
+  style: AttestationStyle;
+  /**
+   * Only the default min provenance, which nobody asked for: it goes to image outputs (registry, store)
+   * only, as buildx's `inline-only`; asked-for attestations go to OCI layouts too.
+   */
+  implicit: boolean;
+  platforms: Attestation[][];
+}
+
 export interface ProgressEvent {
   id: string;
   name: string;
@@ -75,6 +87,8 @@ export interface ExportRequest {
   stdout?: Writable;
   /** Scratch space for type=tar's rootfs; default `<state dir>/tmp` (beside the store). */
   tempDir?: string;
+  /** In-toto statements to store with the image outputs (provenance, SBOM). */
+  attestations?: ExportAttestations;
   /** The time new history entries get when there is no SOURCE_DATE_EPOCH (tests pin it); default now. */
   now?: Date;
 }

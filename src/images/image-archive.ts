@@ -18,10 +18,21 @@ export interface ArchiveImage {
   layers: Descriptor[];
 }
 
+/** An attestation manifest kept in a stored index (as the exporter's assembly describes one). */
+export interface ArchiveAttestation {
+  style: "index";
+  manifest: Descriptor;
+  config: Descriptor;
+  layers: Descriptor[];
+  subject: Descriptor;
+}
+
 export interface ImageSelection {
   root: Descriptor;
   images: ArchiveImage[];
   index?: Descriptor;
+  /** The stored index's attestation manifests, when the whole index is selected (they are its parts). */
+  attestations: ArchiveAttestation[];
 }
 
 export async function selectPlatforms(
@@ -47,16 +58,36 @@ export async function selectPlatforms(
     const m = parseManifest(await store.readBytes(c.manifest.digest), c.manifest.digest);
     images.push({ platform: c.platform, manifest: c.manifest, config: m.config, layers: m.layers });
   }
-  if (!isIndexMediaType(image.descriptor.mediaType)) return { root: image.descriptor, images };
-  if (chosen.length === all.length) return { root: image.descriptor, images, index: image.descriptor };
+  if (!isIndexMediaType(image.descriptor.mediaType))
+    return { root: image.descriptor, images, attestations: [] };
+  if (chosen.length === all.length) {
+    const attestations = await storedAttestations(store, image.descriptor);
+    return { root: image.descriptor, images, index: image.descriptor, attestations };
+  }
   if (chosen.length === 1) {
     const { mediaType, digest, size } = chosen[0]!.manifest;
-    return { root: { mediaType, digest, size }, images };
+    return { root: { mediaType, digest, size }, images, attestations: [] };
   }
   const original = parseIndex(await store.readBytes(image.descriptor.digest), image.descriptor.digest);
   const index: ImageIndex = { ...original, manifests: chosen.map((c) => c.manifest) };
   const bytes = serializeIndex(index);
   const info = await store.write(undefined, bytes);
   const root: Descriptor = { mediaType: image.descriptor.mediaType, digest: info.digest, size: info.size };
-  return { root, images, index: root };
+  return { root, images, index: root, attestations: [] };
+}
+
+/** The attestation manifests (`vnd.docker.reference.type=attestation-manifest`) an index lists. */
+async function storedAttestations(store: ContentStore, index: Descriptor): Promise<ArchiveAttestation[]> {
+  const parsed = parseIndex(await store.readBytes(index.digest), index.digest);
+  const out: ArchiveAttestation[] = [];
+  for (const d of parsed.manifests) {
+    const subject = d.annotations?.["vnd.docker.reference.digest"];
+    if (d.annotations?.["vnd.docker.reference.type"] !== "attestation-manifest" || !subject) continue;
+    if (!(await store.has(d.digest))) continue;
+    const m = parseManifest(await store.readBytes(d.digest), d.digest);
+    const image = parsed.manifests.find((x) => x.digest === subject);
+    if (!image) continue;
+    out.push({ style: "index", manifest: d, config: m.config, layers: m.layers, subject: image });
+  }
+  return out;
 }

@@ -2,7 +2,7 @@ import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { UserError } from "../errors/user-error.ts";
 import { type Digest, DigestMismatchError, digestOf, isDigest } from "../oci/digest.ts";
-import { manifestAccept } from "../oci/media-types.ts";
+import { MediaType, manifestAccept } from "../oci/media-types.ts";
 import {
   RegistryHttpError,
   RegistryNetworkError,
@@ -104,6 +104,18 @@ export class RepositoryClient {
   }
 
   async putManifest(reference: string, bytes: Buffer, mediaType: string): Promise<Digest> {
+    return (await this.putManifestResponse(reference, bytes, mediaType)).digest;
+  }
+
+  /**
+   * PUTs a manifest and says what the registry answered: `subject` is its `OCI-Subject` header, which a
+   * registry with the referrers API sends for a manifest that has a subject.
+   */
+  async putManifestResponse(
+    reference: string,
+    bytes: Buffer,
+    mediaType: string,
+  ): Promise<{ digest: Digest; subject: string | undefined }> {
     const digest = digestOf(bytes);
     const res = await this.transport.send({
       method: "PUT",
@@ -119,7 +131,23 @@ export class RepositoryClient {
         this.#where(`registry stored manifest ${reference} under ${announced}, expected ${digest}`),
       );
     }
-    return digest;
+    return { digest, subject: headerString(res, "oci-subject") };
+  }
+
+  /**
+   * The referrers API's index of manifests whose `subject` is `digest` (distribution spec 1.1), or
+   * undefined when the registry has no such API (it answers 404, as distribution 2.8 does).
+   */
+  async referrersIndex(digest: Digest): Promise<Buffer | undefined> {
+    const res = await this.transport.sendBuffered({
+      method: "GET",
+      path: `/v2/${this.repository}/referrers/${digest}`,
+      headers: { accept: MediaType.ociIndex },
+      scopes: [this.pullScope],
+      expect: [404],
+    });
+    if (res.status === 404) return undefined;
+    return res.bytes;
   }
 
   /** True when the repository has the blob (HEAD), so an upload can be skipped. */

@@ -11,6 +11,7 @@ import { isIndexMediaType, isManifestMediaType } from "../../oci/media-types.ts"
 import { formatPlatform, type Platform } from "../../oci/platform.ts";
 import { pullBlob } from "../../registry/blob-transfer.ts";
 import { formatReference, type ImageReference } from "../../registry/reference.ts";
+import { listReferrers } from "../../registry/referrers.ts";
 import type { RegistryClients } from "../../registry/registry-clients.ts";
 import { fetchByDescriptor, type ResolvedReference } from "../../registry/resolve.ts";
 
@@ -47,6 +48,7 @@ export async function loadImageDetails(
 ): Promise<ImageDetails> {
   const scan: Scan = { images: new Map(), refs: new Map(), fetched: 0 };
   await visit(clients, store, ref, root, scan, 0);
+  await visitReferrers(clients, ref, scan);
   const details: ImageDetails = new Map();
   for (const platform of [...scan.images.keys()].sort()) {
     const { descriptor, manifest } = scan.images.get(platform)!;
@@ -112,6 +114,30 @@ async function visit(
     if (typeof config.variant === "string" && config.variant) platform.variant = config.variant;
   }
   scan.images.set(formatPlatform(platform), { descriptor: node.descriptor, manifest });
+}
+
+/**
+ * Attestations stored as OCI 1.1 referrers (polyarch's `style=referrers`) of an image that has none in
+ * its index: the referrers API's list, or the referrers tag's, filtered to in-toto artifacts.
+ */
+async function visitReferrers(clients: RegistryClients, ref: ImageReference, scan: Scan): Promise<void> {
+  for (const { descriptor } of scan.images.values()) {
+    if (scan.refs.has(descriptor.digest)) continue;
+    const found = await listReferrers(clients, ref, descriptor.digest);
+    for (const d of found) {
+      if (d.artifactType !== inTotoMediaType || !isManifestMediaType(d.mediaType)) continue;
+      if (++scan.fetched > maxManifests) {
+        throw new UserError(`${formatReference(ref)}: more than ${maxManifests} manifests to inspect`);
+      }
+      const node = await fetchByDescriptor(clients, ref, d);
+      const manifest = JSON.parse(node.bytes.toString("utf8")) as Record<string, unknown>;
+      const subject = (manifest.subject as { digest?: unknown } | undefined)?.digest;
+      if (subject !== descriptor.digest) continue;
+      const list = scan.refs.get(descriptor.digest) ?? [];
+      list.push(manifest);
+      scan.refs.set(descriptor.digest, list);
+    }
+  }
 }
 
 async function readJsonBlob(

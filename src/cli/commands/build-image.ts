@@ -37,6 +37,9 @@ export interface ImageBuildFlags extends StepOptionFlags {
   allow?: string[];
   /** `--test CMD`: run in every platform's image; push or export only when it passes on all. */
   test?: string;
+  provenance?: string;
+  sbom?: string;
+  attest?: string[];
 }
 
 /**
@@ -78,6 +81,15 @@ export async function buildImage(
   const cacheLockTimeoutMs = readCacheLockTimeout(process.env.POLYARCH_CACHE_LOCK_TIMEOUT);
   const labels = parseKeyValues(flags.label ?? [], "--label");
   const sourceDateEpoch = readSourceDateEpoch(buildArgs);
+  const { parseAttestFlags } = await import("../../attest/attest-options.ts");
+  const attestations = parseAttestFlags(
+    {
+      ...(flags.provenance !== undefined ? { provenance: flags.provenance } : {}),
+      ...(flags.sbom !== undefined ? { sbom: flags.sbom } : {}),
+      attest: flags.attest ?? [],
+    },
+    process.env,
+  );
 
   // Build progress goes to stderr, as buildx does: stdout stays free for `-o type=tar,dest=-`.
   const quiet = Boolean(flags.quiet) || flags.progress === "quiet";
@@ -132,6 +144,7 @@ export async function buildImage(
       allow: parseEntitlements(flags.allow ?? []),
       stepOptions,
       ...(flags.test === undefined ? {} : { test: flags.test }),
+      attestations,
     });
     const imageId = imageIdOf(result.metadata, result.descriptor.digest);
     if (flags.iidfile) await writeFile(flags.iidfile, imageId);

@@ -59,6 +59,20 @@ export function registerBuild(program: Command): void {
       collect,
       [],
     )
+    .option(
+      "--provenance <true|false|mode=min|max,…>",
+      "attach SLSA provenance (default: mode=min on image outputs; BUILDX_NO_DEFAULT_ATTESTATIONS=1 turns it off)",
+    )
+    .option(
+      "--sbom <true|false>",
+      "attach an SPDX SBOM of each platform's files (dpkg, apk, npm, Python, Go)",
+    )
+    .option(
+      "--attest <type=provenance|sbom,…>",
+      "an attestation, buildx's spelling (repeatable); style=referrers stores them as OCI 1.1 referrers",
+      collect,
+      [],
+    )
     .option("-q, --quiet", "print only the image id (on stdout), and a failed step's output")
     .option("--metadata-file <FILE>", "write build metadata (digest, descriptor, names) as JSON to FILE")
     .option("--no-cache", "run every step, ignoring the build cache")

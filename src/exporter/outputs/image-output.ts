@@ -6,10 +6,11 @@
  */
 import type { ContentStore } from "../../content/index.ts";
 import { storeImage } from "../../images/image-store.ts";
-import type { Descriptor } from "../../oci/descriptor.ts";
 import { pushImage } from "../../registry/push.ts";
 import { formatReference, type ImageReference, parseReference } from "../../registry/reference.ts";
+import { pushReferrer } from "../../registry/referrers.ts";
 import { RegistryClients } from "../../registry/registry-clients.ts";
+import type { Assembly } from "../assemble.ts";
 import type { ImageOutput } from "../output-spec.ts";
 
 export interface ImageOutputContext {
@@ -28,9 +29,10 @@ export interface ImageOutputResult {
 
 export async function exportImage(
   output: ImageOutput,
-  root: Descriptor,
+  assembly: Assembly,
   ctx: ImageOutputContext,
 ): Promise<ImageOutputResult> {
+  const root = assembly.root;
   const refs = output.image.names.map(parseReference);
   const names = refs.map(formatReference);
   if (output.image.nameCanonical) {
@@ -49,7 +51,7 @@ export async function exportImage(
     }
   }
   if (output.push) {
-    result.pushed = await push(output, root, refs, ctx);
+    result.pushed = await push(output, assembly, refs, ctx);
   } else if (result.stored.length > 0) {
     result.note =
       "kept in polyarch's image store: see polyarch images; polyarch push, save or run it, or use it in FROM";
@@ -62,10 +64,11 @@ export async function exportImage(
 
 async function push(
   output: ImageOutput,
-  root: Descriptor,
+  assembly: Assembly,
   refs: ImageReference[],
   ctx: ImageOutputContext,
 ): Promise<string[]> {
+  const root = assembly.root;
   const owned = !ctx.registry || output.insecure;
   const insecureHosts = output.insecure ? refs.map((r) => r.registry) : [];
   const base = ctx.registry?.options ?? {};
@@ -85,6 +88,17 @@ async function push(
       const shown = formatReference(target);
       const done = ctx.progress(`pushing ${shown}`);
       await pushImage(clients, ctx.store, root, target);
+      // Referrers after their subjects: the registry (or the referrers tag) then lists them complete.
+      for (const att of assembly.attestations.filter((a) => a.style === "referrers")) {
+        await pushReferrer(
+          clients,
+          ctx.store,
+          att.manifest,
+          [att.config, ...att.layers],
+          att.subject.digest,
+          target,
+        );
+      }
       done();
       pushed.push(shown);
     }

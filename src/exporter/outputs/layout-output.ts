@@ -78,6 +78,11 @@ export function layoutArchive(
     for (const layer of image.layers) add(layer);
     add(image.manifest);
   }
+  for (const att of assembly.attestations) {
+    add(att.config);
+    for (const layer of att.layers) add(layer);
+    add(att.manifest);
+  }
   if (assembly.index) add(assembly.index);
   const entry: Descriptor = {
     ...assembly.root,
@@ -85,6 +90,8 @@ export function layoutArchive(
   };
   if (names.length === 0) writer.addIndexEntry(entry);
   for (const name of names) writer.addIndexEntry(entry, { imageName: name });
+  // Referrers live beside the image in index.json, untagged, where the image-layout spec keeps them.
+  for (const att of assembly.attestations) if (att.style === "referrers") writer.addIndexEntry(att.manifest);
   return { writer, extraFiles: kind === "docker" ? [dockerManifestJson(assembly, names)] : [] };
 }
 

@@ -153,7 +153,9 @@ test("--push writes blobs, manifests and the index last; skopeo copies it whole;
   });
   assert.deepEqual(
     [...inspect.stdout.matchAll(/Platform: +(\S+)/g)].map((m) => m[1]),
-    ["linux/amd64", "linux/arm64", "linux/arm/v7"],
+    // The platforms, then (as buildx lists them) the attestation manifests of the default min provenance.
+    ["linux/amd64", "linux/arm64", "linux/arm/v7", "unknown/unknown", "unknown/unknown", "unknown/unknown"],
   );
+  assert.match(inspect.stdout, /vnd\.docker\.reference\.type: +attestation-manifest/);
   assert.match(inspect.stdout, new RegExp(`Digest: +${String(meta["containerimage.digest"])}`));
 });

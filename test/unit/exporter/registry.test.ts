@@ -53,6 +53,7 @@ const digestFile = {
           forceCompression: false,
           rewriteTimestamp: false,
           annotations: [],
+          attest: false,
           forceIndex: false,
         });
         const platforms = session.images.map((i) => `${i.platform.os}/${i.platform.architecture}`);

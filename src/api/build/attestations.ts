@@ -1,0 +1,106 @@
+/**
+ * The build's attestations, made once the solve is done: per platform the SLSA provenance (from the
+ * planned graph and the frontend's options) and the SPDX SBOM (scanned on the host from the platform's
+ * result tree, never by running anything in the image).
+ */
+import { randomBytes } from "node:crypto";
+import {
+  type Attestation,
+  type AttestationRequest,
+  provenancePredicate,
+  slsaProvenanceV1,
+  spdxDocument,
+  spdxSbom,
+} from "../../attest/index.ts";
+import type { BuildGraph } from "../../graph/types.ts";
+import type { Digest } from "../../oci/digest.ts";
+import { formatPlatform, hostPlatform, type Platform } from "../../oci/platform.ts";
+import type { ResultRef } from "../../solver/types.ts";
+
+export interface AttestationContext {
+  request: AttestationRequest;
+  graph: BuildGraph;
+  platforms: readonly { platform: Platform; output: Digest }[];
+  refs: readonly ResultRef[];
+  buildArgs: Readonly<Record<string, string>>;
+  target: string | undefined;
+  labels: Readonly<Record<string, string>>;
+  dockerfile: { name: string; text: string };
+  /** A remote main context (git or tarball URL), as given. */
+  remoteContext: string | undefined;
+  startedAt: Date;
+  sourceDateEpoch: number | undefined;
+  imageName: string | undefined;
+  tool: string;
+}
+
+const proxyArg = /^(http|https|ftp|no|all)_proxy$/i;
+
+/** Seconds-precision ISO time, as SPDX and SLSA write it. */
+function isoSeconds(d: Date): string {
+  return `${d.toISOString().slice(0, 19)}Z`;
+}
+
+export async function makeAttestations(ctx: AttestationContext): Promise<Attestation[][]> {
+  const { request } = ctx;
+  const epochTime =
+    ctx.sourceDateEpoch === undefined ? undefined : isoSeconds(new Date(ctx.sourceDateEpoch * 1000));
+  const out: Attestation[][] = [];
+  const invocationId = randomBytes(13).toString("hex").slice(0, 25);
+  for (const [i, p] of ctx.platforms.entries()) {
+    const list: Attestation[] = [];
+    if (request.provenance) {
+      const mode = request.provenance.mode;
+      const args: Record<string, string> = {};
+      // Proxy args do not shape the result (they are kept out of cache keys too) and often carry passwords.
+      for (const [k, v] of Object.entries(ctx.buildArgs)) if (!proxyArg.test(k)) args[`build-arg:${k}`] = v;
+      for (const [k, v] of Object.entries(ctx.labels)) args[`label:${k}`] = v;
+      if (ctx.target) args.target = ctx.target;
+      // Min mode holds nothing that changes between identical builds; max mode records when it ran.
+      const times =
+        mode === "max"
+          ? { startedOn: ctx.startedAt.toISOString(), finishedOn: new Date().toISOString() }
+          : epochTime !== undefined
+            ? { startedOn: epochTime, finishedOn: epochTime }
+            : undefined;
+      list.push({
+        kind: "provenance",
+        predicateType: slsaProvenanceV1,
+        predicate: provenancePredicate({
+          mode,
+          platform: p.platform,
+          builderPlatform: hostPlatform(),
+          graph: ctx.graph,
+          root: p.output,
+          args,
+          locals: ctx.remoteContext ? [] : ["context", "dockerfile"],
+          ...(ctx.remoteContext
+            ? { configSource: { uri: ctx.remoteContext, path: ctx.dockerfile.name } }
+            : {}),
+          ...(mode === "max" ? { dockerfile: ctx.dockerfile, invocationId } : {}),
+          ...(times ? { times } : {}),
+        }),
+      });
+    }
+    if (request.sbom) {
+      const view = await ctx.refs[i]!.tree();
+      try {
+        list.push({
+          kind: "sbom",
+          predicateType: spdxDocument,
+          predicate: spdxSbom({
+            root: view.root,
+            platform: p.platform,
+            name: ctx.imageName ?? formatPlatform(p.platform),
+            created: epochTime ?? isoSeconds(ctx.startedAt),
+            tool: ctx.tool,
+          }),
+        });
+      } finally {
+        await view.release();
+      }
+    }
+    out.push(list);
+  }
+  return out;
+}
