@@ -19,7 +19,7 @@ import { UserError } from "../../errors/user-error.ts";
 import type { Descriptor } from "../../oci/descriptor.ts";
 import { type Digest, parseDigest } from "../../oci/digest.ts";
 import { type OciLayoutReader, openOciLayout } from "../../oci/layout/reader.ts";
-import { imageNameAnnotation, refNameAnnotation } from "../../oci/layout/spec.ts";
+import { imageNameAnnotation, ociLayoutContextRegistry, refNameAnnotation } from "../../oci/layout/spec.ts";
 import { parseIndex, parseManifest } from "../../oci/manifest.ts";
 import { isIndexMediaType, isManifestMediaType } from "../../oci/media-types.ts";
 import { imageEntries } from "../../registry/resolve.ts";
@@ -82,7 +82,7 @@ export function layoutReference(contextName: string, digest: Digest): string {
       .toLowerCase()
       .replace(/[^a-z0-9]+/g, "-")
       .replace(/^-+|-+$/g, "") || "context";
-  return `oci-layout.invalid/${repository}@${digest}`;
+  return `${ociLayoutContextRegistry}/${repository}@${digest}`;
 }
 
 async function chooseEntry(reader: OciLayoutReader, context: OciLayoutNamedContext): Promise<Descriptor> {
