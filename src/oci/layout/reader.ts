@@ -235,6 +235,7 @@ function noFollowDirectoryAccess(root: string): FileAccess {
         return undefined;
       }
     },
+    // fs.open takes numeric flags (O_NOFOLLOW has no string form); the stream's typings name only strings.
     stream: (path) => createReadStream(join(root, path), { flags: noFollowRead as unknown as string }),
     async read(path) {
       if (!(await realFolders(path))) throw new Error(`${path} is not inside ${root}`);
