@@ -62,7 +62,8 @@ const within = {
     ".": ["executor", "fileop", "layer"],
     emulation: [],
     layer: [],
-    snapshot: ["."],
+    // layer/ is a leaf (xattrs, layer tars): the snapshotters read overlay marks with it.
+    snapshot: [".", "layer"],
     fileop: ["layer", "executor"],
     executor: [".", "emulation", "fileop", "snapshot"],
     // The local worker puts the parts together behind the Worker interface.

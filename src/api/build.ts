@@ -41,6 +41,7 @@ import {
 } from "./build/remote-contexts.ts";
 import { secretProvider } from "./build/secrets.ts";
 import { type SshAgents, type SshForward, sshAgents } from "./build/ssh-agents.ts";
+import { collectAfterBuild } from "./store-gc.ts";
 
 export type { NamedContext } from "../dockerfile/context/named-contexts.ts";
 export type { SshForward } from "./build/ssh-agents.ts";
@@ -332,6 +333,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       await exportCaches(options.cacheTo ?? [], solved.refs, resolverStore(resolver), warn, () =>
         solver!.archiveCacheMounts(plan.graph, warn),
       );
+      await worker.settle();
+      // Only a build that made something can have grown the state dir: a cached one stays on its fast path.
+      if (solved.ran.length > 0) await collectAfterBuild(stateRoot, resolverStore(resolver), worker, warn);
       return result;
     } finally {
       await registryClients?.close();

@@ -152,6 +152,8 @@ export class Solver {
       }
     }
 
+    await ws.probed();
+
     // 3. preflight
     const emulated = await preflight(
       graph,
