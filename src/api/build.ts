@@ -16,7 +16,7 @@ import { defaultStateDir } from "../content/paths.ts";
 import { prepareStateRoot } from "../content/state-root.ts";
 import { resolveBuildInputs } from "../dockerfile/context/build-inputs.ts";
 import type { NamedContext } from "../dockerfile/context/named-contexts.ts";
-import { parseDockerfile } from "../dockerfile/parse/index.ts";
+import { parseDockerfile, syntaxOverride } from "../dockerfile/parse/index.ts";
 import { planBuild } from "../dockerfile/plan/plan-build.ts";
 import type { ImageMetadataResolver } from "../dockerfile/plan/types.ts";
 import { type ErrorLocation, UserError } from "../errors/user-error.ts";
@@ -31,7 +31,7 @@ import type { Solver } from "../solver/solver.ts";
 import type { Worker } from "../worker/worker.ts";
 import { builtImage } from "./build/built-image.ts";
 import { type CacheExport, type CacheImport, exportCaches, importCaches } from "./build/cache-transfer.ts";
-import { lintForBuild } from "./build/lint-warnings.ts";
+import { lintForBuild, warnPlatformMismatches } from "./build/lint-warnings.ts";
 import { localContextProvider } from "./build/local-contexts.ts";
 import {
   type FetchProgress,
@@ -156,6 +156,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ...(options.signal ? { signal: options.signal } : {}),
       progress: fetchProgress(emit),
     });
+    for (const layout of contexts.layouts) resolver.serve(layout.ref, layout.root);
     const dockerfileCwd = contexts.dockerfileCwd ?? options.cwd;
     const inputs = await resolveBuildInputs({
       context: contexts.context,
@@ -166,11 +167,14 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
           : {}),
       ...(dockerfileCwd ? { cwd: dockerfileCwd } : {}),
     });
-    const ast = parseDockerfile(inputs.dockerfile.text, { file: inputs.dockerfile.displayName });
+    const buildArgs = options.buildArgs ?? {};
+    const ast = parseDockerfile(inputs.dockerfile.text, {
+      file: inputs.dockerfile.displayName,
+      ...syntaxOverride(buildArgs),
+    });
     lines = ast.lines;
     const named = contexts.named;
     const planContexts = await planNamedContexts(named);
-    const buildArgs = options.buildArgs ?? {};
     const platforms = options.platforms?.length ? options.platforms : [hostPlatform()];
     lintForBuild(
       ast,
@@ -179,6 +183,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         platform: platforms[0]!,
         buildPlatform: hostPlatform(),
         ...(options.target ? { target: options.target } : {}),
+        ...(contexts.mainIsRemote ? {} : { contextIgnores: inputs.ignore.ignores }),
       },
       emit,
     );
@@ -193,6 +198,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       resolver: metadataProgress(resolver, emit),
       ...(options.stepOptions ? { stepOptions: options.stepOptions } : {}),
     });
+    warnPlatformMismatches(ast, buildArgs, plan.platforms, emit);
     emit({
       type: "build.start",
       platforms: plan.platforms.map((p) => formatPlatform(p.platform)),
