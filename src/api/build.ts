@@ -16,7 +16,7 @@ import { defaultStateDir } from "../content/paths.ts";
 import { prepareStateRoot } from "../content/state-root.ts";
 import { resolveBuildInputs } from "../dockerfile/context/build-inputs.ts";
 import type { NamedContext } from "../dockerfile/context/named-contexts.ts";
-import { parseDockerfile } from "../dockerfile/parse/index.ts";
+import { parseDockerfile, syntaxOverride } from "../dockerfile/parse/index.ts";
 import { planBuild } from "../dockerfile/plan/plan-build.ts";
 import type { ImageMetadataResolver } from "../dockerfile/plan/types.ts";
 import { type ErrorLocation, UserError } from "../errors/user-error.ts";
@@ -34,7 +34,7 @@ import { builtImage } from "./build/built-image.ts";
 import type { CacheBackendContext } from "./build/cache-backends.ts";
 import { type CacheExport, type CacheImport, exportCaches, importCaches } from "./build/cache-transfer.ts";
 import { DeferredBlobStore } from "./build/deferred-blobs.ts";
-import { lintForBuild } from "./build/lint-warnings.ts";
+import { lintForBuild, warnPlatformMismatches } from "./build/lint-warnings.ts";
 import { localContextProvider } from "./build/local-contexts.ts";
 import {
   type FetchProgress,
@@ -44,6 +44,7 @@ import {
 } from "./build/remote-contexts.ts";
 import { secretProvider } from "./build/secrets.ts";
 import { type SshAgents, type SshForward, sshAgents } from "./build/ssh-agents.ts";
+import { collectAfterBuild } from "./store-gc.ts";
 
 export type { NamedContext } from "../dockerfile/context/named-contexts.ts";
 export type { SshForward } from "./build/ssh-agents.ts";
@@ -160,6 +161,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ...(options.signal ? { signal: options.signal } : {}),
       progress: fetchProgress(emit),
     });
+    for (const layout of contexts.layouts) resolver.serve(layout.ref, layout.root);
     const dockerfileCwd = contexts.dockerfileCwd ?? options.cwd;
     const inputs = await resolveBuildInputs({
       context: contexts.context,
@@ -170,11 +172,14 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
           : {}),
       ...(dockerfileCwd ? { cwd: dockerfileCwd } : {}),
     });
-    const ast = parseDockerfile(inputs.dockerfile.text, { file: inputs.dockerfile.displayName });
+    const buildArgs = options.buildArgs ?? {};
+    const ast = parseDockerfile(inputs.dockerfile.text, {
+      file: inputs.dockerfile.displayName,
+      ...syntaxOverride(buildArgs),
+    });
     lines = ast.lines;
     const named = contexts.named;
     const planContexts = await planNamedContexts(named);
-    const buildArgs = options.buildArgs ?? {};
     const platforms = options.platforms?.length ? options.platforms : [hostPlatform()];
     lintForBuild(
       ast,
@@ -183,6 +188,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         platform: platforms[0]!,
         buildPlatform: hostPlatform(),
         ...(options.target ? { target: options.target } : {}),
+        ...(contexts.mainIsRemote ? {} : { contextIgnores: inputs.ignore.ignores }),
       },
       emit,
     );
@@ -211,6 +217,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       resolver: metadataProgress(resolver, emit),
       ...(options.stepOptions ? { stepOptions: options.stepOptions } : {}),
     });
+    warnPlatformMismatches(ast, buildArgs, plan.platforms, emit);
     emit({
       type: "build.start",
       platforms: plan.platforms.map((p) => formatPlatform(p.platform)),
@@ -355,6 +362,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       await exportCaches(options.cacheTo ?? [], solved.refs, store, cacheContext, warn, cacheFrom, () =>
         solver!.archiveCacheMounts(plan.graph, warn),
       );
+      await worker.settle();
+      // Only a build that made something can have grown the state dir: a cached one stays on its fast path.
+      if (solved.ran.length > 0) await collectAfterBuild(stateRoot, resolverStore(resolver), worker, warn);
       return result;
     } finally {
       await registryClients?.close();

@@ -33,6 +33,8 @@ const regexSpecial = new Set(["^", "+", "(", ")", "|", "{", "}", "]"]);
 
 /** Compiles pattern lines (case-sensitively, as Docker on Linux); throws BadPatternError for a malformed one. */
 export function compileDockerPatterns(patterns: readonly string[]): DockerPatternMatcher {
+  // No rules (a context without .dockerignore): asked once per context file, so answered without the port.
+  if (patterns.length === 0) return { matches: () => false };
   const escaped = patterns.map(escapePattern);
   const matcher = factory({ ignorecase: false }).add(escaped);
   for (let i = 0; i < escaped.length; i++) {

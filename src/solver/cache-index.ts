@@ -10,7 +10,7 @@
  * same key both write complete, equivalent entries; the last rename wins. A file that cannot be read or
  * parsed is a miss, never an error.
  */
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, stat, unlink, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../content/fs-util.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
@@ -23,6 +23,15 @@ export interface ChainRecord {
   chain: string[];
   /** ISO 8601; becomes the created time of the step's history entry (the same on every cached rebuild). */
   created?: string;
+  /** The step's name as progress shows it (`[stage 2/3] RUN …`), for `polyarch du`. */
+  description?: string;
+}
+
+/** A record as listed for garbage collection: its key's hex, its value, and when it was last used. */
+export interface ListedRecord<T> {
+  hex: string;
+  record: T;
+  usedMs: number;
 }
 
 /**
@@ -48,11 +57,21 @@ export class CacheIndex {
   }
 
   getChain(key: CacheKey): Promise<ChainRecord | undefined> {
-    return this.#read<ChainRecord>("chains", key, (v) =>
-      Array.isArray((v as ChainRecord).chain) && (v as ChainRecord).chain.every(isDirName)
-        ? (v as ChainRecord)
-        : undefined,
-    );
+    return this.#read<ChainRecord>("chains", key, (v) => this.#checkChain(v));
+  }
+
+  #checkChain(v: unknown): ChainRecord | undefined {
+    return Array.isArray((v as ChainRecord).chain) && (v as ChainRecord).chain.every(isDirName)
+      ? (v as ChainRecord)
+      : undefined;
+  }
+
+  #checkLayer(v: unknown): LayerRecord | undefined {
+    const r = v as LayerRecord;
+    if (r.empty === true) return r;
+    return r.empty === false && typeof r.descriptor?.digest === "string" && typeof r.diffId === "string"
+      ? r
+      : undefined;
   }
 
   putChain(key: CacheKey, record: ChainRecord): Promise<void> {
@@ -60,25 +79,58 @@ export class CacheIndex {
   }
 
   getLayer(key: CacheKey): Promise<LayerRecord | undefined> {
-    return this.#read<LayerRecord>("layers", key, (v) => {
-      const r = v as LayerRecord;
-      if (r.empty === true) return r;
-      return r.empty === false && typeof r.descriptor?.digest === "string" && typeof r.diffId === "string"
-        ? r
-        : undefined;
-    });
+    return this.#read<LayerRecord>("layers", key, (v) => this.#checkLayer(v));
   }
 
   putLayer(key: CacheKey, record: LayerRecord): Promise<void> {
     return this.#write("layers", key, record);
   }
 
+  listChains(): Promise<ListedRecord<ChainRecord>[]> {
+    return this.#list("chains", (v) => this.#checkChain(v));
+  }
+
+  listLayers(): Promise<ListedRecord<LayerRecord>[]> {
+    return this.#list("layers", (v) => this.#checkLayer(v));
+  }
+
+  /** Removes a record (garbage collection). */
+  async delete(kind: "chains" | "layers", hex: string): Promise<void> {
+    await unlink(join(this.root, "index", kind, `${hex}.json`)).catch(() => {});
+  }
+
+  async #list<T>(kind: string, check: (v: unknown) => T | undefined): Promise<ListedRecord<T>[]> {
+    const dir = join(this.root, "index", kind);
+    const out: ListedRecord<T>[] = [];
+    for (const n of await readdir(dir).catch(() => [] as string[])) {
+      if (!/^[0-9a-f]{64}\.json$/.test(n)) continue;
+      try {
+        const path = join(dir, n);
+        const usedMs = (await stat(path)).mtimeMs;
+        const value: unknown = JSON.parse(await readFile(path, "utf8"));
+        const record = typeof value === "object" && value !== null ? check(value) : undefined;
+        if (record) out.push({ hex: n.slice(0, 64), record, usedMs });
+      } catch {
+        // Gone meanwhile, or damaged (a miss for builds too).
+      }
+    }
+    return out;
+  }
+
+  /**
+   * A record that is read is touched: its mtime is when it was last used, which is what garbage
+   * collection keeps the newest of, and what pins it while a build that read it runs (store-gc.ts).
+   */
   async #read<T>(kind: string, key: CacheKey, check: (v: unknown) => T | undefined): Promise<T | undefined> {
     try {
-      const value: unknown = JSON.parse(
-        await readFile(join(this.root, "index", kind, `${keyHex(key)}.json`), "utf8"),
-      );
-      return typeof value === "object" && value !== null ? check(value) : undefined;
+      const path = join(this.root, "index", kind, `${keyHex(key)}.json`);
+      const value: unknown = JSON.parse(await readFile(path, "utf8"));
+      const record = typeof value === "object" && value !== null ? check(value) : undefined;
+      if (record) {
+        const now = new Date();
+        await utimes(path, now, now);
+      }
+      return record;
     } catch {
       return undefined;
     }

@@ -159,7 +159,8 @@ export class Execution {
       }
       top = own.chain[0]!;
       created = own.created;
-    } else if (v.op.kind === "exec" || v.op.kind === "file") {
+    } else if (v.op.kind === "exec" || v.op.kind === "file" || isLocalSource(v.op)) {
+      // A local source is a layer when an image starts from a named local context (its directory, whole).
       const result = await this.chainOf(d);
       top = result.chain[result.chain.length - 1]!;
       lower = result.chain.slice(0, -1);
@@ -235,4 +236,8 @@ export class Execution {
       this.#in.env.progress.done(exportId, this.#in.env.signal.aborted ? "canceled" : undefined);
     }
   }
+}
+
+function isLocalSource(op: BuildGraph["vertices"][string]["op"]): boolean {
+  return op.kind === "source" && op.source.type === "local";
 }

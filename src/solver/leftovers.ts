@@ -4,13 +4,16 @@
  * that process is gone (fsutil/orphans.ts); nothing of a live process is touched.
  *
  *  - every build (cheap: a few readdirs): stale locks and lock temp files, index temp files
- *    (`KEY.json.tmp-PID-HEX`), cache-mount staging dirs (`HEX.new-PID-HEX`);
+ *    (`KEY.json.tmp-PID-HEX`), cache-mount staging dirs (`HEX.new-PID-HEX`), what a killed garbage
+ *    collection was deleting (`gc-trash/NAME.PID-HEX`);
+ *    (`KEY.json.tmp-PID-HEX`, the cache index's and the context stat index's), cache-mount staging dirs
+ *    (`HEX.new-PID-HEX`);
  *  - a build that ran steps: the worker's step results that no cache record names any more (a --no-cache
  *    build replaces the record, a kill may come before the record) and whose process is gone
  *    (Worker.removeDeadResults). A live build may still be using a result whose record another build
  *    replaced, so this sweep runs only when no other build on the state dir is alive (see BuildPresence).
  */
-import { readdir, readFile, rm, unlink, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { uniqueSuffix } from "../fsutil/atomic-file.ts";
 import { orphanedTemp } from "../fsutil/orphans.ts";
@@ -50,6 +53,9 @@ export async function sweepEveryBuild(
     sweepOrphanedTemps(join(solverRoot, "index", "chains"), (n) => n.includes(".tmp-")),
     sweepOrphanedTemps(join(solverRoot, "index", "layers"), (n) => n.includes(".tmp-")),
     sweepOrphanedTemps(join(solverRoot, "cache-mounts"), (n) => n.includes(".new-")),
+    // What a killed garbage collection was deleting (store-gc.ts): renamed aside, so no record names it.
+    sweepOrphanedTemps(join(solverRoot, "gc-trash"), () => true),
+    sweepOrphanedTemps(join(solverRoot, "context-index"), (n) => n.includes(".tmp-")),
   ]).catch(() => [0]);
   return counts.reduce((a, b) => a + b, 0);
 }
@@ -78,9 +84,23 @@ export class BuildPresence {
   }
 
   async withdraw(): Promise<void> {
+    await this.probing(false);
     if (!this.#written) return;
     this.#written = undefined;
     await unlink(this.#path).catch(() => {});
+  }
+
+  /**
+   * Marks this build as reading the cache index (probing) or done with it: a garbage collection waits
+   * until no live build is probing, so every record a build uses is touched (and so pinned, see
+   * store-gc.ts) before the collection looks at the records.
+   */
+  async probing(on: boolean): Promise<void> {
+    const marker = join(this.#dir, "..", "probing", this.#path.slice(this.#dir.length + 1));
+    if (on) {
+      await mkdir(join(marker, ".."), { recursive: true });
+      await writeFile(marker, `${selfIdentity()}\n`, { mode: 0o644 });
+    } else await unlink(marker).catch(() => {});
   }
 
   /** True when no other live build has announced itself; removes the files of dead ones. */
@@ -91,7 +111,7 @@ export class BuildPresence {
       if (path === this.#path) continue;
       let owner: string;
       try {
-        owner = (await readFile(path, "utf8")).trim();
+        owner = (await readFile(path, "utf8")).split("\n")[0]!.trim();
       } catch {
         continue;
       }
@@ -102,6 +122,48 @@ export class BuildPresence {
     }
     return alone;
   }
+}
+
+/** A build that is alive on the state dir: when it announced itself, and whether it is probing. */
+export interface LiveBuild {
+  announcedMs: number;
+  probing: boolean;
+  pid: number | undefined;
+}
+
+/** The live builds on the state dir other than this process's (see BuildPresence). */
+export async function liveBuilds(solverRoot: string): Promise<LiveBuild[]> {
+  const out: LiveBuild[] = [];
+  const probingDir = join(solverRoot, "probing");
+  const probing = new Set<string>();
+  for (const n of await names(probingDir)) {
+    const owner = await readFile(join(probingDir, n), "utf8").then(
+      (t) => t.trim(),
+      () => "",
+    );
+    if (owner !== "" && identityAlive(owner)) probing.add(n);
+    else if (owner !== "") await unlink(join(probingDir, n)).catch(() => {});
+  }
+  const dir = join(solverRoot, "builds");
+  for (const n of await names(dir)) {
+    try {
+      const path = join(dir, n);
+      const owner = (await readFile(path, "utf8")).split("\n")[0]!.trim();
+      const pid = Number(owner.split(":")[0]);
+      if (pid === process.pid) continue;
+      // An empty file is one being written (its build counts as alive and probing), unless it is a leftover.
+      if (owner === "" && (await orphanedTemp(path, n))) continue;
+      if (owner === "" || identityAlive(owner))
+        out.push({
+          announcedMs: (await stat(path)).mtimeMs,
+          probing: owner === "" || probing.has(n),
+          pid: Number.isSafeInteger(pid) ? pid : undefined,
+        });
+    } catch {
+      // Withdrawn meanwhile.
+    }
+  }
+  return out;
 }
 
 /** Every snapshot name a chain record under `index/chains` names (what the worker must keep). */

@@ -91,7 +91,10 @@ export function runVertex(
           default:
             throw new Error(`solver: cannot run a ${op.kind} vertex`);
         }
-        record = isStep ? { chain, created: new Date().toISOString() } : { chain };
+        // A step rebuilt after garbage collection keeps the time it was first made (created-times.ts).
+        record = isStep
+          ? { chain, created: await env.ws.times.forStep(key, ctx.cacheable(d)), description: name }
+          : { chain, description: name };
         await env.ws.index.putChain(key, record);
       } catch (e) {
         // Stopped because the build was aborted (Ctrl-C, or another step failed): not this step's error.

@@ -109,6 +109,7 @@ export class Solver {
     const roots = request.platforms.flatMap((p) => [p.output, ...p.layerVertices, p.baseVertex]);
     const order = topologicalOrder(graph, roots);
     const platformOf = this.#platformLabels(graph, request);
+    this.#progress.stepInputs(reportedInputs(graph, order));
     const sources = await readSourceContent(graph, order, options.localContexts, ws, signal);
     keep(sources);
     const keys = computeCacheKeys(graph, order, sources.content);
@@ -153,6 +154,8 @@ export class Solver {
         );
       }
     }
+
+    await ws.probed();
 
     // 3. preflight
     const emulated = await preflight(
@@ -338,6 +341,25 @@ function treeChain(chain: readonly string[] | undefined): readonly string[] {
 
 function canceled(reason: unknown): UserError {
   return new UserError("the build was canceled", { cause: reason });
+}
+
+/**
+ * Each reported step's inputs as BuildKit's vertices list them: the steps it reads from. A vertex that is
+ * not reported (no step name: scratch, a merge, a file op's helper) is looked through to the reported
+ * steps it reads from, so every digest a progress reader sees is one it was told about.
+ */
+function reportedInputs(graph: BuildGraph, order: readonly Digest[]): Map<string, string[]> {
+  const nearest = new Map<Digest, Digest[]>();
+  const out = new Map<string, string[]>();
+  for (const d of order) {
+    const v = graph.vertices[d]!;
+    const from = [...new Set(v.inputs.flatMap((i) => nearest.get(i) ?? []))];
+    if (stepName(v) !== undefined) {
+      if (from.length > 0) out.set(d, from);
+      nearest.set(d, [d]);
+    } else nearest.set(d, from);
+  }
+  return out;
 }
 
 /** The cache mounts the imported caches carry, by directory name; the first --cache-from that has one wins. */

@@ -1,12 +1,14 @@
 /**
  * Phase 1 of a build: what the sources whose result depends on the outside world contain, for their cache
- * keys. Local sources are listed and hashed (each file read once per build); downloads without a pinned
+ * keys. Local sources are listed and hashed (each file read at most once per build, and not at all when
+ * its stat says it is unchanged since a build that read it: context-stat-index.ts); downloads without a pinned
  * checksum are fetched (kept for the run). Git sources are resolved to the commit their ref names (and
  * checked against an ADD --checksum), before anything runs.
  */
+import { join } from "node:path";
 import type { BuildGraph } from "../graph/types.ts";
 import type { Digest } from "../oci/digest.ts";
-import { type FileHashMemo, hashSelection } from "./context-hash.ts";
+import { ContextHasher, hashSelection } from "./context-hash.ts";
 import { resolveGitSource } from "./git-source-commit.ts";
 import { downloadHttp, type HttpDownload } from "./run-http.ts";
 import type { LocalContextProvider, LocalSelection } from "./types.ts";
@@ -29,7 +31,7 @@ export async function readSourceContent(
   ws: Workspace,
   signal: AbortSignal,
 ): Promise<SourceContent> {
-  const memo: FileHashMemo = new Map();
+  const hasher = new ContextHasher(join(ws.root, "context-index"));
   const out: SourceContent = {
     content: new Map(),
     selections: new Map(),
@@ -44,7 +46,7 @@ export async function readSourceContent(
       if (s.type === "local") {
         const selection = await localContexts(s);
         out.selections.set(d, selection);
-        out.content.set(d, await hashSelection(selection, memo));
+        out.content.set(d, await hashSelection(selection, hasher));
       } else if (s.type === "http") {
         if (s.checksum) out.content.set(d, s.checksum);
         else {
@@ -62,6 +64,8 @@ export async function readSourceContent(
     }),
   );
   const failed = settled.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
+  // What was hashed stands even when another source failed.
+  await hasher.save();
   if (failed) {
     await discardDownloads(out);
     throw failed.reason;

@@ -50,6 +50,11 @@ export interface LocalFile {
   gid: number;
   size: number;
   linkTarget?: string;
+  /** The listing's stat, when it has one: a file whose stat matches the stat index is not read again. */
+  mtimeMs?: number;
+  ctimeMs?: number;
+  dev?: number;
+  ino?: number;
 }
 
 /** The files a local source selects, read from `root`. */

@@ -19,7 +19,7 @@ import type { Descriptor } from "../oci/descriptor.ts";
 import type { Digest } from "../oci/digest.ts";
 import type { ContainerConfig } from "../oci/image-config.ts";
 import type { Platform } from "../oci/platform.ts";
-import type { ContainerCommand } from "./container-process.ts";
+import type { ContainerCommand, ContainerVolume } from "./container-process.ts";
 import type { ExecRequest } from "./executor/exec-request.ts";
 import type { FileOp } from "./fileop/types.ts";
 import type { AppliedLayer, LowerLink, LowerPaths } from "./layer/apply-layer.ts";
@@ -72,6 +72,14 @@ export interface ContainerRun {
   signal: AbortSignal;
   onOutput: (stream: "stdout" | "stderr", chunk: Buffer) => void;
   timeoutMs?: number;
+  /** `-v`: host paths bound into the container. */
+  volumes?: readonly ContainerVolume[];
+  /**
+   * `-i`: the container reads polyarch's stdin (else it has none); `-t`: it gets a terminal, and then
+   * polyarch's own terminal is handed to runc whole (its output is not seen by onOutput).
+   */
+  stdin?: boolean;
+  tty?: boolean;
 }
 
 export interface FileOpRun {
@@ -189,6 +197,25 @@ export interface Worker {
    * processes that are gone, already there at `began`. The caller makes sure no other build is alive.
    */
   removeDeadResults(referenced: ReadonlySet<string>, began: number): Promise<number>;
+  /**
+   * Every stored snapshot with the bytes it holds on disk (a file with several links counted once) and
+   * when it was made. Snapshots never change, so `known` sizes (by name) are taken as they are.
+   */
+  listSnapshots(known?: ReadonlyMap<string, number>): Promise<SnapshotUsage[]>;
+  /**
+   * Deletes a stored snapshot (garbage collection; the caller has removed every record naming it). It is
+   * moved aside in one rename first, so a kill leaves it whole or gone from its name, never half there.
+   */
+  removeSnapshot(name: string): Promise<boolean>;
   /** Resolves once background work of this process (deleting released snapshots) is done. */
   settle(): Promise<void>;
+}
+
+/** A stored snapshot as garbage collection sees it. */
+export interface SnapshotUsage {
+  name: string;
+  /** Bytes on disk (allocated blocks). */
+  size: number;
+  /** When it got its name (ms since the epoch). */
+  madeMs: number;
 }

@@ -4,6 +4,7 @@ import { registerBuild } from "./build.ts";
 import { registerImages } from "./images.ts";
 import { registerImagetools } from "./imagetools.ts";
 import { registerRun } from "./run.ts";
+import { registerStore } from "./store.ts";
 import { registerVersion } from "./version.ts";
 
 /** Every CLI command registers itself here; one file per command under commands/. */
@@ -14,4 +15,5 @@ export function registerCommands(program: Command): void {
   registerBuild(program);
   registerImages(program);
   registerRun(program);
+  registerStore(program);
 }

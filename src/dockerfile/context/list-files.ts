@@ -1,5 +1,5 @@
-import type { Dirent, Stats } from "node:fs";
-import { lstat, readdir, readlink, realpath } from "node:fs/promises";
+import { type Dirent, lstatSync, readdirSync, readlinkSync, type Stats } from "node:fs";
+import { realpath } from "node:fs/promises";
 import { join } from "node:path";
 import { UserError } from "../../errors/user-error.ts";
 import type { LocalSource } from "../../graph/types.ts";
@@ -49,6 +49,8 @@ export interface ContextEntry {
   gid: number;
   size: number;
   mtimeMs: number;
+  /** The inode's change time: what the solver's stat index checks, with size, mtime, inode and mode. */
+  ctimeMs: number;
   /** Target of a symlink, as stored (it is never followed). */
   linkTarget?: string;
   /** Device and inode, so hard links inside the context can be kept as links. */
@@ -61,6 +63,9 @@ export interface ContextEntry {
  * Lists the files of a context selection in a deterministic order (depth-first, names sorted by code
  * unit), honouring the ignore rules. Symlinks are reported, never followed, so nothing outside the root
  * is read; directories that are excluded but hold re-included files are listed so the files have parents.
+ *
+ * The walk's calls are synchronous: a listing is one lstat per file, and a promise and a thread-pool hop
+ * per call cost several times the call itself (a 20,000-file context took 0.4 s of CPU, mostly that).
  */
 export async function listContextFiles(selection: ContextSelection): Promise<ContextEntry[]> {
   let root: string;
@@ -81,7 +86,7 @@ export async function listContextFiles(selection: ContextSelection): Promise<Con
     if (!patterns.includes("")) filters.push({ patterns, matcher: compileIgnoreRules(patterns) });
   }
   const out: ContextEntry[] = [];
-  await walk(root, "", rules, filters, out);
+  await walk(root, "", rules, filters, out, false);
   return out;
 }
 
@@ -91,10 +96,13 @@ async function walk(
   rules: IgnoreRules,
   filters: IncludeFilter[],
   out: ContextEntry[],
+  underSelected: boolean,
 ): Promise<boolean> {
+  // A `!` pattern in a selection could take a path under a selected directory out again.
+  const exceptionless = filters.every((f) => !f.matcher.hasExceptions);
   let dirents: Dirent[];
   try {
-    dirents = await readdir(absDir, { withFileTypes: true });
+    dirents = readdirSync(absDir, { withFileTypes: true });
   } catch (e) {
     throw new UserError(
       `cannot read ${relDir || "."} in the build context: ${(e as NodeJS.ErrnoException).code}`,
@@ -111,19 +119,21 @@ async function walk(
     const abs = join(absDir, d.name);
     const excluded = rules.ignores(rel);
     // The matcher's `ignores` is true when the path or one of its parents matches: here, "is selected".
-    const selected = filters.every((f) => f.matcher.ignores(rel));
+    // Under a selected directory every path is selected (asked once per file, so not asked again).
+    const selected = underSelected || filters.every((f) => f.matcher.ignores(rel));
     if (d.isDirectory()) {
       const canDescend =
         (!excluded || rules.hasExceptions) &&
-        filters.every((f) => f.matcher.ignores(rel) || f.patterns.some((p) => mayContainMatch(rel, p)));
+        (selected ||
+          filters.every((f) => f.matcher.ignores(rel) || f.patterns.some((p) => mayContainMatch(rel, p))));
       if (!canDescend) continue;
       const at = out.length;
-      const entry = describe(rel, await lstat(abs), undefined);
+      const entry = describe(rel, lstatSync(abs), undefined);
       if (!excluded && selected) {
         out.push(entry);
         listedAny = true;
-        await walk(abs, rel, rules, filters, out);
-      } else if (await walk(abs, rel, rules, filters, out)) {
+        await walk(abs, rel, rules, filters, out, selected && exceptionless);
+      } else if (await walk(abs, rel, rules, filters, out, selected && exceptionless)) {
         // Excluded or unselected itself, but it holds listed files: it is listed as their parent.
         out.splice(at, 0, entry);
         listedAny = true;
@@ -131,8 +141,8 @@ async function walk(
       continue;
     }
     if (excluded || !selected) continue;
-    const info = await lstat(abs);
-    out.push(describe(rel, info, info.isSymbolicLink() ? await readlink(abs) : undefined));
+    const info = lstatSync(abs);
+    out.push(describe(rel, info, info.isSymbolicLink() ? readlinkSync(abs) : undefined));
     listedAny = true;
   }
   return listedAny;
@@ -154,6 +164,7 @@ function describe(path: string, info: Stats, linkTarget: string | undefined): Co
     gid: info.gid,
     size: type === "file" ? info.size : 0,
     mtimeMs: info.mtimeMs,
+    ctimeMs: info.ctimeMs,
     dev: info.dev,
     ino: info.ino,
     nlink: info.nlink,

@@ -1,7 +1,7 @@
 import type { Stats } from "node:fs";
 import { lstat, readFile, readlink } from "node:fs/promises";
 import { join } from "node:path";
-import { opaqueDirectories } from "../snapshot/tar-tools.ts";
+import { opaqueDirectories } from "../snapshot/opaque-dirs.ts";
 
 /**
  * Looks paths up in a stack of overlay-format layer directories without mounting them, the way the
@@ -33,8 +33,8 @@ async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
   }
 }
 
-// Opaqueness costs a tar process to read; layer directories below the upper one never change, so it is
-// remembered by path and inode (the upper dir is fresh for each step and looked at first).
+// Layer directories below the upper one never change, so their opaqueness is remembered by path and
+// inode (the upper dir is fresh for each step and looked at first).
 const opaqueCache = new Map<string, boolean>();
 async function isOpaque(layer: string, rel: string, st: Stats): Promise<boolean> {
   const key = `${layer}\0${rel}\0${st.ino}\0${st.ctimeMs}`;

@@ -50,13 +50,13 @@ export async function reapDeadBundles(bundleRoot: string): Promise<void> {
  * The cgroup directories containers of this process's cgroup get (runc puts one per hierarchy below
  * the cgroup it runs in, named by the container id when the spec names none).
  */
-export async function containerCgroupParents(): Promise<string[]> {
+export async function containerCgroupParents(mountTable?: string): Promise<string[]> {
   let self: string;
   let mountinfo: string;
   try {
     [self, mountinfo] = await Promise.all([
       readFile("/proc/self/cgroup", "utf8"),
-      readFile("/proc/self/mountinfo", "utf8"),
+      mountTable ?? readFile("/proc/self/mountinfo", "utf8"),
     ]);
   } catch {
     return [];
@@ -84,8 +84,8 @@ export async function containerCgroupParents(): Promise<string[]> {
 }
 
 /** Removes the (empty) cgroups of dead builds' containers that runc did not remove. */
-export async function reapDeadCgroups(): Promise<void> {
-  for (const parent of await containerCgroupParents()) {
+export async function reapDeadCgroups(mountTable?: string): Promise<void> {
+  for (const parent of await containerCgroupParents(mountTable)) {
     for (const name of (await names(parent)).filter(deadOwner)) {
       await rmdir(join(parent, name)).catch(() => {
         // Still has processes (then its container is alive after all) or already gone.

@@ -8,7 +8,7 @@
  * Layout under its root (`<state>/solver/`): the snapshots (snapshot-store.ts), and
  *   exec/   runc state (the per-step bundles live on /dev/shm: see ../executor/bundle-root.ts)
  */
-import { realpath } from "node:fs/promises";
+import { readFile, realpath } from "node:fs/promises";
 import { join } from "node:path";
 import { type Platform, samePlatform } from "../../oci/platform.ts";
 import type { EmulationDetector } from "../emulation/runnable.ts";
@@ -24,6 +24,7 @@ import type {
   LayerExportRun,
   LowerLink,
   LowerPaths,
+  SnapshotUsage,
   SnapshotView,
   TreeArchiveRun,
   TreeUnpackRun,
@@ -137,12 +138,20 @@ export class LocalWorker implements Worker {
       import("../container-process.ts"),
       import("../executor/errors.ts"),
     ]);
-    const request = containerProcess(run.config, run.platform, run.command, run.what);
+    const request = containerProcess(
+      run.config,
+      run.platform,
+      run.command,
+      run.what,
+      run.volumes ?? [],
+      run.tty === true,
+    );
     return this.#snapshots.withThrowawayExecTop("container", run.base, async (root) => {
       try {
         await executor.run(root, request, {
           signal: run.signal,
           onOutput: run.onOutput,
+          stdio: run.tty ? "terminal" : run.stdin ? "stdin" : "pipes",
           ...(run.timeoutMs === undefined ? {} : { timeoutMs: run.timeoutMs }),
         });
         return { exitCode: 0 };
@@ -288,17 +297,27 @@ export class LocalWorker implements Worker {
     ]);
     const places = leftoverPlaces(this.#stateRoot);
     await reapDeadContainers({ binary: this.#options.runcBinary ?? "runc", stateDir: places.runcRoot });
+    // One read of the mount table serves both sweeps below (each read it before, on every build).
+    const mountTable = await readFile("/proc/self/mountinfo", "utf8").catch(() => undefined);
     // Also those of containers whose runc state never got written (killed in `runc run`'s first moments).
-    await reapDeadCgroups();
+    await reapDeadCgroups(mountTable);
     // mountinfo names mount points by their real path.
     const snapshots = await realpath(places.snapshots).catch(() => undefined);
-    if (snapshots) await reapDeadMounts(snapshots);
+    if (snapshots) await reapDeadMounts(snapshots, mountTable);
     await reapDeadBundles(places.bundleRoot);
     await this.#snapshots.sweepAbandoned().catch(() => {});
   }
 
   removeDeadResults(referenced: ReadonlySet<string>, began: number): Promise<number> {
     return this.#snapshots.removeDeadResults(referenced, began);
+  }
+
+  listSnapshots(known?: ReadonlyMap<string, number>): Promise<SnapshotUsage[]> {
+    return this.#snapshots.list(known);
+  }
+
+  removeSnapshot(name: string): Promise<boolean> {
+    return this.#snapshots.remove(name);
   }
 
   async settle(): Promise<void> {

@@ -12,11 +12,12 @@
 import { randomBytes } from "node:crypto";
 import { lstat, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { uniqueSuffix } from "../../fsutil/atomic-file.ts";
 import { orphanedTemp } from "../../fsutil/orphans.ts";
 import { pidOwnerGone } from "../../fsutil/process-identity.ts";
 import type { SnapshotterMode } from "../snapshot/create.ts";
 import type { ExecSnapshot, Snapshotter } from "../snapshot/snapshotter.ts";
-import type { Chain, SnapshotView } from "../worker.ts";
+import type { Chain, SnapshotUsage, SnapshotView } from "../worker.ts";
 
 /**
  * Rename updates a directory's ctime. The kernel stamps files with a coarse clock (a tick behind the
@@ -275,10 +276,89 @@ export class SnapshotStore {
     return removed;
   }
 
+  /** Every snapshot under dirs/ with its size on disk (see Worker.listSnapshots). */
+  async list(known?: ReadonlyMap<string, number>): Promise<SnapshotUsage[]> {
+    const out: SnapshotUsage[] = [];
+    const seen = new Set<string>();
+    for (const name of await readdir(this.dirsRoot).catch(() => [] as string[])) {
+      let st: Awaited<ReturnType<typeof lstat>>;
+      try {
+        st = await lstat(this.path(name));
+      } catch {
+        continue;
+      }
+      if (!st.isDirectory()) continue;
+      const size = known?.get(name) ?? (await treeBytes(this.path(name), seen));
+      out.push({ name, size, madeMs: st.ctimeMs });
+    }
+    return out;
+  }
+
+  /**
+   * Deletes snapshot NAME: renamed into `gc-trash/` (one atomic step, so no chain ever sees half of it),
+   * then removed there. What a kill leaves in gc-trash/ names its process and is removed by the next
+   * collection.
+   */
+  async remove(name: string): Promise<boolean> {
+    const trash = join(this.root, "gc-trash");
+    await mkdir(trash, { recursive: true });
+    const aside = join(trash, `${name.slice(0, 80)}.${uniqueSuffix()}`);
+    try {
+      await rename(this.path(name), aside);
+    } catch {
+      return false;
+    }
+    await rm(aside, { recursive: true, force: true });
+    return true;
+  }
+
+  /** Removes what killed collections left in gc-trash/. */
+  async sweepTrash(): Promise<void> {
+    const trash = join(this.root, "gc-trash");
+    for (const n of await readdir(trash).catch(() => [] as string[])) {
+      const path = join(trash, n);
+      if (await orphanedTemp(path, n)) await rm(path, { recursive: true, force: true }).catch(() => {});
+    }
+  }
+
   /** Waits for background deletions of this process's snapshots. */
   async settle(): Promise<void> {
     if (this.#snapshotter) await (await this.#snapshotter).settle();
   }
+}
+
+/** Bytes allocated under `dir` (lstat blocks; an inode already in `seen` is not counted again). */
+async function treeBytes(dir: string, seen: Set<string>): Promise<number> {
+  let total = await lstat(dir).then(
+    (st) => st.blocks * 512,
+    () => 0,
+  );
+  const stack = [dir];
+  while (stack.length > 0) {
+    const d = stack.pop()!;
+    let entries: import("node:fs").Dirent[];
+    try {
+      entries = await readdir(d, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      const p = join(d, e.name);
+      try {
+        const st = await lstat(p);
+        const id = `${st.dev}:${st.ino}`;
+        if (st.nlink > 1 && !st.isDirectory()) {
+          if (seen.has(id)) continue;
+          seen.add(id);
+        }
+        total += st.blocks * 512;
+        if (st.isDirectory()) stack.push(p);
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+  }
+  return total;
 }
 
 /**

@@ -2,8 +2,9 @@ import { execFile } from "node:child_process";
 import { lstat, mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { opaqueDirectories } from "./opaque-dirs.ts";
 import { type ActiveSnapshot, checkSnapshotKey, type ExecSnapshot, type Snapshotter } from "./snapshotter.ts";
-import { copyPaths, opaqueDirectories } from "./tar-tools.ts";
+import { copyPaths } from "./tar-tools.ts";
 import { diffTrees, indexTree, type TreeIndex } from "./tree-index.ts";
 
 const execFileAsync = promisify(execFile);

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readFile, readlink, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ownerTag } from "../process-owner.ts";
 import { CopySnapshotter } from "./copy.ts";
@@ -18,15 +18,56 @@ const probed = new Map<string, Promise<OverlaySupport>>();
 /**
  * Whether an overlay with its upper dir under `root` can be mounted here: needs root (or a user
  * namespace), a kernel with overlayfs, and a filesystem under `root` that overlay accepts as upper.
- * Tried once per root per process with a throwaway mount.
+ * Tried with a throwaway mount once per root, boot, mount namespace and file system: the answer is kept
+ * in `root/overlay-support.json` (a probe is a mount and an unmount, which every build paid before).
  */
 export function overlaySupport(root: string): Promise<OverlaySupport> {
   let p = probed.get(root);
   if (!p) {
-    p = probeOverlay(root);
+    p = rememberedProbe(root);
     probed.set(root, p);
   }
   return p;
+}
+
+const stampName = "overlay-support.json";
+
+/** What the probe's answer depends on: the kernel's boot, this mount namespace, the file system of `root`. */
+async function probeCircumstances(root: string): Promise<string | undefined> {
+  try {
+    const [boot, ns, st] = await Promise.all([
+      readFile("/proc/sys/kernel/random/boot_id", "utf8"),
+      readlink("/proc/self/ns/mnt"),
+      lstat(root),
+    ]);
+    return `${boot.trim()} ${ns} ${st.dev}`;
+  } catch {
+    return undefined;
+  }
+}
+
+async function rememberedProbe(root: string): Promise<OverlaySupport> {
+  const circumstances = await probeCircumstances(root);
+  const stamp = join(root, stampName);
+  if (circumstances !== undefined) {
+    try {
+      const s = JSON.parse(await readFile(stamp, "utf8")) as Record<string, unknown>;
+      if (
+        s.circumstances === circumstances &&
+        typeof s.works === "boolean" &&
+        typeof s.volatile === "boolean"
+      )
+        return { works: s.works, volatile: s.volatile };
+    } catch {
+      // None yet, or unreadable: probe.
+    }
+  }
+  const support = await probeOverlay(root);
+  // Written in place, not through a temp file a kill could leave behind: a torn stamp does not parse or
+  // check, and only costs the next build a probe.
+  if (circumstances !== undefined)
+    await writeFile(stamp, JSON.stringify({ circumstances, ...support }), { mode: 0o600 }).catch(() => {});
+  return support;
 }
 
 async function probeOverlay(root: string): Promise<OverlaySupport> {

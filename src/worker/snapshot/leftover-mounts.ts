@@ -17,9 +17,12 @@ export function unescapeMountPath(path: string): string {
   return path.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
 }
 
-/** Mount points of this mount namespace at or below `dir`, deepest first. */
-export async function mountsUnder(dir: string): Promise<string[]> {
-  const text = await readFile("/proc/self/mountinfo", "utf8").catch(() => "");
+/**
+ * Mount points of this mount namespace at or below `dir`, deepest first; from `mountTable` (the text of
+ * /proc/self/mountinfo) when the caller has just read it.
+ */
+export async function mountsUnder(dir: string, mountTable?: string): Promise<string[]> {
+  const text = mountTable ?? (await readFile("/proc/self/mountinfo", "utf8").catch(() => ""));
   const points = text
     .split("\n")
     .map((line) => unescapeMountPath(line.split(" ")[4] ?? ""))
@@ -50,8 +53,8 @@ async function ownerDead(snapshotsRoot: string, point: string): Promise<boolean>
 }
 
 /** Unmounts dead builds' snapshot mounts under `snapshotsRoot` and removes their overlay probes. */
-export async function reapDeadMounts(snapshotsRoot: string): Promise<void> {
-  for (const point of await mountsUnder(snapshotsRoot)) {
+export async function reapDeadMounts(snapshotsRoot: string, mountTable?: string): Promise<void> {
+  for (const point of await mountsUnder(snapshotsRoot, mountTable)) {
     if (point === snapshotsRoot || !(await ownerDead(snapshotsRoot, point))) continue;
     await unmount(point).catch(() => {});
   }

@@ -1,5 +1,4 @@
 import { spawn } from "node:child_process";
-import tarStream from "tar-stream";
 
 /**
  * GNU tar does what Node's fs cannot: read and write xattrs (security.capability, overlay's opaque
@@ -51,42 +50,4 @@ export async function copyPaths(from: string, to: string, paths: readonly string
   // tar exits 1 for "file changed as we read it" and skipped sockets, which a layer does not carry anyway.
   if (cCode > 1 || xCode !== 0)
     throw new Error(`copying changed files with tar failed: ${(cErr + xErr).trim()}`);
-}
-
-/** The directories among `dirs` (relative to `root`) marked opaque with trusted.overlay.opaque=y. */
-export async function opaqueDirectories(root: string, dirs: readonly string[]): Promise<Set<string>> {
-  const opaque = new Set<string>();
-  if (dirs.length === 0) return opaque;
-  const create = spawn(
-    "tar",
-    [
-      "-C",
-      root,
-      ...common.filter((a) => a !== "--xattrs-include=*"),
-      "--xattrs-include=trusted.overlay.opaque",
-      "--no-recursion",
-      "-T",
-      "-",
-      "-cf",
-      "-",
-    ],
-    { stdio: ["pipe", "pipe", "pipe"] },
-  );
-  const extract = tarStream.extract();
-  extract.on("entry", (header, stream, next) => {
-    if ((header.pax as Record<string, string> | undefined)?.["SCHILY.xattr.trusted.overlay.opaque"] === "y") {
-      opaque.add(header.name.replace(/^\.\//, "").replace(/\/$/, ""));
-    }
-    stream.on("end", next);
-    stream.resume();
-  });
-  const parsed = new Promise<void>((resolve, reject) => {
-    extract.on("finish", resolve);
-    extract.on("error", reject);
-  });
-  create.stdout!.pipe(extract);
-  create.stdin!.end(fileList(dirs));
-  const [err, code] = await Promise.all([collect(create.stderr), exitOf(create), parsed]);
-  if (code > 1) throw new Error(`reading xattrs with tar failed: ${err.trim()}`);
-  return opaque;
 }

@@ -73,11 +73,14 @@ export async function checkState(stateRoot: string): Promise<StateReport> {
     [join(solver, "index", "chains"), (n) => !n.endsWith(".json")],
     [join(solver, "index", "layers"), (n) => !n.endsWith(".json")],
     [join(solver, "cache-mounts"), (n) => n.includes(".new-")],
+    [join(solver, "context-index"), (n) => n.includes(".tmp-")],
     [join(solver, "snapshots", "active"), () => true],
     [join(solver, "snapshots", "layers"), () => true],
     [join(solver, "snapshots", "trash"), () => true],
     [join(solver, "snapshots"), (n) => n.includes(".tmp") || n.startsWith(".overlay-probe")],
     [join(content, "ingest"), () => true],
+    [join(solver, "gc-trash"), () => true],
+    [join(solver, "probing"), () => true],
     [join(content, "refs"), (n) => !n.endsWith(".json")],
   ];
   for (const [dir, left] of mustBeEmpty)

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { hostPlatform } from "../../../src/oci/platform.ts";
 import { isMounted } from "../../../src/worker/snapshot/mount.ts";
-import { opaqueDirectories } from "../../../src/worker/snapshot/tar-tools.ts";
+import { opaqueDirectories } from "../../../src/worker/snapshot/opaque-dirs.ts";
 import { ExecFixture } from "./fixture.ts";
 
 const native = hostPlatform();

@@ -8,6 +8,7 @@ import type {
   LayerExportRun,
   LowerLink,
   LowerPaths,
+  SnapshotUsage,
   SnapshotView,
   TreeArchiveRun,
   TreeUnpackRun,
@@ -109,6 +110,14 @@ export class RecordingWorker implements Worker {
   removeDeadResults(referenced: ReadonlySet<string>, began: number): Promise<number> {
     this.#log("removeDeadResults", referenced.size);
     return this.#inner.removeDeadResults(referenced, began);
+  }
+  listSnapshots(known?: ReadonlyMap<string, number>): Promise<SnapshotUsage[]> {
+    this.#log("listSnapshots", undefined);
+    return this.#inner.listSnapshots(known);
+  }
+  removeSnapshot(name: string): Promise<boolean> {
+    this.#log("removeSnapshot", name);
+    return this.#inner.removeSnapshot(name);
   }
   settle(): Promise<void> {
     this.#log("settle", undefined);
