@@ -19,6 +19,9 @@ export interface BuildKitBuild {
   dest: string;
   noCache?: boolean;
   buildArgs?: Record<string, string>;
+  /** buildctl --import-cache / --export-cache values (e.g. `type=registry,ref=…`). */
+  importCache?: string[];
+  exportCache?: string[];
 }
 
 export interface Timed {
@@ -79,6 +82,8 @@ export async function startBuildKitDaemon(registryHost: string): Promise<BuildKi
       ];
       for (const [k, v] of Object.entries(b.buildArgs ?? {})) args.push("--opt", `build-arg:${k}=${v}`);
       if (b.noCache) args.push("--no-cache");
+      for (const c of b.importCache ?? []) args.push("--import-cache", c);
+      for (const c of b.exportCache ?? []) args.push("--export-cache", c);
       const cpu0 = await daemonCpuMs(pid);
       const start = performance.now();
       try {

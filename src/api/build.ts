@@ -26,11 +26,14 @@ import type { Descriptor } from "../oci/descriptor.ts";
 import { formatPlatform, hostPlatform, type Platform, samePlatform } from "../oci/platform.ts";
 import type { ProgressSink } from "../progress/events.ts";
 import type { RegistryOptions } from "../registry/registry-options.ts";
+import { inlineCacheField, inlineCacheRecords } from "../solver/cache-layout.ts";
 import { ImageResolver } from "../solver/image-resolver.ts";
 import type { Solver } from "../solver/solver.ts";
 import type { Worker } from "../worker/worker.ts";
 import { builtImage } from "./build/built-image.ts";
+import type { CacheBackendContext } from "./build/cache-backends.ts";
 import { type CacheExport, type CacheImport, exportCaches, importCaches } from "./build/cache-transfer.ts";
+import { DeferredBlobStore } from "./build/deferred-blobs.ts";
 import { lintForBuild, warnPlatformMismatches } from "./build/lint-warnings.ts";
 import { localContextProvider } from "./build/local-contexts.ts";
 import {
@@ -71,9 +74,9 @@ export interface BuildOptions {
   cacheLockTimeoutMs?: number;
   noCache?: boolean;
   noCacheFilter?: string[];
-  /** `--cache-from type=local,src=DIR`: caches whose records are hits as this state dir's are. */
+  /** `--cache-from type=local,src=DIR`, `type=registry,ref=R`: caches whose records are hits as this state dir's are. */
   cacheFrom?: CacheImport[];
-  /** `--cache-to type=local,dest=DIR`: where this build's layer records and blobs are written. */
+  /** `--cache-to type=local|registry|inline,…`: where this build's cache records and blobs are written. */
   cacheTo?: CacheExport[];
   /** Ask the registry for base images even when a resolution is stored. */
   pull?: boolean;
@@ -144,6 +147,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   let failure: unknown;
   let lines: readonly string[] = [];
   let contexts: PreparedContexts | undefined;
+  let cacheClients: import("../registry/registry-clients.ts").RegistryClients | undefined;
+  let cacheReads: Promise<unknown> | undefined;
   await prepareStateRoot(stateRoot);
   const resolver = new ImageResolver({
     store: await openContentStore(join(stateRoot, "content")),
@@ -187,6 +192,20 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       },
       emit,
     );
+    const warn = (message: string) => emit({ type: "warning", message, at: Date.now() });
+    const cacheContext: CacheBackendContext = {
+      cwd: options.cwd ?? process.cwd(),
+      async registry() {
+        cacheClients ??= new (await import("../registry/registry-clients.ts")).RegistryClients(
+          options.registry ?? {},
+        );
+        return cacheClients;
+      },
+    };
+    // The caches' indexes and configs are fetched while the plan resolves base images (both are round
+    // trips); a failure is reported when the solve needs them, after the plan's own errors.
+    const cacheFromRead = importCaches(options.cacheFrom ?? [], cacheContext, warn);
+    cacheReads = cacheFromRead.catch(() => {});
     const plan = await planBuild(ast, {
       platforms,
       buildPlatform: hostPlatform(),
@@ -217,11 +236,20 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         ...(options.snapshotter !== undefined ? { snapshotter: options.snapshotter } : {}),
       });
     agents = sshAgents(options.ssh ?? []);
-    const warn = (message: string) => emit({ type: "warning", message, at: Date.now() });
-    const cacheFrom = await importCaches(options.cacheFrom ?? [], warn);
+    const cacheFrom = await cacheFromRead;
+    const { exportImages, outputsReadTrees } = await import("../exporter/export.ts");
+    const trees =
+      outputsReadTrees(options.outputs) || options.test !== undefined || Boolean(options.attestations?.sbom);
+    // Only pushes leave imported layers in their registry: every other output reads each layer anyway.
+    const deferred =
+      !trees && options.outputs.length > 0 && options.outputs.every((o) => o.type === "image" && o.push)
+        ? new DeferredBlobStore(resolverStore(resolver))
+        : undefined;
+    const store = deferred ? deferred.store() : resolverStore(resolver);
     solver = new Solver({
       stateRoot,
       ...(cacheFrom.length ? { cacheFrom } : {}),
+      ...(deferred ? { deferImportedBlobs: deferred } : {}),
       worker,
       store: resolverStore(resolver),
       progress,
@@ -237,9 +265,6 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ...(options.execConcurrency !== undefined ? { execConcurrency: options.execConcurrency } : {}),
       ...(options.allow ? { allow: options.allow } : {}),
     });
-    const { exportImages, outputsReadTrees } = await import("../exporter/export.ts");
-    const trees =
-      outputsReadTrees(options.outputs) || options.test !== undefined || Boolean(options.attestations?.sbom);
     const solved = await solver.solve({
       graph: plan.graph,
       platforms: plan.platforms,
@@ -247,6 +272,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ...(trees ? { trees: true } : {}),
     });
 
+    const inlineCache = (options.cacheTo ?? []).some((c) => c.type === "inline");
     const images = await Promise.all(
       plan.platforms.map(async (p, i) => {
         const ref = solved.refs[i]!;
@@ -262,6 +288,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
             : { historyLength: 0, created: undefined },
         );
         if (trees) image.tree = () => ref.tree();
+        // A base image's inline cache is never inherited; this image's is written only when asked for.
+        delete image.config[inlineCacheField];
+        if (inlineCache) image.config[inlineCacheField] = inlineCacheRecords(ref.cache().entries);
         return image;
       }),
     );
@@ -310,7 +339,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       const result = await exportImages({
         images,
         outputs: options.outputs,
-        store: resolverStore(resolver),
+        store,
         ...(registryClients ? { registry: registryClients } : {}),
         ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}),
         unpackLayer: unpackInto,
@@ -330,7 +359,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
             }
           : {}),
       });
-      await exportCaches(options.cacheTo ?? [], solved.refs, resolverStore(resolver), warn, () =>
+      await exportCaches(options.cacheTo ?? [], solved.refs, store, cacheContext, warn, cacheFrom, () =>
         solver!.archiveCacheMounts(plan.graph, warn),
       );
       await worker.settle();
@@ -351,6 +380,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   } finally {
     await contexts?.discard();
     await agents?.close();
+    // A plan that failed may leave the caches' reads in flight: they end before their clients close.
+    await cacheReads;
+    await cacheClients?.close();
     await resolver.close();
     emit({
       type: "build.done",
