@@ -24,6 +24,8 @@ const allowed = {
   // Attestation documents (provenance from the graph, SBOMs from a result tree through the worker's resolver).
   attest: ["oci", "graph", "worker"],
   exporter: ["oci", "content", "registry", "images", "attest"],
+  // A BuildKit daemon as a backend: its client and session, at the worker level (results land in content/).
+  buildkit: ["oci", "content", "registry", "progress"],
   // The solver hands out refs to results; exporters take from them, so it needs nothing of exporter/.
   solver: ["graph", "worker", "content", "oci", "progress", "registry", "images"],
   // The library entry composes everything below it; the CLI is the library's one more layer up.
@@ -39,6 +41,7 @@ const allowed = {
     "progress",
     "images",
     "attest",
+    "buildkit",
   ],
 };
 allowed.cli = ["api", ...allowed.api];
@@ -72,6 +75,7 @@ const within = {
   exporter: { ".": ["outputs"], outputs: ["."] },
   api: { ".": ["build", "builders", "imagetools"], build: [], builders: [], imagetools: [] },
   cli: { ".": ["commands"], commands: ["."] },
+  buildkit: { ".": ["session"], session: ["."] },
 };
 
 // Seams: files of folder `from` may import folder `to` only through these modules.

@@ -19,6 +19,9 @@ export interface BuildKitBuild {
   dest: string;
   noCache?: boolean;
   buildArgs?: Record<string, string>;
+  /** buildctl --import-cache / --export-cache values (e.g. `type=registry,ref=…`). */
+  importCache?: string[];
+  exportCache?: string[];
 }
 
 export interface Timed {
@@ -27,6 +30,10 @@ export interface Timed {
 }
 
 export interface BuildKitDaemon {
+  /** unix:// address of the daemon (for clients other than buildctl). */
+  address: string;
+  /** Its pid, for its CPU (daemonCpuMs). */
+  pid: number;
   /** Empties BuildKit's cache (`buildctl prune --all`), so the next build is cold: base pulled again. */
   prune(): Promise<void>;
   build(b: BuildKitBuild): Promise<Timed>;
@@ -34,7 +41,7 @@ export interface BuildKitDaemon {
 }
 
 /** The daemon's CPU so far (ms), children it has waited for included. */
-async function daemonCpuMs(pid: number): Promise<number> {
+export async function daemonCpuMs(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, "utf8");
   // Fields after the command name (which may hold spaces, so split after its closing parenthesis).
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
@@ -53,6 +60,8 @@ export async function startBuildKitDaemon(registryHost: string): Promise<BuildKi
   const ctl = (args: string[]) =>
     execFileAsync(buildctl, ["--addr", address, ...args], { encoding: "utf8", maxBuffer: 64 << 20 });
   return {
+    address,
+    pid,
     async prune() {
       await ctl(["prune", "--all"]);
     },
@@ -73,6 +82,8 @@ export async function startBuildKitDaemon(registryHost: string): Promise<BuildKi
       ];
       for (const [k, v] of Object.entries(b.buildArgs ?? {})) args.push("--opt", `build-arg:${k}=${v}`);
       if (b.noCache) args.push("--no-cache");
+      for (const c of b.importCache ?? []) args.push("--import-cache", c);
+      for (const c of b.exportCache ?? []) args.push("--export-cache", c);
       const cpu0 = await daemonCpuMs(pid);
       const start = performance.now();
       try {

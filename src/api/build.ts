@@ -16,7 +16,7 @@ import { defaultStateDir } from "../content/paths.ts";
 import { prepareStateRoot } from "../content/state-root.ts";
 import { resolveBuildInputs } from "../dockerfile/context/build-inputs.ts";
 import type { NamedContext } from "../dockerfile/context/named-contexts.ts";
-import { parseDockerfile } from "../dockerfile/parse/index.ts";
+import { parseDockerfile, syntaxOverride } from "../dockerfile/parse/index.ts";
 import { planBuild } from "../dockerfile/plan/plan-build.ts";
 import type { ImageMetadataResolver } from "../dockerfile/plan/types.ts";
 import { type ErrorLocation, UserError } from "../errors/user-error.ts";
@@ -27,13 +27,16 @@ import { formatPlatform, hostPlatform, type Platform, samePlatform } from "../oc
 import type { PlatformSummary, ProgressSink } from "../progress/events.ts";
 import { DockerConfigCredentials } from "../registry/credentials.ts";
 import type { RegistryOptions } from "../registry/registry-options.ts";
+import { inlineCacheField, inlineCacheRecords } from "../solver/cache-layout.ts";
 import { ImageResolver } from "../solver/image-resolver.ts";
 import type { Solver } from "../solver/solver.ts";
 import type { ResultRef } from "../solver/types.ts";
 import type { Worker } from "../worker/worker.ts";
 import { builtImage } from "./build/built-image.ts";
+import type { CacheBackendContext } from "./build/cache-backends.ts";
 import { type CacheExport, type CacheImport, exportCaches, importCaches } from "./build/cache-transfer.ts";
-import { lintForBuild } from "./build/lint-warnings.ts";
+import { DeferredBlobStore } from "./build/deferred-blobs.ts";
+import { lintForBuild, warnPlatformMismatches } from "./build/lint-warnings.ts";
 import { localContextProvider } from "./build/local-contexts.ts";
 import {
   type FetchProgress,
@@ -75,9 +78,9 @@ export interface BuildOptions {
   cacheLockTimeoutMs?: number;
   noCache?: boolean;
   noCacheFilter?: string[];
-  /** `--cache-from type=local,src=DIR`: caches whose records are hits as this state dir's are. */
+  /** `--cache-from type=local,src=DIR`, `type=registry,ref=R`: caches whose records are hits as this state dir's are. */
   cacheFrom?: CacheImport[];
-  /** `--cache-to type=local,dest=DIR`: where this build's layer records and blobs are written. */
+  /** `--cache-to type=local|registry|inline,…`: where this build's cache records and blobs are written. */
   cacheTo?: CacheExport[];
   /** Ask the registry for base images even when a resolution is stored. */
   pull?: boolean;
@@ -156,6 +159,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   let lines: readonly string[] = [];
   let contexts: PreparedContexts | undefined;
   let remoteSummaries: PlatformSummary[] = [];
+  let cacheClients: import("../registry/registry-clients.ts").RegistryClients | undefined;
+  let cacheReads: Promise<unknown> | undefined;
   await prepareStateRoot(stateRoot);
   const resolver = new ImageResolver({
     store: await openContentStore(join(stateRoot, "content")),
@@ -168,6 +173,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ...(options.signal ? { signal: options.signal } : {}),
       progress: fetchProgress(emit),
     });
+    for (const layout of contexts.layouts) resolver.serve(layout.ref, layout.root);
     const dockerfileCwd = contexts.dockerfileCwd ?? options.cwd;
     const inputs = await resolveBuildInputs({
       context: contexts.context,
@@ -178,11 +184,14 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
           : {}),
       ...(dockerfileCwd ? { cwd: dockerfileCwd } : {}),
     });
-    const ast = parseDockerfile(inputs.dockerfile.text, { file: inputs.dockerfile.displayName });
+    const buildArgs = options.buildArgs ?? {};
+    const ast = parseDockerfile(inputs.dockerfile.text, {
+      file: inputs.dockerfile.displayName,
+      ...syntaxOverride(buildArgs),
+    });
     lines = ast.lines;
     const named = contexts.named;
     const planContexts = await planNamedContexts(named);
-    const buildArgs = options.buildArgs ?? {};
     const platforms = options.platforms?.length ? options.platforms : [hostPlatform()];
     lintForBuild(
       ast,
@@ -191,9 +200,24 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         platform: platforms[0]!,
         buildPlatform: hostPlatform(),
         ...(options.target ? { target: options.target } : {}),
+        ...(contexts.mainIsRemote ? {} : { contextIgnores: inputs.ignore.ignores }),
       },
       emit,
     );
+    const warn = (message: string) => emit({ type: "warning", message, at: Date.now() });
+    const cacheContext: CacheBackendContext = {
+      cwd: options.cwd ?? process.cwd(),
+      async registry() {
+        cacheClients ??= new (await import("../registry/registry-clients.ts")).RegistryClients(
+          options.registry ?? {},
+        );
+        return cacheClients;
+      },
+    };
+    // The caches' indexes and configs are fetched while the plan resolves base images (both are round
+    // trips); a failure is reported when the solve needs them, after the plan's own errors.
+    const cacheFromRead = importCaches(options.cacheFrom ?? [], cacheContext, warn);
+    cacheReads = cacheFromRead.catch(() => {});
     const plan = await planBuild(ast, {
       platforms,
       buildPlatform: hostPlatform(),
@@ -205,6 +229,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       resolver: metadataProgress(resolver, emit),
       ...(options.stepOptions ? { stepOptions: options.stepOptions } : {}),
     });
+    warnPlatformMismatches(ast, buildArgs, plan.platforms, emit);
     emit({
       type: "build.start",
       platforms: plan.platforms.map((p) => formatPlatform(p.platform)),
@@ -223,11 +248,20 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         ...(options.snapshotter !== undefined ? { snapshotter: options.snapshotter } : {}),
       });
     agents = sshAgents(options.ssh ?? []);
-    const warn = (message: string) => emit({ type: "warning", message, at: Date.now() });
-    const cacheFrom = await importCaches(options.cacheFrom ?? [], warn);
+    const cacheFrom = await cacheFromRead;
+    const { exportImages, outputsReadTrees } = await import("../exporter/export.ts");
+    const trees =
+      outputsReadTrees(options.outputs) || options.test !== undefined || Boolean(options.attestations?.sbom);
+    // Only pushes leave imported layers in their registry: every other output reads each layer anyway.
+    const deferred =
+      !trees && options.outputs.length > 0 && options.outputs.every((o) => o.type === "image" && o.push)
+        ? new DeferredBlobStore(resolverStore(resolver))
+        : undefined;
+    const store = deferred ? deferred.store() : resolverStore(resolver);
     solver = new Solver({
       stateRoot,
       ...(cacheFrom.length ? { cacheFrom } : {}),
+      ...(deferred ? { deferImportedBlobs: deferred } : {}),
       worker,
       store: resolverStore(resolver),
       progress,
@@ -243,9 +277,6 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ...(options.execConcurrency !== undefined ? { execConcurrency: options.execConcurrency } : {}),
       ...(options.allow ? { allow: options.allow } : {}),
     });
-    const { exportImages, outputsReadTrees } = await import("../exporter/export.ts");
-    const trees =
-      outputsReadTrees(options.outputs) || options.test !== undefined || Boolean(options.attestations?.sbom);
     const request = {
       graph: plan.graph,
       platforms: plan.platforms,
@@ -303,6 +334,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       solved = r;
     }
 
+    const inlineCache = (options.cacheTo ?? []).some((c) => c.type === "inline");
     const images = await Promise.all(
       plan.platforms.map(async (p, i) => {
         const ref = solved.refs[i]!;
@@ -318,6 +350,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
             : { historyLength: 0, created: undefined },
         );
         if (trees && !farm?.remote.has(i)) image.tree = () => ref.tree();
+        // A base image's inline cache is never inherited; this image's is written only when asked for.
+        delete image.config[inlineCacheField];
+        if (inlineCache) image.config[inlineCacheField] = inlineCacheRecords(ref.cache().entries);
         return image;
       }),
     );
@@ -366,7 +401,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       const result = await exportImages({
         images,
         outputs: options.outputs,
-        store: resolverStore(resolver),
+        store,
         ...(registryClients ? { registry: registryClients } : {}),
         ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}),
         unpackLayer: unpackInto,
@@ -386,7 +421,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
             }
           : {}),
       });
-      await exportCaches(options.cacheTo ?? [], solved.refs, resolverStore(resolver), warn, () =>
+      await exportCaches(options.cacheTo ?? [], solved.refs, store, cacheContext, warn, cacheFrom, () =>
         solver!.archiveCacheMounts(plan.graph, warn),
       );
       await worker.settle();
@@ -409,6 +444,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   } finally {
     await contexts?.discard();
     await agents?.close();
+    // A plan that failed may leave the caches' reads in flight: they end before their clients close.
+    await cacheReads;
+    await cacheClients?.close();
     await resolver.close();
     emit({
       type: "build.done",

@@ -15,6 +15,7 @@ import { getImage } from "../images/image-store.ts";
 import { formatPlatform, hostPlatform, type Platform } from "../oci/platform.ts";
 import type { ProgressSink } from "../progress/events.ts";
 import { ImageResolver } from "../solver/image-resolver.ts";
+import type { ContainerVolume } from "../worker/container-process.ts";
 import type { Worker } from "../worker/worker.ts";
 
 export interface RunOptions {
@@ -26,6 +27,14 @@ export interface RunOptions {
   args?: readonly string[];
   /** Replaces the image's Entrypoint and Cmd (`--entrypoint`). */
   entrypoint?: readonly string[];
+  /** `-e`: KEY=VALUE entries replacing or adding to the image's Env. */
+  env?: readonly string[];
+  /** `-v`: host paths bound into the container (see run-flags.ts for reading them). */
+  volumes?: readonly ContainerVolume[];
+  /** `-i`: the container reads this process's stdin. */
+  stdin?: boolean;
+  /** `-t`: the container gets a terminal; this process's stdin must be one. Output then bypasses onOutput. */
+  tty?: boolean;
   onOutput: (stream: "stdout" | "stderr", chunk: Buffer) => void;
   /** Where layer unpacking is reported (nothing else of a run is a step). */
   progress: ProgressSink;
@@ -94,7 +103,11 @@ export async function runImage(options: RunOptions): Promise<number> {
       command: {
         ...(options.args ? { args: options.args } : {}),
         ...(options.entrypoint ? { entrypoint: options.entrypoint } : {}),
+        ...(options.env?.length ? { env: options.env } : {}),
       },
+      ...(options.volumes?.length ? { volumes: options.volumes } : {}),
+      ...(options.stdin ? { stdin: true } : {}),
+      ...(options.tty ? { tty: true } : {}),
       what: `${stored.name} (${formatPlatform(platform)})`,
       signal: options.signal ?? new AbortController().signal,
       onOutput: options.onOutput,

@@ -2,6 +2,7 @@
  * Package URLs (purl, github.com/package-url/purl-spec) for what provenance and SBOM name: images as
  * BuildKit writes them (`pkg:docker/NAME@TAG?platform=linux%2Famd64`), packages by their ecosystem.
  */
+import { ociLayoutContextRegistry } from "../oci/layout/spec.ts";
 import { formatPlatform, type Platform } from "../oci/platform.ts";
 
 /** Each path segment percent-encoded (`:` of a registry port too), joined by `/`. */
@@ -31,10 +32,13 @@ export function imagePurl(ref: string, platform: Platform | undefined): string {
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
   }
+  // An oci-layout:// context is a local image: BuildKit names it `pkg:oci/…`, without a registry.
+  const local = rest.startsWith(`${ociLayoutContextRegistry}/`);
+  if (local) rest = rest.slice(ociLayoutContextRegistry.length + 1);
   if (rest.startsWith("docker.io/")) rest = rest.slice("docker.io/".length);
   if (rest.startsWith("library/") && rest.split("/").length === 2) rest = rest.slice("library/".length);
   const version = tag ?? digest;
-  let out = `pkg:docker/${encodeSegments(rest)}`;
+  let out = `pkg:${local ? "oci" : "docker"}/${encodeSegments(rest)}`;
   if (version !== undefined) out += `@${encodeURIComponent(version)}`;
   if (platform) out += `?platform=${encodeURIComponent(formatPlatform(platform))}`;
   return out;

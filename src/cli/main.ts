@@ -9,6 +9,8 @@ const program = new Command("polyarch")
   .exitOverride();
 registerCommands(program);
 
+// `polyarch -v` is --version (as `docker -v`); anywhere else `-v` belongs to a command (`run -v HOST:DIR`).
+if (process.argv[2] === "-v") process.argv[2] = "--version";
 const debug = process.argv.includes("--debug");
 try {
   await program.parseAsync(process.argv);

@@ -382,4 +382,9 @@ export interface DockerfileAst {
 export interface ParseOptions {
   /** File name for error locations; defaults to "Dockerfile". */
   file?: string;
+  /**
+   * The `BUILDKIT_SYNTAX` build arg: names the frontend in place of the file's `# syntax=` line, as
+   * BuildKit reads it (same rules: the official docker/dockerfile names only).
+   */
+  syntax?: string;
 }

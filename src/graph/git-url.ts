@@ -52,6 +52,7 @@ export function parseGitUrl(text: string): ParsedGitUrl | undefined {
   let remote = question < 0 ? beforeFragment : beforeFragment.slice(0, question);
   if (remote.startsWith("github.com/")) remote = `https://${remote}`;
   const fragment = hash < 0 ? "" : text.slice(hash + 1);
+  checkFragmentForm(fragment, redactGitRemote(remote));
   const colon = fragment.indexOf(":");
   const parsed: ParsedGitUrl = {
     remote,
@@ -61,6 +62,19 @@ export function parseGitUrl(text: string): ParsedGitUrl | undefined {
   if (question >= 0) applyQuery(parsed, beforeFragment.slice(question + 1), redactGitRemote(remote));
   parsed.subdir = parsed.subdir.replace(/^\/+|\/+$/g, "");
   return parsed;
+}
+
+// Keys other tools write in a fragment (buf's `#branch=main,subdir=proto`). BuildKit takes the whole
+// fragment for `ref:subdir`, so such a URL would ask git for a branch named `ref=main,subdir=proto`; it is
+// refused with the form BuildKit reads instead.
+const fragmentKeys = /^(?:ref|branch|tag|subdir|commit|checksum|keep-git-dir|submodules)=/;
+
+function checkFragmentForm(fragment: string, shown: string): void {
+  if (!fragmentKeys.test(fragment)) return;
+  const query = fragment.split(",").join("&");
+  throw new UserError(`git URL ${shown}#${fragment}: a fragment is #REF[:SUBDIR], not KEY=VALUE pairs`, {
+    hint: `write the pairs as a query: ${shown}?${query} (or #REF:SUBDIR)`,
+  });
 }
 
 /** The URL as written back: remote, then `#ref[:subdir]` when there is one. */

@@ -47,6 +47,8 @@ export interface ImageConfig {
   config?: ContainerConfig;
   rootfs: { type: "layers"; diff_ids: Digest[] };
   history?: HistoryEntry[];
+  /** polyarch's inline build cache (`--cache-to type=inline`): cache records of the image's own layers. */
+  [inlineCacheKey]?: unknown;
 }
 
 export function parseImageConfig(bytes: Uint8Array, where: string): ImageConfig {
@@ -75,6 +77,9 @@ export function configPlatform(c: ImageConfig): Platform {
 }
 
 /** Serialises in the spec's field order (as BuildKit writes it), compact and deterministic. */
+/** The image config field that carries an inline build cache (as BuildKit's `moby.buildkit.cache.v0`). */
+export const inlineCacheKey = "io.polyarch.cache.v1";
+
 export function serializeImageConfig(c: ImageConfig): Buffer {
   const out: Record<string, unknown> = {};
   if (c.created !== undefined) out.created = c.created;
@@ -87,5 +92,6 @@ export function serializeImageConfig(c: ImageConfig): Buffer {
   if (c.config) out.config = c.config;
   out.rootfs = { type: "layers", diff_ids: c.rootfs.diff_ids };
   if (c.history) out.history = c.history;
+  if (c[inlineCacheKey] !== undefined) out[inlineCacheKey] = c[inlineCacheKey];
   return Buffer.from(JSON.stringify(out), "utf8");
 }

@@ -115,8 +115,10 @@ export function samePlatform(a: Platform, b: Platform): boolean {
 
 /**
  * Platforms that can run on `wanted`, best first: the exact platform, then older variants of the same
- * architecture (an armv7 CPU runs v6 and v5 binaries; an amd64 v3 CPU runs v2 and v1). This is the single
- * matcher every module uses to pick an index entry for a requested platform.
+ * architecture (an armv7 CPU runs v6 and v5 binaries; an amd64 v3 CPU runs v2 and v1), then the 32-bit
+ * architecture the CPU also runs (386 for amd64, arm v8…v5 for arm64), as containerd's `platforms.Only`
+ * orders them for BuildKit. This is the single matcher every module uses to pick an index entry for a
+ * requested platform; a build that falls back to another architecture is told so (InvalidBaseImagePlatform).
  */
 export function compatiblePlatforms(wanted: Platform): Platform[] {
   const w = normalizePlatform(wanted);
@@ -132,6 +134,9 @@ export function compatiblePlatforms(wanted: Platform): Platform[] {
     for (const v of steps.slice(start + 1))
       out.push(v ? { ...w, variant: v } : { os: w.os, architecture: w.architecture });
   }
+  if (w.architecture === "amd64") out.push({ os: w.os, architecture: "386" });
+  if (w.architecture === "arm64")
+    for (const v of ladder.arm!) out.push({ os: w.os, architecture: "arm", variant: v });
   return out;
 }
 

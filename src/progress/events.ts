@@ -28,6 +28,8 @@ export interface VertexStartEvent {
   platform?: string;
   /** True when the step executes through a QEMU (binfmt) emulator. */
   emulated?: boolean;
+  /** The ids of the reported steps this one takes its inputs from (BuildKit's vertex `inputs`). */
+  inputs?: string[];
   at: number;
 }
 
@@ -39,6 +41,7 @@ export interface VertexCachedEvent {
   platform?: string;
   /** Where the result came from when not this state dir's cache (an imported cache, `type=local,src=DIR`). */
   from?: string;
+  inputs?: string[];
   at: number;
 }
 

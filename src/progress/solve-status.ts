@@ -45,19 +45,26 @@ export function vertexWarning(w: WarningEvent): Json {
  * completes (with its start time), a status carries its start time on every update.
  */
 export class SolveStatusMapper {
-  readonly #vertices = new Map<string, { name: string; started: number }>();
+  readonly #vertices = new Map<string, { name: string; started: number; inputs?: string[] }>();
   readonly #statuses = new Map<string, number>();
 
   map(e: ProgressEvent): Json | undefined {
     switch (e.type) {
-      case "vertex.start":
-        this.#vertices.set(e.id, { name: e.name, started: e.at });
-        return { vertexes: [{ digest: vertexDigest(e.id), name: e.name, started: time(e.at) }] };
+      case "vertex.start": {
+        const inputs = e.inputs?.map(vertexDigest);
+        this.#vertices.set(e.id, { name: e.name, started: e.at, ...(inputs ? { inputs } : {}) });
+        const vertex: Json = { digest: vertexDigest(e.id) };
+        if (inputs) vertex.inputs = inputs;
+        vertex.name = e.name;
+        vertex.started = time(e.at);
+        return { vertexes: [vertex] };
+      }
       case "vertex.cached":
         return {
           vertexes: [
             {
               digest: vertexDigest(e.id),
+              ...(e.inputs ? { inputs: e.inputs.map(vertexDigest) } : {}),
               name: e.name,
               started: time(e.at),
               completed: time(e.at),
@@ -69,6 +76,7 @@ export class SolveStatusMapper {
         const v = this.#vertices.get(e.id);
         const started = v?.started ?? e.at - e.durationMs;
         const vertex: Json = { digest: vertexDigest(e.id) };
+        if (v?.inputs) vertex.inputs = v.inputs;
         if (v?.name) vertex.name = v.name;
         vertex.started = time(started);
         vertex.completed = time(e.at);

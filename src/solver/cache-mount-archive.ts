@@ -2,7 +2,7 @@
  * The contents of a build's cache mounts, travelling with its cache (`--cache-to …,cache-mounts=true`).
  *
  * Each mount (id, and platform unless it is shared across platforms: cache-mount-key.ts) is one artifact
- * manifest in the cache layout's index, beside the per-platform cache manifests: artifactType
+ * manifest in the cache's index (a layout's or a registry's, cache-layout.ts), beside the per-platform cache manifests: artifactType
  * `application/vnd.polyarch.cache-mount.v1`, an empty config, one gzip layer holding the directory's
  * tree (a deterministic layer tar), and the id and platform as annotations of the manifest and of its
  * index entry. A later `--cache-from` restores one into a cache directory that does not exist yet, when a
@@ -18,8 +18,7 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import type { BlobIngester } from "../content/types.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
-import { type Digest, isDigest } from "../oci/digest.ts";
-import type { OciLayoutReader, OciLayoutWriter } from "../oci/layout/index.ts";
+import { type Digest, digestOf, isDigest } from "../oci/digest.ts";
 import type { ImageIndex } from "../oci/manifest.ts";
 import { MediaType } from "../oci/media-types.ts";
 import { formatPlatform, parsePlatform } from "../oci/platform.ts";
@@ -136,54 +135,50 @@ function annotationsOf(key: CacheMountKey): Record<string, string> {
 }
 
 /**
- * Adds the manifests of `mounts` to a cache layout being written, and keeps those of `old` (the layout's
- * previous index) that this build did not export again: a build that did not use a mount, or ran on a
- * machine without it, never drops it. Returns the index entries, sorted by directory name.
+ * The manifest of one mount's archive for a cache being written (cache-layout.ts): its empty config, the
+ * manifest bytes, and its index entry (artifactType, platform, the id and platform as annotations: the
+ * writer replaces an earlier entry of the same mount and keeps every other).
  */
-export async function addCacheMountManifests(
-  writer: OciLayoutWriter,
-  mounts: readonly CacheMountArchive[],
-  blob: (descriptor: Descriptor) => Promise<Readable>,
-  old: { index: ImageIndex; reader: OciLayoutReader } | undefined,
-): Promise<Descriptor[]> {
-  const entries = new Map<string, Descriptor>();
-  for (const m of old?.index.manifests ?? []) {
-    const key = checkedKey(m);
-    if (!key || m.artifactType !== cacheMountArtifactType) continue;
-    // Its layer blob stays in the directory; the writer re-lists the manifest so that index.json names
-    // only what it wrote.
-    const bytes = await old!.reader.readBytes(m, maxManifestBytes).catch(() => undefined);
-    if (!bytes || !checkedManifest(bytes, key)) continue;
-    writer.addBlob(m, bytes);
-    entries.set(cacheMountDirName(key), m);
-  }
-  for (const { key, descriptor } of mounts) {
-    writer.addBlob(descriptor, () => blob(descriptor));
-    const config = writer.addBytes(Buffer.from("{}"), MediaType.ociEmpty);
-    const annotations = annotationsOf(key);
-    const manifest = {
+export function cacheMountManifest({ key, descriptor }: CacheMountArchive): {
+  config: { descriptor: Descriptor; bytes: Buffer };
+  manifest: Buffer;
+  entry: Descriptor;
+} {
+  const configBytes = Buffer.from("{}");
+  const config: Descriptor = {
+    mediaType: MediaType.ociEmpty,
+    digest: digestOf(configBytes),
+    size: configBytes.length,
+  };
+  const annotations = annotationsOf(key);
+  const manifest = Buffer.from(
+    JSON.stringify({
       schemaVersion: 2,
       mediaType: MediaType.ociManifest,
       artifactType: cacheMountArtifactType,
       config,
       layers: [descriptor],
       annotations,
-    };
-    const d = writer.addBytes(Buffer.from(JSON.stringify(manifest)), MediaType.ociManifest);
-    entries.set(cacheMountDirName(key), {
-      ...d,
+    }),
+  );
+  return {
+    config: { descriptor: config, bytes: configBytes },
+    manifest,
+    entry: {
+      mediaType: MediaType.ociManifest,
+      digest: digestOf(manifest),
+      size: manifest.length,
       artifactType: cacheMountArtifactType,
       ...(key.platform === undefined ? {} : { platform: parsePlatform(key.platform) }),
       annotations,
-    });
-  }
-  return [...entries.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, d]) => d);
+    },
+  };
 }
 
 /** The cache mounts a layout's index lists; entries that do not hold up are left out. */
 export async function readCacheMountManifests(
   index: ImageIndex,
-  reader: OciLayoutReader,
+  reader: { readBytes(descriptor: Descriptor, maxBytes: number): Promise<Buffer> },
 ): Promise<CacheMountArchive[]> {
   const out: CacheMountArchive[] = [];
   for (const m of index.manifests) {

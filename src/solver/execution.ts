@@ -12,6 +12,7 @@ import type { BuildGraph } from "../graph/types.ts";
 import type { Digest } from "../oci/digest.ts";
 import type { ChainRecord, LayerRecord } from "./cache-index.ts";
 import { type CacheKey, keyHex } from "./cache-key.ts";
+import type { ChainEntry } from "./cache-layout.ts";
 import { combineChains } from "./chains.ts";
 import type { Probe } from "./probe.ts";
 import { runVertex, type VertexRunContext } from "./run-vertex.ts";
@@ -78,6 +79,21 @@ export class Execution {
     const plan = await this.#in.probe.chain(d);
     if ("cached" in plan) return plan.cached;
     const v = this.#graph.vertices[d]!;
+    if ("imported" in plan) {
+      const { entry, where } = plan.imported;
+      try {
+        return await this.#unpackImported(d, entry, where);
+      } catch (e) {
+        if (this.#in.env.signal.aborted) throw e;
+        // A layer that does not unpack to what the record says (its diff_id): the step is made here, as
+        // if the cache never had it; nothing of it was kept.
+        this.#in.env.progress.emit({
+          type: "warning",
+          message: `--cache-from ${where}: ${stepName(v) ?? d} could not be used (${errorText(e)}); the step is built again`,
+          at: Date.now(),
+        });
+      }
+    }
     const inputs = await Promise.all(v.inputs.map((i) => this.chainOf(i)));
     this.#in.env.signal.throwIfAborted();
     if (v.op.kind === "merge" || v.op.kind === "diff") {
@@ -100,6 +116,22 @@ export class Execution {
       this.#running.set(k, run);
     }
     return run;
+  }
+
+  /** An imported cache's result of a step (its layers already in the store) as this machine's chain. */
+  async #unpackImported(d: Digest, entry: ChainEntry, where: string): Promise<ChainRecord> {
+    const { unpackLayerStack } = await import("./run-image.ts");
+    const env = this.#in.env;
+    const chain = await unpackLayerStack(
+      env,
+      d,
+      entry.layers.map((l) => l.descriptor),
+      entry.layers.map((l) => l.diffId),
+      `--cache-from ${where}`,
+    );
+    const record: ChainRecord = { chain, ...(entry.created ? { created: entry.created } : {}) };
+    await env.ws.index.putChain(this.#in.key(d), record);
+    return record;
   }
 
   /** A layer vertex's layer: from the cache, or exported now by the worker from its result's top snapshot. */
@@ -127,7 +159,8 @@ export class Execution {
       }
       top = own.chain[0]!;
       created = own.created;
-    } else if (v.op.kind === "exec" || v.op.kind === "file") {
+    } else if (v.op.kind === "exec" || v.op.kind === "file" || isLocalSource(v.op)) {
+      // A local source is a layer when an image starts from a named local context (its directory, whole).
       const result = await this.chainOf(d);
       top = result.chain[result.chain.length - 1]!;
       lower = result.chain.slice(0, -1);
@@ -203,4 +236,8 @@ export class Execution {
       this.#in.env.progress.done(exportId, this.#in.env.signal.aborted ? "canceled" : undefined);
     }
   }
+}
+
+function isLocalSource(op: BuildGraph["vertices"][string]["op"]): boolean {
+  return op.kind === "source" && op.source.type === "local";
 }

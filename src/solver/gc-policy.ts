@@ -17,7 +17,7 @@ import { UserError } from "../errors/user-error.ts";
 export interface UsageEntry {
   /** A snapshot name, `layer:KEYHEX` or `mount:NAME`. */
   id: string;
-  kind: "snapshot" | "layer" | "cache-mount";
+  kind: "snapshot" | "layer" | "cache-mount" | "context-index";
   /** BuildKit's record types (regular, source.local, source.git.checkout, exec.cachemount) and `layer`. */
   type: string;
   description: string;

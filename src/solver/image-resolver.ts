@@ -19,7 +19,7 @@ import { formatPlatform, normalizePlatform, type Platform } from "../oci/platfor
 import { formatReference, parseReference, withDigest } from "../registry/reference.ts";
 import type { RegistryClients } from "../registry/registry-clients.ts";
 import type { RegistryOptions } from "../registry/registry-options.ts";
-import { storedImageFor } from "./stored-image-source.ts";
+import { imageFromRoot, storedImageFor } from "./stored-image-source.ts";
 
 /** The planner's ResolvedImage shape (dockerfile/plan/types.ts). */
 export interface ResolvedImageInfo {
@@ -61,6 +61,8 @@ export class ImageResolver {
   readonly #byName = new Map<string, Promise<LocalImage>>();
   readonly #pinned = new Map<string, Promise<LocalImage>>();
   readonly #layers = new Map<string, Promise<LocalImage>>();
+  /** References served from blobs already in the store (oci-layout:// contexts), never from a registry. */
+  readonly #served = new Map<string, Descriptor>();
 
   constructor(options: ImageResolverOptions) {
     this.#store = options.store;
@@ -86,6 +88,14 @@ export class ImageResolver {
     return { clients: this.#clients, pullImage };
   }
 
+  /**
+   * Serves `ref` from the store: `root` (an index or a manifest) and every platform image it lists are
+   * there. An oci-layout:// context is copied in and then served this way; no registry is asked for it.
+   */
+  serve(ref: string, root: Descriptor): void {
+    this.#served.set(ref, root);
+  }
+
   /** The planner's resolver: `ref` is normalised and may carry `@digest`. */
   async resolveImage(ref: string, platform: Platform): Promise<ResolvedImageInfo> {
     const image = await this.#resolve(ref, platform);
@@ -97,6 +107,15 @@ export class ImageResolver {
     let p = this.#byName.get(name);
     if (!p) {
       p = (async () => {
+        const served = this.#served.get(ref);
+        if (served) {
+          const image = await imageFromRoot(this.#store, served, platform, {
+            what: `the OCI layout image ${served.digest}`,
+            hint: `build it for ${formatPlatform(platform)} too, or build with --platform set to one it has`,
+          });
+          await this.#remember([name, pinnedName(image.root, platform)], image);
+          return image;
+        }
         const pinned = parseReference(ref).digest !== undefined;
         if (!this.#pull && !pinned) {
           const stored = await storedImageFor(this.#store, ref, platform);
@@ -128,6 +147,7 @@ export class ImageResolver {
       p = (async () => {
         const stored = await this.#fromStore(name);
         if (stored) return stored;
+        if (this.#served.has(ref)) return this.#resolve(ref, platform);
         const image = await this.#fetchMetadata(
           formatReference(withDigest(parseReference(ref), digest)),
           platform,

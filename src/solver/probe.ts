@@ -11,11 +11,20 @@ import type { Digest } from "../oci/digest.ts";
 import type { Worker } from "../worker/worker.ts";
 import type { ChainRecord, LayerRecord } from "./cache-index.ts";
 import { type CacheKey, keyHex } from "./cache-key.ts";
-import type { ImportedCache } from "./cache-layout.ts";
+import type { ChainEntry, ImportedCache } from "./cache-layout.ts";
 import { combineChains } from "./chains.ts";
+import type { DeferredBlobs } from "./types.ts";
+import { stepName } from "./vertex-info.ts";
 import type { Workspace } from "./workspace.ts";
 
-export type ChainPlan = { cached: ChainRecord } | { run: true };
+/**
+ * `imported`: an imported cache has the vertex's result as layers (mode=max), already copied into the store
+ * and verified; the run phase unpacks them instead of running the step.
+ */
+export type ChainPlan =
+  | { cached: ChainRecord }
+  | { run: true }
+  | { imported: { entry: ChainEntry; where: string } };
 
 export interface ProbeInput {
   graph: BuildGraph;
@@ -28,6 +37,8 @@ export interface ProbeInput {
   cacheable: (d: Digest) => boolean;
   /** Caches given with --cache-from, asked after the local index, in order. */
   imported?: readonly ImportedCache[];
+  /** Takes remote imported blobs instead of copying them (see SolverOptions.deferImportedBlobs). */
+  defer?: DeferredBlobs;
   /** A cache that could not give what its record promised (the step is then made here). */
   warn?: (message: string) => void;
 }
@@ -81,7 +92,9 @@ export class Probe {
           ),
         };
       }
-      this.runSet.add(d);
+      // Inputs that come from an imported cache: the result is combined once they are unpacked, and
+      // nothing runs.
+      if (!cacheable(d) || inputs.some((i) => "run" in i)) this.runSet.add(d);
       return { run: true };
     }
     if (cacheable(d)) {
@@ -89,9 +102,50 @@ export class Probe {
       if (rec && (await Promise.all(rec.chain.map((n) => this.#exists(n)))).every(Boolean))
         return { cached: rec };
     }
+    if (cacheable(d) && (v.op.kind === "exec" || v.op.kind === "file")) {
+      const imported = await this.#importedChain(d);
+      if (imported) return { imported };
+    }
     this.runSet.add(d);
     await Promise.all(v.inputs.map((i) => this.chain(i)));
     return { run: true };
+  }
+
+  /**
+   * mode=max: a vertex's result from the first imported cache that has it, with every layer of it copied
+   * into the store through the verifying ingester first (so a missing or damaged blob is a warning and the
+   * step runs here, never a wrong tree).
+   */
+  async #importedChain(d: Digest): Promise<{ entry: ChainEntry; where: string } | undefined> {
+    const key = this.#in.key(d);
+    for (const cache of this.#in.imported ?? []) {
+      const entry = cache.chains.get(key);
+      if (!entry) continue;
+      try {
+        for (const l of entry.layers) await this.#copyIn(cache, l.descriptor);
+      } catch (e) {
+        this.#in.warn?.(
+          `--cache-from ${cache.where}: a layer of ${stepName(this.#in.graph.vertices[d]!) ?? d} could not be used (${e instanceof Error ? e.message : String(e)}); the step is built again`,
+        );
+        continue;
+      }
+      this.importedFrom.set(d, cache.where);
+      return { entry, where: cache.where };
+    }
+    return undefined;
+  }
+
+  async #copyIn(cache: ImportedCache, d: { digest: Digest; size: number; mediaType: string }): Promise<void> {
+    const { store } = this.#in;
+    if (await store.has(d.digest)) return;
+    const blob = await cache.open(d as never);
+    // The store verifies digest and size itself (and stops reading at the size): the source's own
+    // verdict, which can come after that, must not be an unhandled error.
+    blob.on("error", () => {});
+    await store.write({ digest: d.digest, size: d.size }, blob, {
+      where: cache.where,
+      ...(cache.labels ? { labels: cache.labels } : {}),
+    });
   }
 
   /** Looks up a layer vertex's layer; when it is not cached, plans what exporting it needs. */
@@ -118,19 +172,28 @@ export class Probe {
   async #fromImported(d: Digest): Promise<boolean> {
     const { store, ws, layerKey } = this.#in;
     const key = layerKey(d);
+    // The step's result may be imported whole instead (mode=max), but a layer record is all a hit needs.
     for (const cache of this.#in.imported ?? []) {
       const rec = cache.records.get(key);
       if (!rec) continue;
       if (!rec.empty) {
-        const { digest, size } = rec.descriptor;
+        const { digest } = rec.descriptor;
+        const deferred = this.#in.defer && cache.has && !(await store.has(digest));
         try {
-          if (!(await store.has(digest)))
-            await store.write({ digest, size }, await cache.open(rec.descriptor), { where: cache.where });
+          if (!deferred) await this.#copyIn(cache, rec.descriptor);
+          else if (!(await cache.has!(rec.descriptor))) throw new Error("the cache does not have it");
         } catch (e) {
           this.#in.warn?.(
             `--cache-from ${cache.where}: layer ${digest} could not be used (${e instanceof Error ? e.message : String(e)}); the step is built again`,
           );
           continue;
+        }
+        if (deferred) {
+          // Not here: the local index learns of it once a build has it in the store.
+          this.#in.defer!.defer(rec.descriptor, cache);
+          this.layers.set(d, rec);
+          this.importedFrom.set(d, cache.where);
+          return true;
         }
         // As for a layer made here: a store ref keeps the blob while the cache entry exists.
         await store.setRef(`polyarch.io/cache/layer/${keyHex(key)}`, rec.descriptor);

@@ -17,6 +17,7 @@ export class ProgressTracker {
   readonly #cached = new Set<string>();
   /** Each platform's vertices (named ones only: those are the steps a user sees). */
   readonly #platformSteps = new Map<string, Set<string>>();
+  #inputs: ReadonlyMap<string, readonly string[]> = new Map();
 
   constructor(sink: ProgressSink, clock: () => number = Date.now) {
     this.#sink = sink;
@@ -33,6 +34,16 @@ export class ProgressTracker {
     } catch {
       // A sink must not throw; if one does, the build goes on without its display.
     }
+  }
+
+  /** The steps each step takes its inputs from (reported steps only), sent with its start or cache hit. */
+  stepInputs(inputs: ReadonlyMap<string, readonly string[]>): void {
+    this.#inputs = inputs;
+  }
+
+  #inputsOf(id: string): { inputs?: string[] } {
+    const inputs = this.#inputs.get(id);
+    return inputs && inputs.length > 0 ? { inputs: [...inputs] } : {};
   }
 
   /** Declares which steps belong to a platform (a shared step counts for each). */
@@ -52,6 +63,7 @@ export class ProgressTracker {
       name,
       ...(platform ? { platform } : {}),
       ...(from ? { from } : {}),
+      ...this.#inputsOf(id),
       at,
     });
   }
@@ -65,6 +77,7 @@ export class ProgressTracker {
       name,
       ...(platform ? { platform } : {}),
       ...(emulated ? { emulated } : {}),
+      ...this.#inputsOf(id),
       at,
     });
   }

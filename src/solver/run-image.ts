@@ -57,6 +57,23 @@ export async function runImage(env: RunEnv, id: string, source: ImageSource): Pr
       `${source.ref}: the image has ${image.manifest.layers.length} layers but its config lists ${diffIds.length} diff_ids`,
     );
   }
+  return unpackLayerStack(env, id, image.manifest.layers, diffIds, source.ref);
+}
+
+/**
+ * A stack of layers whose blobs are in the store (an image's, or an imported cache's result of a step), as a
+ * chain of snapshots, bottom first: each layer unpacked once into its shared directory, with the
+ * directories for links to lower files and for lower symlinks that the chain needs (see the top comment).
+ */
+export async function unpackLayerStack(
+  env: RunEnv,
+  id: string,
+  layers: readonly Descriptor[],
+  diffIds: readonly Digest[],
+  what: string,
+): Promise<string[]> {
+  const image = { manifest: { layers } };
+  const source = { ref: what };
   const names = await Promise.all(
     image.manifest.layers.map((layer, i) => unpacked(env, id, layer, diffIds[i]!, source.ref)),
   );

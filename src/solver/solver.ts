@@ -20,9 +20,9 @@ import { topologicalOrder } from "../graph/walk.ts";
 import type { Digest } from "../oci/digest.ts";
 import { formatPlatform } from "../oci/platform.ts";
 import type { PlatformSummary } from "../progress/events.ts";
-import type { Worker } from "../worker/worker.ts";
+import type { Worker, WorkerLayer } from "../worker/worker.ts";
 import { type CacheKey, computeCacheKeys, deriveKey } from "./cache-key.ts";
-import type { CacheEntry, ImportedCache, PlatformCache } from "./cache-layout.ts";
+import type { CacheEntry, ChainEntry, ChainLayer, ImportedCache, PlatformCache } from "./cache-layout.ts";
 import { archiveCacheMounts, type CacheMountArchive, type CacheMountSeed } from "./cache-mount-archive.ts";
 import { cacheMountDirName, cacheMountsOf } from "./cache-mount-key.ts";
 import { Execution } from "./execution.ts";
@@ -46,6 +46,8 @@ export class Solver {
   readonly #options: SolverOptions;
   readonly #ws: Workspace;
   readonly #progress: ProgressTracker;
+  /** mode=max: each exported snapshot's layer, by its chain (bottom first). */
+  readonly #chainLayers = new Map<string, Promise<WorkerLayer>>();
 
   constructor(options: SolverOptions) {
     this.#options = options;
@@ -107,6 +109,7 @@ export class Solver {
     const roots = request.platforms.flatMap((p) => [p.output, ...p.layerVertices, p.baseVertex]);
     const order = topologicalOrder(graph, roots);
     const platformOf = this.#platformLabels(graph, request);
+    this.#progress.stepInputs(reportedInputs(graph, order));
     const sources = await readSourceContent(graph, order, options.localContexts, ws, signal);
     keep(sources);
     const keys = computeCacheKeys(graph, order, sources.content);
@@ -136,6 +139,7 @@ export class Solver {
       layerKey,
       cacheable,
       imported: options.cacheFrom ?? [],
+      ...(options.deferImportedBlobs ? { defer: options.deferImportedBlobs } : {}),
       warn: (message) => this.#progress.emit({ type: "warning", message, at: Date.now() }),
     });
     const layerVertices = [...new Set(request.platforms.flatMap((p) => p.layerVertices))];
@@ -220,11 +224,53 @@ export class Solver {
             record: l.layer ? { empty: false, ...l.layer, ...created } : { empty: true, ...created },
           };
         });
-        return resultRef(p, layers, chain?.chain, worker, { platform: p.platform, entries });
+        const chains = () => this.#cacheChains(graph, p, key);
+        return resultRef(p, layers, chain?.chain, worker, { platform: p.platform, entries }, chains);
       }),
       ran: [...probe.runSet],
       cached: order.filter((d) => !probe.runSet.has(d)),
     };
+  }
+
+  /**
+   * mode=max records of one platform: each exec/file step's result chain as layers, bottom first. A
+   * snapshot's layer is its changes over the snapshots below it (the worker's deterministic export), made
+   * once per build however many chains share it; snapshots that changed nothing add no layer.
+   */
+  async #cacheChains(
+    graph: BuildGraph,
+    p: SolvePlatform,
+    key: (d: Digest) => CacheKey,
+  ): Promise<ChainEntry[]> {
+    const { worker, store } = this.#options;
+    const mine = topologicalOrder(graph, [p.output, ...p.layerVertices, p.baseVertex]);
+    const out: ChainEntry[] = [];
+    for (const d of mine) {
+      const v = graph.vertices[d]!;
+      if (v.op.kind !== "exec" && v.op.kind !== "file") continue;
+      const k = key(d);
+      const rec = await this.#ws.index.getChain(k);
+      if (!rec || !(await Promise.all(rec.chain.map((n) => worker.hasSnapshot(n)))).every(Boolean)) {
+        // Not made here (a layer hit never needed it): an imported cache's record of it is carried on, so
+        // `--cache-from R --cache-to R,mode=max` on a fresh machine keeps what R had.
+        const imported = (this.#options.cacheFrom ?? []).map((c) => c.chains.get(k)).find((c) => c);
+        if (imported) out.push(imported);
+        continue;
+      }
+      const layers: ChainLayer[] = [];
+      for (let i = 0; i < rec.chain.length; i++) {
+        const at = rec.chain.slice(0, i + 1).join("\n");
+        let layer = this.#chainLayers.get(at);
+        if (!layer) {
+          layer = worker.exportLayer({ top: rec.chain[i]!, lower: rec.chain.slice(0, i), into: store });
+          this.#chainLayers.set(at, layer);
+        }
+        const l = await layer;
+        if (!l.empty) layers.push({ descriptor: l.descriptor, diffId: l.diffId });
+      }
+      out.push({ key: k, layers, ...(rec.created ? { created: rec.created } : {}) });
+    }
+    return out;
   }
 
   /**
@@ -275,10 +321,12 @@ function resultRef(
   chain: readonly string[] | undefined,
   worker: Worker,
   cache: PlatformCache,
+  cacheChains: () => Promise<ChainEntry[]>,
 ): ResultRef {
   return {
     platform: p.platform,
     cache: () => cache,
+    cacheChains,
     layers: async () => layers,
     tree: async () => worker.view(treeChain(chain)),
     run: (run) => worker.runContainer({ ...run, base: treeChain(chain), platform: p.platform }),
@@ -293,6 +341,25 @@ function treeChain(chain: readonly string[] | undefined): readonly string[] {
 
 function canceled(reason: unknown): UserError {
   return new UserError("the build was canceled", { cause: reason });
+}
+
+/**
+ * Each reported step's inputs as BuildKit's vertices list them: the steps it reads from. A vertex that is
+ * not reported (no step name: scratch, a merge, a file op's helper) is looked through to the reported
+ * steps it reads from, so every digest a progress reader sees is one it was told about.
+ */
+function reportedInputs(graph: BuildGraph, order: readonly Digest[]): Map<string, string[]> {
+  const nearest = new Map<Digest, Digest[]>();
+  const out = new Map<string, string[]>();
+  for (const d of order) {
+    const v = graph.vertices[d]!;
+    const from = [...new Set(v.inputs.flatMap((i) => nearest.get(i) ?? []))];
+    if (stepName(v) !== undefined) {
+      if (from.length > 0) out.set(d, from);
+      nearest.set(d, [d]);
+    } else nearest.set(d, from);
+  }
+  return out;
 }
 
 /** The cache mounts the imported caches carry, by directory name; the first --cache-from that has one wins. */

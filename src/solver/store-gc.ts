@@ -19,7 +19,7 @@
  * deleted; blobs go through the content store's mark and sweep). A kill at any point leaves records that
  * name only what exists, and garbage that the next collection removes.
  */
-import { mkdir, readFile, rename, rm, stat, unlink } from "node:fs/promises";
+import { lstat, mkdir, readFile, rename, rm, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { writeFileAtomic } from "../content/fs-util.ts";
@@ -195,7 +195,13 @@ export class StoreCollector {
       if (!unreferencedRemovable(s.name, s.madeMs, alive)) continue;
       if (await this.#worker.removeSnapshot(s.name)) await this.#removeSidecars(s.name);
     }
-    // 3. Cache mounts.
+    // 3. Context stat indexes: a speed-up only (a missing one costs a re-read of that context), so no
+    //    record depends on them and a live build loses nothing but time.
+    for (const e of chosen) {
+      if (e.kind !== "context-index") continue;
+      await unlink(join(this.#root, "context-index", e.id.slice("context-index:".length))).catch(() => {});
+    }
+    // 4. Cache mounts.
     for (const e of chosen) {
       if (e.kind !== "cache-mount" || alive) continue;
       const dir = join(this.#root, "cache-mounts", e.id.slice("mount:".length));
@@ -332,6 +338,30 @@ export class StoreCollector {
           usageCount: 1,
           shared: false,
           inUse: alive,
+          forImage: false,
+        });
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+
+    const contextIndexDir = join(this.#root, "context-index");
+    for (const n of await readdir(contextIndexDir).catch(() => [] as string[])) {
+      if (n.includes(".tmp-")) continue;
+      try {
+        const st = await lstat(join(contextIndexDir, n));
+        if (!st.isFile()) continue;
+        entries.push({
+          id: `context-index:${n}`,
+          kind: "context-index",
+          type: "source.local",
+          description: `context stat index ${n.slice(0, 12)}`,
+          size: st.size,
+          createdMs: st.ctimeMs,
+          lastUsedMs: st.mtimeMs,
+          usageCount: 1,
+          shared: false,
+          inUse: alive && st.mtimeMs >= cutoff,
           forImage: false,
         });
       } catch {

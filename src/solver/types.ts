@@ -12,7 +12,7 @@ import type { Digest } from "../oci/digest.ts";
 import type { Platform } from "../oci/platform.ts";
 import type { ProgressSink } from "../progress/events.ts";
 import type { ContainerRun, SnapshotView, Worker } from "../worker/worker.ts";
-import type { ImportedCache, PlatformCache } from "./cache-layout.ts";
+import type { ChainEntry, ImportedCache, PlatformCache } from "./cache-layout.ts";
 import type { ImageResolver } from "./image-resolver.ts";
 
 /** One target platform's outputs, as the planner's PlatformPlan gives them. */
@@ -110,6 +110,17 @@ export interface SolverOptions {
   lockTimeoutMs?: number;
   /** Caches given with --cache-from: their records are hits as the local index's are. */
   cacheFrom?: readonly ImportedCache[];
+  /**
+   * When given, a layer hit's blob in a remote imported cache (a registry) is not copied into the store:
+   * it is handed here (after a HEAD says it is there), and whoever reads it fetches it then, so a push to
+   * the same registry can HEAD or mount it instead of downloading it.
+   */
+  deferImportedBlobs?: DeferredBlobs;
+}
+
+/** Where imported blobs that were left in their cache wait to be read (see deferImportedBlobs). */
+export interface DeferredBlobs {
+  defer(descriptor: Descriptor, cache: ImportedCache): void;
 }
 
 /** A layer in the store, as a manifest lists it, with the diff_id its config lists. */
@@ -151,6 +162,12 @@ export interface ResultRef {
   tree(): Promise<SnapshotView>;
   /** The result's layers as cache records (what --cache-to mode=min exports): layer cache key -> layer. */
   cache(): PlatformCache;
+  /**
+   * mode=max: every exec and file step this platform's result depends on, as the layers of its result's
+   * tree (exported into the store when not there yet). Steps whose result is not on this machine (a layer
+   * hit never needed it) are left out.
+   */
+  cacheChains(): Promise<ChainEntry[]>;
   /**
    * Runs a container of the result (`build --test`, `polyarch run`; the solve must have been asked for
    * `trees`): a throwaway snapshot over its chain, removed afterwards. Resolves the process's exit code.

@@ -13,6 +13,15 @@ export interface ContainerCommand {
   args?: readonly string[];
   /** Replaces the image's Entrypoint (and its Cmd); an empty array clears it. */
   entrypoint?: readonly string[];
+  /** `-e KEY=VALUE` entries, in order, each replacing the image's variable of that name. */
+  env?: readonly string[];
+}
+
+/** A host directory or file bound into the container (`-v HOST:CONTAINER[:ro]`); `source` is absolute and real. */
+export interface ContainerVolume {
+  source: string;
+  destination: string;
+  readonly: boolean;
 }
 
 export function containerProcess(
@@ -20,6 +29,8 @@ export function containerProcess(
   platform: Platform,
   command: ContainerCommand,
   what: string,
+  volumes: readonly ContainerVolume[] = [],
+  terminal = false,
 ): ExecRequest {
   const entrypoint = command.entrypoint ?? config?.Entrypoint ?? [];
   const imageCmd = command.entrypoint === undefined ? (config?.Cmd ?? []) : [];
@@ -30,9 +41,24 @@ export function containerProcess(
       hint: "give the command after the image name, e.g. polyarch run NAME /bin/sh -c 'uname -m'",
     });
   }
-  const request: ExecRequest = { args, env: [...(config?.Env ?? [])], platform, network: "host" };
+  const env = [...(config?.Env ?? [])];
+  for (const entry of command.env ?? []) {
+    const key = entry.split("=", 1)[0]!;
+    const at = env.findIndex((e) => e.split("=", 1)[0] === key);
+    if (at >= 0) env[at] = entry;
+    else env.push(entry);
+  }
+  const request: ExecRequest = { args, env, platform, network: "host" };
   if (config?.User) request.user = config.User;
   if (config?.WorkingDir) request.cwd = config.WorkingDir;
-  // `docker run` has no stdin without -i; a container here has none either.
+  // Mount points are placed by the executor, resolved inside the root (a link in the image never leads out).
+  if (volumes.length > 0)
+    request.mounts = volumes.map((v) => ({
+      type: "bind",
+      source: v.source,
+      destination: v.destination,
+      readonly: v.readonly,
+    }));
+  if (terminal) request.terminal = true;
   return request;
 }

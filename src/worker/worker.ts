@@ -19,7 +19,7 @@ import type { Descriptor } from "../oci/descriptor.ts";
 import type { Digest } from "../oci/digest.ts";
 import type { ContainerConfig } from "../oci/image-config.ts";
 import type { Platform } from "../oci/platform.ts";
-import type { ContainerCommand } from "./container-process.ts";
+import type { ContainerCommand, ContainerVolume } from "./container-process.ts";
 import type { ExecRequest } from "./executor/exec-request.ts";
 import type { FileOp } from "./fileop/types.ts";
 import type { AppliedLayer, LowerLink, LowerPaths } from "./layer/apply-layer.ts";
@@ -72,6 +72,14 @@ export interface ContainerRun {
   signal: AbortSignal;
   onOutput: (stream: "stdout" | "stderr", chunk: Buffer) => void;
   timeoutMs?: number;
+  /** `-v`: host paths bound into the container. */
+  volumes?: readonly ContainerVolume[];
+  /**
+   * `-i`: the container reads polyarch's stdin (else it has none); `-t`: it gets a terminal, and then
+   * polyarch's own terminal is handed to runc whole (its output is not seen by onOutput).
+   */
+  stdin?: boolean;
+  tty?: boolean;
 }
 
 export interface FileOpRun {

@@ -98,6 +98,8 @@ function assertConsumable(lines: SolveStatus[]) {
     assert.ok(done.length <= 1, `${digest} completed ${done.length} times`);
     for (const v of done) assert.ok(v.started && v.started <= v.completed!, JSON.stringify(v));
   }
+  // A vertex's inputs are vertices the reader was told about (BuildKit's graph edges).
+  for (const v of vertexes) for (const i of v.inputs ?? []) assert.ok(known.has(i), JSON.stringify(v));
   for (const s of lines.flatMap((l) => l.statuses ?? [])) assert.ok(known.has(s.vertex!), JSON.stringify(s));
   for (const l of lines.flatMap((x) => x.logs ?? [])) assert.ok(known.has(l.vertex!), JSON.stringify(l));
   for (const w of lines.flatMap((x) => x.warnings ?? []))
@@ -134,6 +136,31 @@ test("rawjson: a RUN, a COPY, lint warnings and a cached rebuild in BuildKit's S
       .filter((l) => l.stream === n)
       .map((l) => Buffer.from(l.data, "base64").toString())
       .join("");
+  // The RUN lists what it runs on, as BuildKit's does: the COPY before it; the COPY lists the FROM and the context.
+  const named = (lines: SolveStatus[], text: string) =>
+    vertexRecords(lines).find((v) => v.name?.includes(text));
+  const inputNames = (lines: SolveStatus[], text: string) =>
+    [
+      ...new Set(
+        vertexRecords(lines)
+          .filter((v) => v.name?.includes(text))
+          .flatMap((v) => v.inputs ?? []),
+      ),
+    ]
+      .map((i) =>
+        vertexRecords(lines)
+          .find((v) => v.digest === i && v.name)
+          ?.name?.replace(/^\[[^\]]*\] /, ""),
+      )
+      .sort();
+  const bkFirst = solveStatuses(bk.output);
+  assert.ok(named(bkFirst, "RUN echo out")?.inputs?.length, "BuildKit's RUN has inputs");
+  assert.deepEqual(inputNames(first, "RUN echo out"), inputNames(bkFirst, "RUN echo out"));
+  assert.deepEqual(inputNames(first, "RUN echo out"), ["COPY a /a"]);
+  assert.deepEqual(
+    inputNames(first, "COPY a /a").map((n) => n?.replace(/@sha256:[a-f0-9]+$/, "")),
+    inputNames(bkFirst, "COPY a /a").map((n) => n?.replace(/@sha256:[a-f0-9]+$/, "")),
+  );
   assert.equal(stream(1), "out\n");
   assert.equal(stream(2), "err\n");
   assert.ok([...logsByVertex(first).values()].includes("from-a\n"));

@@ -1,6 +1,7 @@
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink } from "node:fs/promises";
+import { existsSync, openSync } from "node:fs";
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { cacheSubdir, publish, scratchPathFor } from "./cache.ts";
@@ -103,16 +104,28 @@ async function cachedBinaries(kitDir: string): Promise<string> {
   return bin;
 }
 
+export interface StartOptions {
+  /** Also listen on this loopback host:port (`tcp://` endpoint). */
+  tcp?: string;
+  /** Serve the tcp endpoint with TLS: the daemon's certificate and key, and the CA its clients must show. */
+  tls?: { cert: string; key: string; clientCa: string };
+}
+
 /** Starts a buildkitd that may pull from the given plain-HTTP registries (host:port). */
-export async function startBuildKit(registryHosts: readonly string[]): Promise<BuildKit> {
+export async function startBuildKit(
+  registryHosts: readonly string[],
+  options: StartOptions = {},
+): Promise<BuildKit & { state: string; pid: number; tcpAddress?: string }> {
   const kitDir = findBuildKitDir();
   const bin = await cachedBinaries(kitDir);
   const state = await mkdtemp(join(tmpdir(), "polyarch-buildkit-"));
   removeOnExit(state);
   await mkdir(join(state, "bin"));
   for (const name of ["buildkitd", "buildctl"]) await symlink(join(bin, name), join(state, "bin", name));
-  const started = await run(join(kitDir, "start.sh"), [state, ...registryHosts], { timeoutMs: 60_000 });
+  const env = options.tcp ? { ...process.env, TCP: options.tcp } : process.env;
+  const started = await run(join(kitDir, "start.sh"), [state, ...registryHosts], { timeoutMs: 60_000, env });
   if (started.code !== 0) throw new Error(`BuildKit did not start (${kitDir}/start.sh):\n${started.stderr}`);
+  if (options.tls) await restartWithTls(kitDir, state, options.tls);
   const address = started.stdout.trim();
   const pid = Number((await readFile(join(state, "buildkitd.pid"), "utf8")).trim());
   // start.sh detaches the daemon (setsid); kill it if this test process ends without stop().
@@ -137,6 +150,9 @@ export async function startBuildKit(registryHosts: readonly string[]): Promise<B
   };
   return {
     address,
+    state,
+    pid,
+    ...(options.tcp ? { tcpAddress: `tcp://${options.tcp}` } : {}),
     async build(context, options) {
       const out = join(state, `out-${++seq}`);
       const args = [
@@ -194,6 +210,44 @@ export async function startBuildKit(registryHosts: readonly string[]): Promise<B
     stop,
     [Symbol.asyncDispose]: stop,
   };
+}
+
+/**
+ * start.sh serves tcp without TLS; for mutual TLS the daemon is restarted on the same config with the
+ * [grpc.tls] section added (buildkitd then requires a client certificate signed by `clientCa`).
+ */
+async function restartWithTls(
+  kitDir: string,
+  state: string,
+  tls: { cert: string; key: string; clientCa: string },
+): Promise<void> {
+  await run(join(kitDir, "stop.sh"), [state]);
+  const config = join(state, "buildkitd.toml");
+  const text = await readFile(config, "utf8");
+  const section = `[grpc.tls]\n  cert = "${tls.cert}"\n  key = "${tls.key}"\n  ca = "${tls.clientCa}"\n`;
+  await writeFile(config, text.replace(/^\[worker\.oci\]/m, `${section}[worker.oci]`));
+  const sock = join(state, "buildkitd.sock");
+  await rm(sock, { force: true });
+  const daemon = spawn(
+    "setsid",
+    [join(state, "bin", "buildkitd"), "--config", config, "--oci-worker=true", "--containerd-worker=false"],
+    {
+      stdio: [
+        "ignore",
+        openSync(join(state, "buildkitd.log"), "a"),
+        openSync(join(state, "buildkitd.log"), "a"),
+      ],
+      detached: true,
+    },
+  );
+  daemon.unref();
+  await writeFile(join(state, "buildkitd.pid"), `${daemon.pid}\n`);
+  for (let i = 0; i < 150; i++) {
+    const r = await run(join(state, "bin", "buildctl"), ["--addr", `unix://${sock}`, "debug", "workers"]);
+    if (r.code === 0) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`buildkitd with TLS did not come up (log: ${state}/buildkitd.log)`);
 }
 
 /** The `error: …` lines of a build's output (BuildKit's and polyarch's both start that way). */

@@ -106,3 +106,44 @@ export async function generateSigningCert(dir: string): Promise<{ cert: string; 
   ]);
   return { cert, key };
 }
+
+/** A client certificate signed by the PKI's CA (for mutual TLS: a daemon that asks clients for one). */
+export async function generateClientCert(
+  pki: TestPki,
+  name = "client",
+): Promise<{ cert: string; key: string }> {
+  const p = (f: string) => join(pki.dir, f);
+  await runOk("openssl", [
+    "req",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    p(`${name}.key`),
+    "-out",
+    p(`${name}.csr`),
+    "-subj",
+    `/CN=${name}`,
+  ]);
+  await writeFile(p(`${name}.ext`), "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n");
+  await runOk("openssl", [
+    "x509",
+    "-req",
+    "-in",
+    p(`${name}.csr`),
+    "-CA",
+    pki.caCert,
+    "-CAkey",
+    pki.caKey,
+    "-CAcreateserial",
+    "-out",
+    p(`${name}.crt`),
+    "-days",
+    "3650",
+    "-extfile",
+    p(`${name}.ext`),
+  ]);
+  return { cert: p(`${name}.crt`), key: p(`${name}.key`) };
+}

@@ -1,6 +1,10 @@
 import type { DockerfileAst } from "../../dockerfile/ast.ts";
+import { parseCheckOptions } from "../../dockerfile/lint/check-options.ts";
 import { type LintOptions, lintDockerfile } from "../../dockerfile/lint/lint.ts";
+import { rules } from "../../dockerfile/lint/rules.ts";
+import type { PlatformPlan } from "../../dockerfile/plan/types.ts";
 import { UserError } from "../../errors/user-error.ts";
+import { formatPlatform } from "../../oci/platform.ts";
 import type { WarningEvent } from "../../progress/events.ts";
 
 /**
@@ -30,6 +34,50 @@ export function lintForBuild(
   if (report.violation !== undefined) {
     throw new UserError(report.violation, {
       hint: "fix the findings (polyarch build --call check lists them), or drop error=true from the # check= line",
+    });
+  }
+}
+
+/**
+ * InvalidBaseImagePlatform, which needs the resolved base images and so comes from the plan: a FROM whose
+ * image had no entry for the stage's platform and was taken for one the CPU also runs (linux/386 for an
+ * amd64 build, as BuildKit's platform matcher allows), reported once per FROM line and platform pair.
+ */
+export function warnPlatformMismatches(
+  ast: DockerfileAst,
+  buildArgs: Readonly<Record<string, string>>,
+  platforms: readonly PlatformPlan[],
+  emit: (warning: WarningEvent) => void,
+): void {
+  const override = buildArgs.BUILDKIT_DOCKERFILE_CHECK;
+  const options =
+    override !== undefined
+      ? parseCheckOptions(override, "--build-arg BUILDKIT_DOCKERFILE_CHECK")
+      : parseCheckOptions(ast.check);
+  const rule = rules.InvalidBaseImagePlatform;
+  if (options.skipAll || options.skip.has(rule.name)) return;
+  const seen = new Set<string>();
+  const violations: string[] = [];
+  for (const p of platforms) {
+    for (const m of p.platformMismatches ?? []) {
+      const detail = `Base image ${m.image} was pulled with platform "${formatPlatform(m.actual)}", expected "${formatPlatform(m.expected)}" for current build`;
+      const key = `${m.range.start.line}|${detail}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      violations.push(detail);
+      emit({
+        type: "warning",
+        message: `${rule.name}: ${detail}`,
+        detail: rule.description,
+        url: rule.url,
+        location: { file: ast.file, line: m.range.start.line },
+        at: Date.now(),
+      });
+    }
+  }
+  if (options.error && violations.length > 0) {
+    throw new UserError(`lint violation found for rules: ${rule.name}`, {
+      hint: "fix the findings, or drop error=true from the # check= line",
     });
   }
 }

@@ -16,6 +16,7 @@ import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { openContentStore } from "../../content/local-store.ts";
 import { prepareStateRoot } from "../../content/state-root.ts";
 import { loadIgnoreRules } from "../../dockerfile/context/ignore-rules.ts";
 import { type NamedContext, remoteContextKind } from "../../dockerfile/context/named-contexts.ts";
@@ -27,6 +28,7 @@ import { resolveGitSource } from "../../solver/git-source-commit.ts";
 import { privateTempDir } from "../../solver/private-temp.ts";
 import { gitSubdir } from "../../solver/run-git.ts";
 import { extractArchive, isArchive } from "../../worker/fileop/unpack.ts";
+import { type ImportedLayout, importOciLayoutContext } from "./oci-layout-contexts.ts";
 
 /** Reports one fetch as a step (`[internal] load remote build context URL`). */
 export type FetchProgress = (name: string, work: () => Promise<void>) => Promise<void>;
@@ -38,6 +40,8 @@ export interface PreparedContexts {
   dockerfileCwd: string | undefined;
   /** Every named context as a local directory or an image. */
   named: NamedContext[];
+  /** The oci-layout:// contexts: their blobs are in the store; the resolver serves their references. */
+  layouts: ImportedLayout[];
   /** True when the main context was fetched (its .dockerignore then does not apply). */
   mainIsRemote: boolean;
   /** The commit a git main context was built from, if any. */
@@ -81,7 +85,19 @@ export async function prepareContexts(
       gitCommit = got.commit;
     }
     const locals: (NamedContext & { fetched?: true })[] = [];
+    const layouts: ImportedLayout[] = [];
     for (const c of named) {
+      if (c.kind === "oci-layout") {
+        await prepareStateRoot(stateRoot);
+        const store = await openContentStore(join(stateRoot, "content"));
+        let imported: ImportedLayout | undefined;
+        await progress(`[internal] load oci-layout context ${c.name}`, async () => {
+          imported = await importOciLayoutContext(c, store);
+        });
+        layouts.push(imported!);
+        locals.push({ name: c.name, kind: "image", ref: imported!.ref });
+        continue;
+      }
       if (c.kind !== "git" && c.kind !== "url") {
         locals.push(c);
         continue;
@@ -93,6 +109,7 @@ export async function prepareContexts(
       context: main,
       dockerfileCwd,
       named: locals,
+      layouts,
       mainIsRemote: mainKind !== undefined,
       gitCommit,
       discard,
@@ -107,7 +124,7 @@ export async function prepareContexts(
 export function planNamedContexts(named: readonly NamedContext[]): Promise<PlanNamedContext[]> {
   return Promise.all(
     named.map(async (c): Promise<PlanNamedContext> => {
-      if (c.kind === "image") return c;
+      if (c.kind === "image") return { name: c.name, kind: "image", ref: c.ref };
       if (c.kind === "local" && "fetched" in c) return { name: c.name, kind: "local" };
       if (c.kind === "local")
         return { name: c.name, kind: "local", excludePatterns: (await loadIgnoreRules(c.path)).patterns };

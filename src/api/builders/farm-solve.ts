@@ -72,6 +72,7 @@ function remoteRef(node: string, solved: SolvedPlatform): ResultRef {
     cache: () => {
       throw notHere("--cache-to");
     },
+    cacheChains: () => Promise.reject(notHere("--cache-to mode=max")),
     run: () => Promise.reject(notHere("running the result (--test)")),
   };
 }

@@ -11,7 +11,7 @@ import {
 } from "../../dockerfile/outline/format.ts";
 import { outlineDockerfile } from "../../dockerfile/outline/outline.ts";
 import { listTargets } from "../../dockerfile/outline/targets.ts";
-import { parseDockerfile } from "../../dockerfile/parse/index.ts";
+import { parseDockerfile, syntaxOverride } from "../../dockerfile/parse/index.ts";
 import { type PlanNamedContext, planBuild } from "../../dockerfile/plan/index.ts";
 import { UserError } from "../../errors/user-error.ts";
 import { formatGraph } from "../../graph/index.ts";
@@ -89,7 +89,10 @@ async function runDockerfileCall(
     ...(flags.file === undefined ? {} : { file: flags.file }),
     ...(contexts.dockerfileCwd ? { cwd: contexts.dockerfileCwd } : {}),
   });
-  const ast = parseDockerfile(inputs.dockerfile.text, { file: inputs.dockerfile.displayName });
+  const ast = parseDockerfile(inputs.dockerfile.text, {
+    file: inputs.dockerfile.displayName,
+    ...syntaxOverride(buildArgs),
+  });
   const platform: Platform = platforms[0]!;
   const common = {
     buildArgs,
@@ -135,7 +138,11 @@ async function runDockerfileCall(
       return 0;
     }
     case "check": {
-      const report = await checkDockerfile(ast, { ...common, namedContexts: planContexts });
+      const report = await checkDockerfile(ast, {
+        ...common,
+        namedContexts: planContexts,
+        ...(contexts.mainIsRemote ? {} : { contextIgnores: inputs.ignore.ignores }),
+      });
       write(
         call.format === "json"
           ? `${JSON.stringify(lintToJson(report, inputs.dockerfile.text), null, 2)}\n`

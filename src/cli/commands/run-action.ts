@@ -1,3 +1,4 @@
+import { UserError } from "../../errors/user-error.ts";
 import { parsePlatform } from "../../oci/platform.ts";
 import { formatError } from "../report-error.ts";
 import { parseRunArgs } from "./run-args.ts";
@@ -14,10 +15,19 @@ export async function runAction(args: readonly string[], help: () => void, debug
       help();
       return 0;
     }
-    const [{ runImage }, { createProgress }] = await Promise.all([
+    const [{ runImage }, { createProgress }, { parseEnvFlag, parseVolumeFlag }] = await Promise.all([
       import("../../api/run.ts"),
       import("../../progress/index.ts"),
+      import("../../api/run-flags.ts"),
     ]);
+    if (parsed.tty && !process.stdin.isTTY) {
+      throw new UserError("the input device is not a TTY", {
+        hint: "run -t from a terminal, or leave -t out (use -i alone to pipe input in)",
+      });
+    }
+    const env = parsed.env.flatMap((e) => parseEnvFlag(e) ?? []);
+    const volumes = [];
+    for (const v of parsed.volumes) volumes.push(await parseVolumeFlag(v));
     // Only the container's output belongs on stdout; unpacking a new image's layers is all progress shows.
     const progress = createProgress("quiet", process.stderr);
     try {
@@ -26,6 +36,10 @@ export async function runAction(args: readonly string[], help: () => void, debug
         ...(parsed.platform === undefined ? {} : { platform: parsePlatform(parsed.platform) }),
         args: parsed.command,
         ...(parsed.entrypoint === undefined ? {} : { entrypoint: [parsed.entrypoint] }),
+        env,
+        volumes,
+        ...(parsed.interactive ? { stdin: true } : {}),
+        ...(parsed.tty ? { tty: true } : {}),
         onOutput: (stream, chunk) => (stream === "stdout" ? process.stdout : process.stderr).write(chunk),
         progress,
         signal: controller.signal,

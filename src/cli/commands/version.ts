@@ -2,7 +2,8 @@ import type { Command } from "commander";
 import { polyarchVersion } from "../version-info.ts";
 
 export function registerVersion(program: Command): void {
-  program.version(polyarchVersion, "-v, --version", "print the polyarch version");
+  // `-v` is docker run's --volume after `run`: as a version flag it is read only first on the line (main.ts).
+  program.version(polyarchVersion, "--version", "print the polyarch version (also -v)");
   program
     .command("version")
     .description("print the polyarch version and the runtime it uses")

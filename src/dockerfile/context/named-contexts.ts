@@ -13,7 +13,23 @@ import { familiarName, parseImageRef } from "../plan/image-ref.ts";
 export type NamedContext =
   | { name: string; kind: "local"; path: string }
   | { name: string; kind: "image"; ref: string }
+  | OciLayoutNamedContext
   | RemoteNamedContext;
+
+/**
+ * `oci-layout://PATH[:TAG][@DIGEST]` (buildx's form): an image in an OCI image layout directory on this
+ * machine, picked from its index.json by tag (the `org.opencontainers.image.ref.name` annotation; `latest`
+ * when neither is given, or the only entry) or by digest. Its blobs are copied into the store before
+ * planning (api/build/oci-layout-contexts.ts), and from then on it is an image like `docker-image://`.
+ */
+export interface OciLayoutNamedContext {
+  name: string;
+  kind: "oci-layout";
+  /** The layout directory, absolute. */
+  path: string;
+  tag: string | undefined;
+  digest: string | undefined;
+}
 
 /** A named context fetched before planning: a git repository (`#ref:subdir`) or a tarball over http(s). */
 export type RemoteNamedContext =
@@ -22,7 +38,6 @@ export type RemoteNamedContext =
 
 /** Kinds buildx accepts that polyarch does not build from yet; each gets a clear error, never a guess. */
 const unsupportedPrefixes: [RegExp, string][] = [
-  [/^oci-layout:\/\//, "oci-layout:// contexts"],
   [/^target:/, "target: contexts (a bake feature)"],
   [/^[a-z][a-z0-9+.-]*:\/\//, "this kind of context"],
 ];
@@ -68,12 +83,13 @@ async function parseContextValue(name: string, value: string, cwd: string): Prom
     }
     return { name, kind: "image", ref };
   }
+  if (value.startsWith(ociLayoutPrefix)) return parseOciLayoutValue(name, value, cwd);
   const remote = remoteContextKind(value);
   if (remote) return { name, kind: remote, url: value };
   for (const [pattern, what] of unsupportedPrefixes) {
     if (pattern.test(value)) {
       throw new UserError(`--build-context ${name}=${value}: ${what} are not supported yet`, {
-        hint: "use a local directory, docker-image://REF, a git URL or an https URL of a tarball",
+        hint: "use a local directory, docker-image://REF, oci-layout://PATH[:TAG|@DIGEST], a git URL or an https URL of a tarball",
       });
     }
   }
@@ -115,4 +131,67 @@ export function normalizeContextName(raw: string): string {
 
 function isPlausibleImageRef(ref: string): boolean {
   return parseImageRef(ref).ok;
+}
+
+const ociLayoutPrefix = "oci-layout://";
+const digestPattern = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
+const tagPattern = /^[\w][\w.-]{0,127}$/;
+
+/**
+ * Splits `oci-layout://PATH[:TAG][@DIGEST]` as buildx does: a trailing `@DIGEST` when what follows the last
+ * `@` is a digest, then a trailing `:TAG` when what follows the last `:` is a tag; `latest` when neither.
+ */
+export function splitOciLayoutValue(value: string): {
+  path: string;
+  tag: string | undefined;
+  digest: string | undefined;
+} {
+  let path = value.slice(ociLayoutPrefix.length);
+  let digest: string | undefined;
+  let tag: string | undefined;
+  const at = path.lastIndexOf("@");
+  if (at >= 0 && digestPattern.test(path.slice(at + 1))) {
+    digest = path.slice(at + 1);
+    path = path.slice(0, at);
+  }
+  const colon = path.lastIndexOf(":");
+  if (colon >= 0 && tagPattern.test(path.slice(colon + 1))) {
+    tag = path.slice(colon + 1);
+    path = path.slice(0, colon);
+  }
+  if (tag === undefined && digest === undefined) tag = "latest";
+  return { path, tag, digest };
+}
+
+async function parseOciLayoutValue(name: string, value: string, cwd: string): Promise<NamedContext> {
+  const { path, tag, digest } = splitOciLayoutValue(value);
+  const shown = JSON.stringify(path);
+  if (path === "") {
+    throw new UserError(`--build-context ${name}=${value}: no layout directory`, {
+      hint: "write oci-layout://PATH[:TAG] or oci-layout://PATH@sha256:DIGEST, PATH a directory made by `-o type=oci,tar=false` or skopeo",
+    });
+  }
+  if (digest !== undefined && !/^sha256:[a-f0-9]{64}$|^sha512:[a-f0-9]{128}$/.test(digest)) {
+    throw new UserError(
+      `--build-context ${name}: ${JSON.stringify(digest)} is not a sha256 or sha512 digest`,
+      {
+        hint: "write oci-layout://PATH@sha256:<64 hex digits>",
+      },
+    );
+  }
+  const abs = resolve(cwd, path);
+  let isDir = false;
+  try {
+    isDir = (await stat(abs)).isDirectory();
+  } catch {
+    throw new UserError(`--build-context ${name}: OCI layout directory ${shown} does not exist`, {
+      hint: "PATH is relative to the current directory; make a layout with `-o type=oci,tar=false,dest=DIR` or `skopeo copy … oci:DIR:TAG`",
+    });
+  }
+  if (!isDir) {
+    throw new UserError(`--build-context ${name}: ${shown} is not a directory`, {
+      hint: "an oci-layout:// context names an OCI image layout directory (unpack an OCI tar first)",
+    });
+  }
+  return { name, kind: "oci-layout", path: await realpath(abs), tag, digest };
 }

@@ -1,6 +1,13 @@
 import { isUserError } from "../../errors/user-error.ts";
 import { parsePlatform } from "../../oci/platform.ts";
-import type { DockerfileAst, Instruction, Position, SourceRange } from "../ast.ts";
+import type {
+  AddInstruction,
+  CopyInstruction,
+  DockerfileAst,
+  Instruction,
+  Position,
+  SourceRange,
+} from "../ast.ts";
 import { closestMatch } from "../errors.ts";
 import {
   buildStageGraph,
@@ -39,6 +46,11 @@ export interface LintReport {
 export interface LintOptions extends StageGraphOptions {
   /** Check only what this target needs; without it every stage is checked (as `docker build --check` does). */
   target?: string;
+  /**
+   * The main context's `.dockerignore` (true when a context-relative path, or a parent of it, is excluded);
+   * absent for a remote context, whose ignore file is not applied.
+   */
+  contextIgnores?: (relPath: string) => boolean;
 }
 
 // Variables BuildKit reads itself and never puts in the environment, so their use is never "undefined".
@@ -81,7 +93,7 @@ export function lintDockerfile(ast: DockerfileAst, options: LintOptions = {}): L
       options.target === undefined || options.target === ""
         ? graph.stages.map((s) => s.index)
         : reachableStages(graph, targetStage(graph, options.target).index);
-    checkInstructions(graph, stages, buildArgs, report);
+    checkInstructions(graph, stages, buildArgs, report, options.contextIgnores);
   } catch (e) {
     if (!isUserError(e)) throw e;
     const loc = e.location;
@@ -276,6 +288,7 @@ function checkInstructions(
   stages: readonly number[],
   buildArgs: Readonly<Record<string, string>>,
   report: Report,
+  contextIgnores: ((relPath: string) => boolean) | undefined,
 ): void {
   // BuildKit tracks CMD, ENTRYPOINT and HEALTHCHECK per stage and reports the one that gets overridden.
   const lastUse = new Map<string, Instruction>();
@@ -328,6 +341,8 @@ function checkInstructions(
     },
     expanded(_stage, ins, word, result, state) {
       if (ins.keyword === "EXPOSE") checkExpose(result.value, ins, report);
+      if (contextIgnores && (ins.keyword === "COPY" || ins.keyword === "ADD") && ins.sources.includes(word))
+        checkIgnoredSource(ins, result.value, contextIgnores, report);
       if (
         ins.keyword === "WORKDIR" &&
         word === ins.path &&
@@ -360,6 +375,32 @@ function checkInstructions(
       }
     },
   });
+}
+
+// A COPY or ADD from the main context of a path its .dockerignore excludes copies nothing (or fails). The
+// path is matched as written, as BuildKit matches it: `./x` or `/x` is not compared with a pattern `x`.
+function checkIgnoredSource(
+  ins: CopyInstruction | AddInstruction,
+  source: string,
+  ignores: (relPath: string) => boolean,
+  report: Report,
+): void {
+  if (ins.keyword === "COPY" && ins.from !== undefined) return;
+  if (ins.keyword === "ADD" && (/^[a-z][a-z0-9+.-]*:\/\//i.test(source) || /^git@/.test(source))) return;
+  let excluded = false;
+  try {
+    excluded = ignores(source);
+  } catch {
+    excluded = false;
+  }
+  if (excluded) {
+    const verb = ins.keyword === "ADD" ? "Add" : "Copy";
+    report(
+      "CopyIgnoredFile",
+      `Attempting to ${verb} file ${JSON.stringify(source)} that is excluded by .dockerignore`,
+      ins.range,
+    );
+  }
 }
 
 // EXPOSE only names the container's ports: a host address or port is ignored (and will become an error), and

@@ -101,9 +101,22 @@ export const rules = {
     "IP address and host-port mapping should not be used in EXPOSE instruction. This will become an error in a future release",
     "expose-invalid-format",
   ),
+  InvalidBaseImagePlatform: {
+    name: "InvalidBaseImagePlatform",
+    description: "Base image platform does not match expected target platform",
+    url: "https://docs.docker.com/go/dockerfile/rule/invalid-base-image-platform/",
+  },
+  CopyIgnoredFile: rule(
+    "CopyIgnoredFile",
+    "Attempting to Copy file that is excluded by .dockerignore",
+    "copy-ignored-file",
+  ),
 } as const satisfies Record<string, LintRule>;
 
 /** Rules BuildKit runs only when `# check=experimental=NAME` (or `experimental=all`) asks for them. */
-export const experimentalRules: ReadonlySet<string> = new Set(["InvalidDefinitionDescription"]);
+export const experimentalRules: ReadonlySet<string> = new Set([
+  "InvalidDefinitionDescription",
+  "CopyIgnoredFile",
+]);
 
 export type RuleName = keyof typeof rules;

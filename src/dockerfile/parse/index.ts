@@ -17,6 +17,7 @@ import { syntaxChannel } from "./syntax-directive.ts";
 export { isTrueFlag } from "./flags.ts";
 export { heredocBody, parseHeredocWord } from "./heredoc.ts";
 export { KEYWORDS } from "./instruction.ts";
+export { syntaxOverride } from "./syntax-directive.ts";
 
 /**
  * Parses Dockerfile text into its syntax tree. Throws a DockerfileError (a UserError with file, line,
@@ -78,6 +79,7 @@ export function parseDockerfile(text: string, options: ParseOptions = {}): Docke
       labs = syntaxChannel(
         directives.directives.find((d) => d.name === "syntax"),
         source,
+        options.syntax,
       ).labs;
     }
     const where = {

@@ -10,7 +10,7 @@ import { DEFAULT_PATH, resolveWorkdir } from "./paths.ts";
 import { imageVertex, localContextVertex, resolvedKey, scratchVertex } from "./sources.ts";
 import { formatContextRef, type StageHead } from "./stage-head.ts";
 import type { StageDef } from "./stages.ts";
-import { type PlatformContext, type StageState, stepName } from "./state.ts";
+import { HISTORY_COMMENT, type PlatformContext, type StageState, stepName } from "./state.ts";
 import { relocateTriggerError, type StageCommand } from "./triggers.ts";
 import type { StageBase } from "./types.ts";
 
@@ -86,6 +86,7 @@ function initialState(
   let stageBase: StageBase;
   let baseImage: StageState["baseImage"];
   let imageRef: string | undefined;
+  let contextLayer: Digest | undefined;
   if (head.kind === "scratch") {
     image = emptyImage(platform, true);
     vertex = scratchVertex(ctx);
@@ -94,6 +95,9 @@ function initialState(
     image = emptyImage(platform, true);
     vertex = localContextVertex(ctx, head.context.name, head.context.excludePatterns, []);
     stageBase = { kind: "context", name: head.context.name };
+    // An image built on a directory starts with one layer holding it, on nothing (as BuildKit makes it).
+    contextLayer = vertex;
+    image.history = [{ created_by: `FROM ${head.context.name} (named context)`, comment: HISTORY_COMMENT }];
   } else {
     imageRef = head.kind === "image" ? head.ref : formatContextRef(head);
     const resolved = ctx.resolved.get(resolvedKey(imageRef, platform));
@@ -135,8 +139,8 @@ function initialState(
     def: stage,
     platform,
     vertex: vertex ?? ("" as Digest),
-    baseVertex: vertex ?? ("" as Digest),
-    layerVertices: [],
+    baseVertex: contextLayer ? scratchVertex(ctx) : (vertex ?? ("" as Digest)),
+    layerVertices: contextLayer ? [contextLayer] : [],
     env: EnvList.fromStrings(image.config.Env ?? []),
     image,
     cwd,

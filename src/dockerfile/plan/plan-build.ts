@@ -2,7 +2,7 @@ import { UserError } from "../../errors/user-error.ts";
 import { canonicalPlatform, emptyGraph } from "../../graph/build.ts";
 import type { Digest } from "../../oci/digest.ts";
 import type { ContainerConfig, ImageConfig } from "../../oci/image-config.ts";
-import { hostPlatform, type Platform, samePlatform } from "../../oci/platform.ts";
+import { hostPlatform, normalizePlatform, type Platform, samePlatform } from "../../oci/platform.ts";
 import type { DockerfileAst } from "../ast.ts";
 import { type DockerfileSource, didYouMean } from "../errors.ts";
 import { reachableStages } from "./dependencies.ts";
@@ -11,11 +11,18 @@ import { expandAt } from "./expand.ts";
 import { platformArgs } from "./platform-args.ts";
 import { resolveImages } from "./resolve-images.ts";
 import { resolvedKey } from "./sources.ts";
-import { formatContextRef, stageHead } from "./stage-head.ts";
+import { formatContextRef, type StageHead, stageHead } from "./stage-head.ts";
 import { findStageByName, type StageDef, splitStages } from "./stages.ts";
 import type { PlatformContext } from "./state.ts";
 import { imageTriggers, type StageCommand, stageTriggers } from "./triggers.ts";
-import type { BuildPlan, PlanOptions, PlatformPlan, ResolvedImage, StageBase } from "./types.ts";
+import type {
+  BuildPlan,
+  PlanOptions,
+  PlatformMismatch,
+  PlatformPlan,
+  ResolvedImage,
+  StageBase,
+} from "./types.ts";
 
 /**
  * Plans a build: one graph for every target platform, in which work that does not depend on the target
@@ -183,5 +190,35 @@ async function planPlatform(
     stagesUsed: reachable,
     stageBases,
     stageOutputs,
+    platformMismatches: platformMismatches(ctx, heads, reachable),
   };
+}
+
+/** Reachable stages whose image (resolved) is for another os or architecture than the stage asked for. */
+function platformMismatches(
+  ctx: PlatformContext,
+  heads: readonly StageHead[],
+  reachable: readonly number[],
+): PlatformMismatch[] {
+  const out: PlatformMismatch[] = [];
+  for (const i of reachable) {
+    const head = heads[i]!;
+    if (head.kind !== "image") continue;
+    const wanted = head.platform ?? ctx.target;
+    const expected = normalizePlatform(wanted);
+    const resolved = ctx.resolved.get(resolvedKey(head.ref, wanted));
+    if (!resolved) continue;
+    const c = resolved.config;
+    if (c.os === expected.os && c.architecture === expected.architecture) continue;
+    const actual: Platform = { os: c.os, architecture: c.architecture };
+    if (c.variant) actual.variant = c.variant;
+    const stage = ctx.stages[i]!;
+    out.push({
+      image: expandAt(ctx, stage.from.image.value, ctx.globalArgs, stage.from.image.pos),
+      expected,
+      actual: normalizePlatform(actual),
+      range: stage.from.range,
+    });
+  }
+  return out;
 }

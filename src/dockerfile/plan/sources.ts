@@ -24,8 +24,9 @@ export function localContextVertex(
   if (excludePatterns?.length) source.excludePatterns = [...excludePatterns];
   const paths = [...new Set(followPaths)].sort();
   if (paths.length > 0 && !paths.includes("") && !paths.includes(".")) source.followPaths = paths;
+  // BuildKit's names: the main context is `[internal] load build context`, a named one `[context NAME] …`.
   return addVertex(ctx.graph, { kind: "source", source }, [], {
-    name: `[internal] load build context ${name}`,
+    name: name === "context" ? "[internal] load build context" : `[context ${name}] load from client`,
   });
 }
 

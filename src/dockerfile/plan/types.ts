@@ -9,7 +9,7 @@ import type { BuildGraph, RunStepOptions } from "../../graph/types.ts";
 import type { Digest } from "../../oci/digest.ts";
 import type { ImageConfig } from "../../oci/image-config.ts";
 import type { Platform } from "../../oci/platform.ts";
-import type { Position } from "../ast.ts";
+import type { Position, SourceRange } from "../ast.ts";
 
 /** What a registry says about an image for one platform. */
 export interface ResolvedImage {
@@ -111,6 +111,22 @@ export interface PlatformPlan {
   stageBases: Record<number, StageBase>;
   /** Each needed stage's final vertex, by stage index. */
   stageOutputs: Record<number, Digest>;
+  /**
+   * Base images that were resolved to another os/architecture than the stage asked for (an amd64 build of
+   * an image that has only linux/386): BuildKit's InvalidBaseImagePlatform check, reported with the build's
+   * warnings.
+   */
+  platformMismatches?: PlatformMismatch[];
+}
+
+/** One FROM whose image has no entry for the wanted platform, and was taken for a compatible one. */
+export interface PlatformMismatch {
+  /** The FROM's image name, as written after expansion. */
+  image: string;
+  expected: Platform;
+  actual: Platform;
+  /** The FROM line. */
+  range: SourceRange;
 }
 
 export interface BuildPlan {

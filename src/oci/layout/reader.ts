@@ -1,5 +1,5 @@
-import { createReadStream } from "node:fs";
-import { open, readFile, stat } from "node:fs/promises";
+import { constants, createReadStream } from "node:fs";
+import { lstat, open, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { UserError } from "../../errors/user-error.ts";
@@ -41,8 +41,12 @@ export class OciLayoutReader {
     this.#files = files;
   }
 
-  /** Opens a layout directory or a tar file (`oci-archive`), checking oci-layout and parsing index.json. */
-  static async open(location: string): Promise<OciLayoutReader> {
+  /**
+   * Opens a layout directory or a tar file (`oci-archive`), checking oci-layout and parsing index.json.
+   * With `noFollow`, a directory's files and blob folders must be what they are named, not links: a
+   * layout from elsewhere cannot make polyarch read a host file as one of its blobs.
+   */
+  static async open(location: string, options: { noFollow?: boolean } = {}): Promise<OciLayoutReader> {
     let s: Awaited<ReturnType<typeof stat>>;
     try {
       s = await stat(location);
@@ -52,7 +56,12 @@ export class OciLayoutReader {
       });
     }
     const kind = s.isDirectory() ? "directory" : "tar";
-    const files = kind === "directory" ? directoryAccess(location) : await tarAccess(location);
+    const files =
+      kind === "directory"
+        ? options.noFollow
+          ? noFollowDirectoryAccess(location)
+          : directoryAccess(location)
+        : await tarAccess(location);
     await checkLayoutFile(files, location);
     let indexBytes: Buffer;
     try {
@@ -125,8 +134,9 @@ export class OciLayoutReader {
     blob: Digest | Pick<Descriptor, "digest" | "size">,
     maxBytes = defaultMaxBytes,
   ): Promise<Buffer> {
-    const { digest, size } = await this.#expect(blob);
-    if (size > maxBytes) {
+    const { digest, size, stored } = await this.#expect(blob);
+    // The file's own size counts too: a descriptor may understate it, and the file is read whole.
+    if (size > maxBytes || stored > maxBytes) {
       throw new UserError(`${this.location}: blob ${digest} is ${size} bytes, too large to read into memory`);
     }
     const bytes = await this.#files.read(blobRelativePath(digest));
@@ -149,7 +159,7 @@ export class OciLayoutReader {
 
   async #expect(
     blob: Digest | Pick<Descriptor, "digest" | "size">,
-  ): Promise<{ digest: Digest; size: number }> {
+  ): Promise<{ digest: Digest; size: number; stored: number }> {
     const digest = typeof blob === "string" ? blob : blob.digest;
     const stored = await this.#files.size(blobRelativePath(digest));
     if (stored === undefined) {
@@ -157,12 +167,15 @@ export class OciLayoutReader {
         hint: "the layout is incomplete; re-create it from its source",
       });
     }
-    return { digest, size: typeof blob === "string" ? stored : blob.size };
+    return { digest, size: typeof blob === "string" ? stored : blob.size, stored };
   }
 }
 
-export function openOciLayout(location: string): Promise<OciLayoutReader> {
-  return OciLayoutReader.open(location);
+export function openOciLayout(
+  location: string,
+  options: { noFollow?: boolean } = {},
+): Promise<OciLayoutReader> {
+  return OciLayoutReader.open(location, options);
 }
 
 async function checkLayoutFile(files: FileAccess, location: string): Promise<void> {
@@ -194,6 +207,45 @@ function directoryAccess(root: string): FileAccess {
     },
     stream: (path) => createReadStream(join(root, path)),
     read: (path) => readFile(join(root, path)),
+  };
+}
+
+const noFollowRead = constants.O_RDONLY | constants.O_NOFOLLOW;
+
+/**
+ * A directory read without following links: every folder on the way to a file (`blobs`, `blobs/sha256`)
+ * must be a real directory, and the file is opened with O_NOFOLLOW, so a link fails as a missing file.
+ */
+function noFollowDirectoryAccess(root: string): FileAccess {
+  const realFolders = async (path: string) => {
+    const parts = path.split("/").slice(0, -1);
+    for (let i = 1; i <= parts.length; i++) {
+      const s = await lstat(join(root, ...parts.slice(0, i)));
+      if (!s.isDirectory()) return false;
+    }
+    return true;
+  };
+  return {
+    async size(path) {
+      try {
+        if (!(await realFolders(path))) return undefined;
+        const s = await lstat(join(root, path));
+        return s.isFile() ? s.size : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    // fs.open takes numeric flags (O_NOFOLLOW has no string form); the stream's typings name only strings.
+    stream: (path) => createReadStream(join(root, path), { flags: noFollowRead as unknown as string }),
+    async read(path) {
+      if (!(await realFolders(path))) throw new Error(`${path} is not inside ${root}`);
+      const handle = await open(join(root, path), noFollowRead);
+      try {
+        return await handle.readFile();
+      } finally {
+        await handle.close();
+      }
+    },
   };
 }
 

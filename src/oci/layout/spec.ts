@@ -11,6 +11,12 @@ export const refNameAnnotation = "org.opencontainers.image.ref.name";
 /** containerd's (and BuildKit's oci exporter's) annotation holding the full image name. */
 export const imageNameAnnotation = "io.containerd.image.name";
 
+/**
+ * The registry of the references an `oci-layout://` build context's image is known by once it is copied into
+ * the store (`oci-layout.invalid/NAME@DIGEST`): `.invalid` never resolves, so no registry is ever asked.
+ */
+export const ociLayoutContextRegistry = "oci-layout.invalid";
+
 /** A blob's path relative to the layout root, with `/` separators (also its tar entry name). */
 export function blobRelativePath(digest: Digest): string {
   return `${blobsDirName}/${digestAlgorithm(digest)}/${digestHex(digest)}`;

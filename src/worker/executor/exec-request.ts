@@ -40,6 +40,8 @@ export interface ExecRequest {
   platform: Platform;
   readonlyRootfs?: boolean;
   mounts?: ExecMount[];
+  /** A pseudo-terminal for the process (`polyarch run -t`); runc then needs polyarch's own terminal. */
+  terminal?: boolean;
   /** Extra /etc/hosts lines (--add-host). */
   extraHosts?: { host: string; ip: string }[];
   /** Resource limits by Docker's names (`nofile`, `nproc`…), replacing the defaults of the same name. */

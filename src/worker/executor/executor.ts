@@ -54,6 +54,11 @@ export interface RunOptions {
   timeoutMs?: number;
   /** How many output lines a failure quotes; default 20. */
   tailLines?: number;
+  /**
+   * `pipes` (the default): no stdin, output read through onOutput. `stdin`: polyarch's stdin is the
+   * process's (`run -i`). `terminal`: polyarch's terminal is runc's, which gives the process a pty (`run -t`).
+   */
+  stdio?: "pipes" | "stdin" | "terminal";
 }
 
 export interface RunResult {
@@ -211,6 +216,7 @@ export class RuncExecutor {
         ...(privileged ? { privilegedCapabilities: privileged } : {}),
         hostname,
         readonlyRootfs: req.readonlyRootfs ?? false,
+        terminal: req.terminal ?? false,
         mounts,
         hostsFile: join(bundle, "hosts"),
         resolvConfFile: join(bundle, "resolv.conf"),
@@ -247,7 +253,13 @@ export class RuncExecutor {
     const { signal, onOutput, timeoutMs } = options;
     const tail = new OutputTail();
     const args = [...runcGlobalArgs(this.#runc, join(bundle, "runc.log")), "run", "--bundle", bundle, id];
-    const child = spawn(this.#runc.binary, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const stdio = options.stdio ?? "pipes";
+    const child = spawn(this.#runc.binary, args, {
+      stdio:
+        stdio === "terminal"
+          ? ["inherit", "inherit", "inherit"]
+          : [stdio === "stdin" ? "inherit" : "ignore", "pipe", "pipe"],
+    });
     let exited = false;
     let aborted = false;
     let timedOut = false;
@@ -281,7 +293,7 @@ export class RuncExecutor {
       ["stdout", child.stdout],
       ["stderr", child.stderr],
     ] as const) {
-      pipe.on("data", (chunk: Buffer) => {
+      pipe?.on("data", (chunk: Buffer) => {
         tail.push(chunk);
         try {
           onOutput?.(stream, chunk);

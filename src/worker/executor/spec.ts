@@ -126,6 +126,8 @@ export interface SpecInput {
   network: NetworkMode;
   hostname: string;
   readonlyRootfs: boolean;
+  /** Give the process a pseudo-terminal (runc, run in the foreground, copies it to its own terminal). */
+  terminal?: boolean;
   mounts: ExecMount[];
   /** Host paths of the generated files bind-mounted over /etc/hosts and /etc/resolv.conf. */
   hostsFile: string;
@@ -229,7 +231,7 @@ export function buildRuntimeSpec(input: SpecInput): RuntimeSpec {
   const spec: RuntimeSpec = {
     ociVersion: "1.0.2",
     process: {
-      terminal: false,
+      terminal: input.terminal ?? false,
       user,
       args: [...input.args],
       env: processEnv(input.env, input.user.home),

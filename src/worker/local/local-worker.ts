@@ -138,12 +138,20 @@ export class LocalWorker implements Worker {
       import("../container-process.ts"),
       import("../executor/errors.ts"),
     ]);
-    const request = containerProcess(run.config, run.platform, run.command, run.what);
+    const request = containerProcess(
+      run.config,
+      run.platform,
+      run.command,
+      run.what,
+      run.volumes ?? [],
+      run.tty === true,
+    );
     return this.#snapshots.withThrowawayExecTop("container", run.base, async (root) => {
       try {
         await executor.run(root, request, {
           signal: run.signal,
           onOutput: run.onOutput,
+          stdio: run.tty ? "terminal" : run.stdin ? "stdin" : "pipes",
           ...(run.timeoutMs === undefined ? {} : { timeoutMs: run.timeoutMs }),
         });
         return { exitCode: 0 };

@@ -202,3 +202,20 @@ test("prune without --all keeps the layers a stored image needs; the image rebui
   const images = await cli(state, ["images"]);
   assert.match(images.stdout, /app:1/);
 });
+
+test("the context stat index is listed by du as source.local and goes with prune --all", async () => {
+  const { state, ctx } = await fresh();
+  // A file changed within 2 s of its read is never recorded (context-stat-index.ts: ctime ticks).
+  await new Promise((r) => setTimeout(r, 2100));
+  await build(state, ctx);
+  const indexDir = join(state, "solver", "context-index");
+  const { readdir } = await import("node:fs/promises");
+  assert.ok((await readdir(indexDir)).length > 0, "a build over a context records its stat index");
+  const listed = await cli(state, ["du", "--verbose", "--filter", "type=source.local"]);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.match(listed.stdout, /context stat index/);
+  const r = await cli(state, ["prune", "--all", "--force"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(await readdir(indexDir).catch(() => []), []);
+  await checkState(state);
+});

@@ -59,6 +59,11 @@ test("purls: images as BuildKit writes them, packages with sorted qualifiers", (
     imagePurl("127.0.0.1:5000/team/app:1", { os: "linux", architecture: "amd64" }),
     "pkg:docker/127.0.0.1%3A5000/team/app@1?platform=linux%2Famd64",
   );
+  // An oci-layout:// context's image is local, as BuildKit marks it: pkg:oci, no registry.
+  assert.equal(
+    imagePurl(`oci-layout.invalid/base@sha256:${"a".repeat(64)}`, { os: "linux", architecture: "amd64" }),
+    `pkg:oci/base@sha256%3A${"a".repeat(64)}?platform=linux%2Famd64`,
+  );
   assert.equal(
     packagePurl("deb", "debian", "libc6", "2.36-9+deb12u7", { upstream: "glibc", arch: "arm64" }),
     "pkg:deb/debian/libc6@2.36-9%2Bdeb12u7?arch=arm64&upstream=glibc",

@@ -64,6 +64,21 @@ test("one matcher: exact first, then older variants that still run", () => {
     ),
   );
 
+  // Then the 32-bit architecture the CPU runs, last (containerd's platforms.Only, which BuildKit uses).
+  assert.ok(platformMatchRank(parsePlatform("linux/amd64"), parsePlatform("linux/386")) > 0);
+  assert.ok(
+    platformMatchRank(parsePlatform("linux/arm64"), parsePlatform("linux/arm/v7")) >
+      platformMatchRank(parsePlatform("linux/arm64"), parsePlatform("linux/arm/v8")),
+  );
+  assert.equal(platformMatchRank(parsePlatform("linux/386"), parsePlatform("linux/amd64")), -1);
+  assert.equal(platformMatchRank(parsePlatform("linux/arm/v7"), parsePlatform("linux/arm64")), -1);
+  assert.equal(
+    selectForPlatform([{ p: "linux/386" }, { p: "linux/amd64" }], parsePlatform("linux/amd64"), (e) =>
+      parsePlatform(e.p),
+    )?.p,
+    "linux/amd64",
+  );
+
   const entries = [{ p: "linux/arm/v6" }, { p: "linux/arm/v7" }, { p: "linux/amd64" }];
   assert.equal(selectForPlatform(entries, v7, (e) => parsePlatform(e.p))?.p, "linux/arm/v7");
   assert.equal(selectForPlatform(entries.slice(0, 1), v7, (e) => parsePlatform(e.p))?.p, "linux/arm/v6");

@@ -6,6 +6,7 @@ import { after, before, describe, test } from "node:test";
 import {
   normalizeContextName,
   parseNamedContexts,
+  splitOciLayoutValue,
 } from "../../../../src/dockerfile/context/named-contexts.ts";
 import { isUserError } from "../../../../src/errors/user-error.ts";
 
@@ -57,6 +58,27 @@ describe("--build-context", () => {
     assert.fail("expected an error");
   }
 
+  test("oci-layout://PATH[:TAG][@DIGEST] is split as buildx splits it (tag latest when neither is given)", async () => {
+    const digest = `sha256:${"a".repeat(64)}`;
+    const path = join(root, "shared");
+    const cases: [string, string | undefined, string | undefined][] = [
+      ["oci-layout://shared", "latest", undefined],
+      ["oci-layout://shared:v1", "v1", undefined],
+      [`oci-layout://shared@${digest}`, undefined, digest],
+      [`oci-layout://shared:v1@${digest}`, "v1", digest],
+    ];
+    for (const [value, tag, dig] of cases) {
+      assert.deepEqual(await parseNamedContexts([`x=${value}`], root), [
+        { name: "x", kind: "oci-layout", path, tag, digest: dig },
+      ]);
+    }
+    assert.deepEqual(splitOciLayoutValue("oci-layout:///a:b/c"), {
+      path: "/a:b/c",
+      tag: "latest",
+      digest: undefined,
+    });
+  });
+
   test("git URLs and http(s) URLs are remote contexts, fetched before planning", async () => {
     const parsed = await parseNamedContexts([
       "lib=https://example.com/lib.git#v1:src",
@@ -81,8 +103,10 @@ describe("--build-context", () => {
     assert.match(await errorOf(["x=file.txt"]), /is not a directory/);
     assert.match(
       await errorOf(["x=oci-layout://./layout"]),
-      /oci-layout:\/\/ contexts are not supported yet/,
+      /OCI layout directory "\.\/layout" does not exist/,
     );
+    assert.match(await errorOf(["x=oci-layout://file.txt"]), /is not a directory/);
+    assert.match(await errorOf(["x=oci-layout://"]), /no layout directory/);
     assert.match(await errorOf(["x=ftp://example.com/src.tar.gz"]), /this kind of context/);
     assert.match(await errorOf(["x=target:other"]), /target: contexts/);
     assert.match(await errorOf(["x=docker-image://UPPER"]), /not an image reference/);
