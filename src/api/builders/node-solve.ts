@@ -69,6 +69,15 @@ async function fileDigest(path: string): Promise<Digest> {
   return `sha256:${h.digest("hex")}` as Digest;
 }
 
+/** A source's identity for comparison: its JSON with keys sorted. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === "object" && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : x,
+  );
+}
+
 /** Renames a node's progress event into the client's display: ids kept apart, the node named in each step. */
 function fromNode(node: string, raw: unknown): ProgressEvent | undefined {
   if (typeof raw !== "object" || raw === null) return undefined;
@@ -152,9 +161,18 @@ export async function solveOnSession(
   // Only the files the client listed for this build may be read for the node, and only by digest.
   const files = new Map<Digest, string>();
   const transfer = { contextFiles: 0, contextBytes: 0, resultBlobs: 0, resultBytes: 0 };
+  // The node may list only the local sources of the graph it was sent, exactly as they are there (with
+  // their exclude patterns): a node cannot widen a selection to files .dockerignore keeps out.
+  const sources = new Map<string, LocalSource>();
+  for (const v of Object.values(req.graph.vertices)) {
+    if (v.op.kind === "source" && v.op.source.type === "local")
+      sources.set(canonical(v.op.source), v.op.source);
+  }
   try {
     wire.handle("context", async (msg) => {
-      const selection = await req.localContexts(msg.source as LocalSource);
+      const source = sources.get(canonical(msg.source));
+      if (!source) throw wireError("a request for a local source the build's graph does not have");
+      const selection = await req.localContexts(source);
       const inodes = new Map<string, number>();
       const out: WireFile[] = [];
       for (const f of selection.files) {

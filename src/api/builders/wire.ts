@@ -87,6 +87,8 @@ export class Wire {
   ): Promise<{ stream: Readable; answer: Promise<WireMessage> }> {
     const id = this.#nextId++;
     const stream = new PassThrough();
+    // Its reader sees a failure through its own listener; one not yet attached must not crash the process.
+    stream.on("error", () => {});
     this.#blobs.set(id, stream);
     const answer = new Promise<WireMessage>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
     answer.catch((e: Error) => stream.destroy(e));
