@@ -285,6 +285,14 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     };
     const local = solver;
     let localRan = 0;
+    const nodePush =
+      options.builder && options.builder.name !== "default"
+        ? (await import("./builders/node-push-plan.ts")).nodePushPlan(options.outputs, deferred)
+        : undefined;
+    const nodeInsecure = [
+      ...(options.registry?.insecureRegistries ?? []),
+      ...(nodePush?.insecureRegistries ?? []),
+    ];
     const farm =
       options.builder && options.builder.name !== "default"
         ? await (await import("./builders/farm-solve.ts")).solveOnBuilder({
@@ -319,10 +327,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
               ...(options.allow ? { allow: options.allow } : {}),
               ...(options.execTimeoutMs !== undefined ? { execTimeoutMs: options.execTimeoutMs } : {}),
               ...(options.pull ? { pull: true } : {}),
-              ...(options.registry?.insecureRegistries
-                ? { insecureRegistries: options.registry.insecureRegistries }
-                : {}),
+              ...(nodeInsecure.length ? { insecureRegistries: nodeInsecure } : {}),
             },
+            ...(nodePush ? { push: nodePush.push } : {}),
           })
         : undefined;
     remoteSummaries = farm?.summaries ?? [];

@@ -18,9 +18,11 @@ import { isDigest } from "../../oci/digest.ts";
 import { formatPlatform } from "../../oci/platform.ts";
 import type { PlatformSummary, ProgressEvent, ProgressSink } from "../../progress/events.ts";
 import type { Credentials } from "../../registry/credentials.ts";
+import type { RegistryOptions } from "../../registry/registry-options.ts";
 import { ImageResolver } from "../../solver/image-resolver.ts";
 import { nodeContexts } from "./node-context.ts";
 import { localNodeInfo } from "./node-info.ts";
+import { type NodePushOutcome, parsePushTargets, pushResultBlobs } from "./node-push.ts";
 import { Wire, type WireMessage } from "./wire.ts";
 import { parseSolvePlatforms, wireError } from "./wire-values.ts";
 
@@ -71,6 +73,8 @@ export async function serveNode(
     const proxyEnv = (
       typeof msg.proxyEnv === "object" && msg.proxyEnv !== null ? msg.proxyEnv : {}
     ) as Record<string, string>;
+    // A push build: the result's layers go from here to these repositories (checked before any step runs).
+    const pushTo = msg.push === undefined ? undefined : parsePushTargets(msg.push);
     const scratch = join(stateRoot, "node-serve", `${uniqueSuffix()}`);
     const contexts = nodeContexts(wire, store, scratch);
     // Registries whose credentials were asked of the client (names only: the log never holds a secret).
@@ -86,25 +90,24 @@ export async function serveNode(
       },
       close: async () => {},
     } as ProgressSink;
+    const registryOptions: RegistryOptions = {
+      credentials: {
+        async get(registry: string): Promise<Credentials | undefined> {
+          askedFor.add(registry);
+          const a = await wire.request("credentials", { registry });
+          const c = a.credentials as Record<string, unknown> | null | undefined;
+          if (!c) return undefined;
+          const out: Credentials = {};
+          for (const k of ["username", "password", "identityToken", "registryToken"] as const)
+            if (typeof c[k] === "string") out[k] = c[k] as string;
+          return out;
+        },
+      },
+      ...(strings(opts.insecureRegistries) ? { insecureRegistries: strings(opts.insecureRegistries)! } : {}),
+    };
     const resolver = new ImageResolver({
       store,
-      registry: {
-        credentials: {
-          async get(registry: string): Promise<Credentials | undefined> {
-            askedFor.add(registry);
-            const a = await wire.request("credentials", { registry });
-            const c = a.credentials as Record<string, unknown> | null | undefined;
-            if (!c) return undefined;
-            const out: Credentials = {};
-            for (const k of ["username", "password", "identityToken", "registryToken"] as const)
-              if (typeof c[k] === "string") out[k] = c[k] as string;
-            return out;
-          },
-        },
-        ...(strings(opts.insecureRegistries)
-          ? { insecureRegistries: strings(opts.insecureRegistries)! }
-          : {}),
-      },
+      registry: registryOptions,
       ...(opts.pull === true ? { pull: true } : {}),
     });
     const [{ Solver }, { LocalWorker }] = await Promise.all([
@@ -133,6 +136,16 @@ export async function serveNode(
       const solved = await solver.solve({ graph, platforms, proxyEnv });
       const results = [];
       for (const ref of solved.refs) results.push(await ref.layers("gzip"));
+      let pushed: NodePushOutcome | undefined;
+      if (pushTo) {
+        const { RegistryClients } = await import("../../registry/registry-clients.ts");
+        const clients = new RegistryClients(registryOptions);
+        try {
+          pushed = await pushResultBlobs(clients, store, pushTo, results, progress);
+        } finally {
+          await clients.close();
+        }
+      }
       const summary: PlatformSummary[] = solver.summary();
       await appendFile(
         join(stateRoot, "node-serve.log"),
@@ -145,10 +158,11 @@ export async function serveNode(
           contextFilesFetched: contexts.fetched.files,
           contextBytesFetched: contexts.fetched.bytes,
           credentialsAskedFor: [...askedFor],
+          ...(pushed ? { pushed } : {}),
         })}\n`,
         { mode: 0o600 },
       );
-      return { results, summary, fetched: contexts.fetched } as WireMessage;
+      return { results, summary, fetched: contexts.fetched, ...(pushed ? { pushed } : {}) } as WireMessage;
     } finally {
       await worker.settle();
       await resolver.close();

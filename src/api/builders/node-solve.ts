@@ -14,6 +14,7 @@ import type { ContentStore } from "../../content/types.ts";
 import { UserError } from "../../errors/user-error.ts";
 import { graphToJson } from "../../graph/serialize.ts";
 import type { BuildGraph, LocalSource } from "../../graph/types.ts";
+import type { Descriptor } from "../../oci/descriptor.ts";
 import type { Digest } from "../../oci/digest.ts";
 import type { PlatformSummary, ProgressEvent } from "../../progress/events.ts";
 import type { CredentialSource } from "../../registry/credentials.ts";
@@ -48,6 +49,11 @@ export interface NodeSolveRequest {
   emit: (event: ProgressEvent) => void;
   signal: AbortSignal;
   options: NodeSolveOptions;
+  /**
+   * A push build: the node pushes the result's layer blobs to these repositories (`registry/repository`)
+   * itself, and each is handed to `remoteBlob` instead of being fetched here.
+   */
+  push?: { repositories: readonly string[]; remoteBlob(descriptor: Descriptor, node: string): void };
 }
 
 export interface NodeSolveResult {
@@ -243,6 +249,7 @@ export async function solveOnSession(
       })),
       proxyEnv: req.proxyEnv,
       options: req.options,
+      ...(req.push ? { push: req.push.repositories } : {}),
     });
     if (!Array.isArray(answer.results) || answer.results.length !== req.platforms.length)
       throw wireError("results for other platforms than asked");
@@ -252,6 +259,16 @@ export async function solveOnSession(
     for (const r of results)
       for (const l of [...r.baseLayers, ...r.layers.flatMap((x) => (x.layer ? [x.layer] : []))])
         wanted.set(l.descriptor.digest, l.descriptor.size);
+    if (req.push) {
+      // The node pushed them (the client's push HEADs each before the manifests go up, so a node that
+      // says so wrongly fails the push, never a manifest with a missing layer).
+      if (typeof answer.pushed !== "object" || answer.pushed === null)
+        throw wireError("a push build's answer without its pushed layers");
+      for (const r of results)
+        for (const l of [...r.baseLayers, ...r.layers.flatMap((x) => (x.layer ? [x.layer] : []))])
+          req.push.remoteBlob(l.descriptor, node.name);
+      return { results, summary: summaries(answer.summary), transfer };
+    }
     const limit = pLimit(4);
     await Promise.all(
       [...wanted].map(([digest, size]) =>

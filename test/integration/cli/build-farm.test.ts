@@ -30,6 +30,7 @@ interface NodeLog {
   cached: string[];
   contextFilesFetched: number;
   credentialsAskedFor: string[];
+  pushed?: { targets: string[]; exists: number; mounted: number; uploaded: number };
 }
 
 async function nodeLog(node: SshNode): Promise<NodeLog[]> {
@@ -126,6 +127,10 @@ test("a 2-platform push on a 2-node builder: each platform built on its node, on
   assert.ok(amdLog[0]!.ran.length >= 3 && armLog[0]!.ran.length >= 3);
   // Only the files the graph selects travelled (src/, not unused.txt or the Dockerfile).
   assert.equal(armLog[0]!.contextFilesFetched, 2);
+  // The layers went from each node straight to the registry: the client fetched none of them.
+  assert.deepEqual(amdLog[0]!.pushed?.targets, [`${reg.host}/farm/app`]);
+  assert.ok(armLog[0]!.pushed!.uploaded >= 1);
+  assert.match(r.stderr, /\[node arm\] pushing \d+ layers to /);
 
   const index = JSON.parse(
     (await runOk("skopeo", ["inspect", "--raw", ...reg.skopeoFlags(), `docker://${tag}`])).stdout,
@@ -143,6 +148,25 @@ test("a 2-platform push on a 2-node builder: each platform built on its node, on
     (m) => m.annotations?.["vnd.docker.reference.type"] === "attestation-manifest",
   );
   assert.equal(attestations.length, manifests.length - 2);
+  // The index is complete (every manifest and blob is there to copy), and no layer of it is in the
+  // client's store: only the configs and manifests the client wrote.
+  const copied = join(work, "pushed-copy");
+  await runOk("skopeo", ["copy", "--all", ...reg.skopeoFlags("src"), `docker://${tag}`, `oci:${copied}`]);
+  const clientBlobs = join(env.POLYARCH_ROOT!, "content", "blobs", "sha256");
+  let layers = 0;
+  for (const m of index.manifests as { digest: string }[]) {
+    const manifest = JSON.parse(await readFile(join(copied, "blobs", ...m.digest.split(":")), "utf8"));
+    for (const l of manifest.layers as { digest: string; mediaType: string }[]) {
+      if (!l.mediaType.includes("tar")) continue;
+      layers++;
+      const here = await readFile(join(clientBlobs, l.digest.slice(7))).then(
+        () => true,
+        () => false,
+      );
+      assert.equal(here, false, `the client fetched layer ${l.digest}`);
+    }
+  }
+  assert.ok(layers >= 4);
   const armOut = await runImage({
     source: `docker://${tag}`,
     architecture: "arm64",
@@ -327,7 +351,7 @@ test("secrets reach the node's step only, and -o type=local writes each node's r
   assert.doesNotMatch(r.stderr, /farm-s3cret-value/);
 });
 
-test("a node pulls from a registry that needs credentials by asking the client, and keeps none", async () => {
+test("a node pulls from and pushes to a registry that needs credentials by asking the client, and keeps none", async () => {
   const authReg = await startRegistry({ auth: "token" });
   // Fresh node state, so the nodes must pull the base layers themselves.
   for (const node of [amd, arm]) {
@@ -367,6 +391,35 @@ test("a node pulls from a registry that needs credentials by asking the client, 
       assert.ok(last.ran.length >= 1);
       assert.deepEqual(last.credentialsAskedFor, [authReg.host]);
     }
+    // A push to it: the nodes push their layers with the credentials they ask for, and keep none.
+    const pushed = await polyarch(
+      [
+        "build",
+        "--progress",
+        "plain",
+        "--platform",
+        "linux/amd64,linux/arm64",
+        "-t",
+        `${authReg.host}/farm/private:1`,
+        "--push",
+        ctx,
+      ],
+      { env: { ...env, ...authReg.env(), ...cfg.env } },
+    );
+    assert.equal(pushed.code, 0, pushed.stderr.slice(-3000));
+    assert.ok(authReg.tokenServer!.scopesRequested().some((s) => /farm\/private:.*push/.test(s)));
+    for (const node of [amd, arm]) {
+      const grep = await run("grep", ["-rl", password, node.stateRoot]);
+      assert.equal(grep.stdout, "", `${node.name} keeps the password in ${grep.stdout}`);
+      assert.deepEqual((await nodeLog(node)).at(-1)!.pushed?.targets, [`${authReg.host}/farm/private`]);
+    }
+    await runOk("skopeo", [
+      "copy",
+      "--all",
+      ...authReg.skopeoFlags("src"),
+      `docker://${authReg.host}/farm/private:1`,
+      `oci:${join(work, "private-copy")}`,
+    ]);
   } finally {
     await authReg.stop();
   }
