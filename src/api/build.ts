@@ -330,6 +330,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
               ...(nodeInsecure.length ? { insecureRegistries: nodeInsecure } : {}),
             },
             ...(nodePush ? { push: nodePush.push } : {}),
+            ...(options.ssh?.length ? { ssh: { ids: options.ssh.map((f) => f.id), agents } } : {}),
           })
         : undefined;
     remoteSummaries = farm?.summaries ?? [];

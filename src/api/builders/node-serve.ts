@@ -20,6 +20,7 @@ import type { PlatformSummary, ProgressEvent, ProgressSink } from "../../progres
 import type { Credentials } from "../../registry/credentials.ts";
 import type { RegistryOptions } from "../../registry/registry-options.ts";
 import { ImageResolver } from "../../solver/image-resolver.ts";
+import { nodeAgents } from "./agent-relay.ts";
 import { nodeContexts } from "./node-context.ts";
 import { localNodeInfo } from "./node-info.ts";
 import { type NodePushOutcome, parsePushTargets, pushResultBlobs } from "./node-push.ts";
@@ -75,6 +76,10 @@ export async function serveNode(
     ) as Record<string, string>;
     // A push build: the result's layers go from here to these repositories (checked before any step runs).
     const pushTo = msg.push === undefined ? undefined : parsePushTargets(msg.push);
+    // `--ssh` ids the client forwards: a step's ssh mount reaches the client's agent through the channel.
+    const sshIds = msg.ssh === undefined ? [] : strings(msg.ssh);
+    if (!sshIds || sshIds.length > 64) throw wireError("ssh agent ids that are not a list of names");
+    const agents = sshIds.length ? nodeAgents(wire, sshIds) : undefined;
     const scratch = join(stateRoot, "node-serve", `${uniqueSuffix()}`);
     const contexts = nodeContexts(wire, store, scratch);
     // Registries whose credentials were asked of the client (names only: the log never holds a secret).
@@ -126,6 +131,7 @@ export async function serveNode(
         const a = await wire.request("secret", { name: id });
         return typeof a.value === "string" ? Buffer.from(a.value, "base64") : undefined;
       },
+      ...(agents ? { sshAgents: agents } : {}),
       ...(opts.noCache === true ? { noCache: true } : {}),
       ...(strings(opts.noCacheFilter) ? { noCacheFilter: strings(opts.noCacheFilter)! } : {}),
       ...(strings(opts.allow) ? { allow: strings(opts.allow)! } : {}),
@@ -165,6 +171,7 @@ export async function serveNode(
       return { results, summary, fetched: contexts.fetched, ...(pushed ? { pushed } : {}) } as WireMessage;
     } finally {
       await worker.settle();
+      await agents?.close();
       await resolver.close();
       await rm(scratch, { recursive: true, force: true });
     }

@@ -23,7 +23,9 @@ import type {
   SecretProvider,
   SolvedPlatform,
   SolvePlatform,
+  SshAgentProvider,
 } from "../../solver/types.ts";
+import { relayAgentsForNode } from "./agent-relay.ts";
 import type { NodeRecord } from "./builder-record.ts";
 import type { NodeSession } from "./ssh-session.ts";
 import { parseSolvedPlatform, type WireFile, wireError } from "./wire-values.ts";
@@ -53,6 +55,8 @@ export interface NodeSolveRequest {
    * A push build: the node pushes the result's layer blobs to these repositories (`registry/repository`)
    * itself, and each is handed to `remoteBlob` instead of being fetched here.
    */
+  /** `--ssh`: the ids forwarded, answered from these agents when the node's steps ask. */
+  ssh?: { ids: readonly string[]; agents: SshAgentProvider };
   push?: { repositories: readonly string[]; remoteBlob(descriptor: Descriptor, node: string): void };
 }
 
@@ -228,6 +232,7 @@ export async function solveOnSession(
       const c = typeof msg.registry === "string" ? await req.credentials?.get(msg.registry) : undefined;
       return { credentials: c ?? null };
     });
+    if (req.ssh) relayAgentsForNode(wire, req.ssh.ids, req.ssh.agents);
     wire.on("progress", (msg) => {
       const e = fromNode(node.name, msg.event);
       if (e) req.emit(e);
@@ -250,6 +255,7 @@ export async function solveOnSession(
       proxyEnv: req.proxyEnv,
       options: req.options,
       ...(req.push ? { push: req.push.repositories } : {}),
+      ...(req.ssh ? { ssh: req.ssh.ids } : {}),
     });
     if (!Array.isArray(answer.results) || answer.results.length !== req.platforms.length)
       throw wireError("results for other platforms than asked");

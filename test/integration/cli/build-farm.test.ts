@@ -4,7 +4,7 @@
 // checked with skopeo, its arm64 image run with runc.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -12,6 +12,7 @@ import { run, runOk } from "../../harness/exec.ts";
 import { pushBusyboxImage } from "../../harness/images.ts";
 import { startRegistry, type TestRegistry } from "../../harness/registry.ts";
 import { runImage } from "../../harness/run-image.ts";
+import { sshCommand, startSshFixture } from "../../harness/ssh.ts";
 import { type SshNode, type SshNodes, startSshNodes } from "../../harness/ssh-nodes.ts";
 import { polyarch } from "../../support/cli.ts";
 
@@ -423,4 +424,50 @@ test("a node pulls from and pushes to a registry that needs credentials by askin
   } finally {
     await authReg.stop();
   }
+});
+
+test("--ssh on a farm: the node's RUN --mount=type=ssh signs with the client's agent, relayed over the channel", async () => {
+  // A real agent here holding the key, and an sshd the step logs in to with it (from the node's container).
+  await using target = await startSshFixture();
+  const agent = await target.agent();
+  const ctx = join(work, "ssh-context");
+  await mkdir(ctx, { recursive: true });
+  await cp(target.clientRoot, join(ctx, "client"), { recursive: true });
+  await writeFile(
+    join(ctx, "Dockerfile"),
+    [
+      `FROM ${reg.host}/library/busybox:latest`,
+      "COPY client/ /",
+      `RUN --mount=type=ssh,required=true ssh-add -l > /keys && ${sshCommand(target.port)} > /reached`,
+      "",
+    ].join("\n"),
+  );
+  const dest = join(work, "ssh-out");
+  // The client's binaries are this machine's (amd64): the step runs on node amd, an ssh node.
+  const r = await polyarch(
+    [
+      "build",
+      "--progress",
+      "plain",
+      "--platform",
+      "linux/amd64",
+      "--ssh",
+      "default",
+      "-o",
+      `type=local,dest=${dest}`,
+      ctx,
+    ],
+    { env: { ...env, SSH_AUTH_SOCK: agent } },
+  );
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  assert.match(r.stderr, /\[node amd\] \[3\/3\] RUN --mount=type=ssh/);
+  assert.equal(await readFile(join(dest, "keys"), "utf8"), `${target.fingerprint}\n`);
+  assert.equal(await readFile(join(dest, "reached"), "utf8"), `${target.banner}\n`);
+  assert.ok((await nodeLog(amd)).at(-1)!.ran.length >= 1);
+  // Nothing of the key is on the node (its private key's base64 body), and the relay socket is gone.
+  const keyBody = (await readFile(target.keyFile, "utf8")).split("\n")[1]!;
+  const grep = await run("grep", ["-rlF", keyBody, amd.stateRoot]);
+  assert.equal(grep.stdout, "", `the node keeps the key in ${grep.stdout}`);
+  const relays = (await readdir("/dev/shm")).filter((n) => n.startsWith("polyarch-node-agent-"));
+  assert.deepEqual(relays, []);
 });
