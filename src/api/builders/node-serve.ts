@@ -163,6 +163,7 @@ export async function serveNode(
           cached: solved.cached,
           contextFilesFetched: contexts.fetched.files,
           contextBytesFetched: contexts.fetched.bytes,
+          contextsLaidOut: contexts.laidOut.count,
           credentialsAskedFor: [...askedFor],
           ...(pushed ? { pushed } : {}),
         })}\n`,

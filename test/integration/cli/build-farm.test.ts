@@ -30,6 +30,7 @@ interface NodeLog {
   ran: string[];
   cached: string[];
   contextFilesFetched: number;
+  contextsLaidOut: number;
   credentialsAskedFor: string[];
   pushed?: { targets: string[]; exists: number; mounted: number; uploaded: number };
 }
@@ -128,6 +129,7 @@ test("a 2-platform push on a 2-node builder: each platform built on its node, on
   assert.ok(amdLog[0]!.ran.length >= 3 && armLog[0]!.ran.length >= 3);
   // Only the files the graph selects travelled (src/, not unused.txt or the Dockerfile).
   assert.equal(armLog[0]!.contextFilesFetched, 2);
+  assert.equal(armLog[0]!.contextsLaidOut, 1);
   // The layers went from each node straight to the registry: the client fetched none of them.
   assert.deepEqual(amdLog[0]!.pushed?.targets, [`${reg.host}/farm/app`]);
   assert.ok(armLog[0]!.pushed!.uploaded >= 1);
@@ -207,6 +209,8 @@ test("the second build is all CACHED on the nodes, and sends no context file aga
     assert.deepEqual(last.ran, [], `${node.name} ran steps again`);
     assert.ok(last.cached.length >= 3);
     assert.equal(last.contextFilesFetched, 0);
+    // Keyed by the client's digests: the cached build neither wrote out nor read the context there.
+    assert.equal(last.contextsLaidOut, 0);
   }
 });
 
