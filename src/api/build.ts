@@ -287,7 +287,11 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     let localRan = 0;
     const nodePush =
       options.builder && options.builder.name !== "default"
-        ? (await import("./builders/node-push-plan.ts")).nodePushPlan(options.outputs, deferred)
+        ? (await import("./builders/node-push-plan.ts")).nodePushPlan(
+            options.outputs,
+            // A cache export reads the layers' blobs here (inline records name none).
+            options.cacheTo?.some((c) => c.type !== "inline") ? undefined : deferred,
+          )
         : undefined;
     const nodeInsecure = [
       ...(options.registry?.insecureRegistries ?? []),
@@ -305,8 +309,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
             needsLocalRefs:
               options.test !== undefined
                 ? "--test"
-                : options.cacheTo?.length
-                  ? "--cache-to"
+                : options.cacheTo?.some((c) => c.mode === "max")
+                  ? "--cache-to mode=max"
                   : options.attestations?.sbom
                     ? "--sbom"
                     : undefined,
@@ -330,6 +334,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
               ...(nodeInsecure.length ? { insecureRegistries: nodeInsecure } : {}),
             },
             ...(nodePush ? { push: nodePush.push } : {}),
+            ...(options.cacheTo?.length ? { cacheRecords: true } : {}),
             ...(options.ssh?.length ? { ssh: { ids: options.ssh.map((f) => f.id), agents } } : {}),
           })
         : undefined;

@@ -8,6 +8,7 @@
 import { UserError } from "../../errors/user-error.ts";
 import { formatPlatform, parsePlatform, samePlatform } from "../../oci/platform.ts";
 import type { PlatformSummary, ProgressEvent } from "../../progress/events.ts";
+import type { CacheEntry } from "../../solver/cache-layout.ts";
 import type { ResultRef, SolvedPlatform, SolvePlatform } from "../../solver/types.ts";
 import type { BuilderRecord } from "./builder-record.ts";
 import { type ProbedNode, probeBuilder } from "./node-probe.ts";
@@ -18,8 +19,8 @@ export interface FarmSolveRequest extends Omit<NodeSolveRequest, "platforms"> {
   platforms: readonly SolvePlatform[];
   allowFallback: boolean;
   /**
-   * The flag that needs the results' files or containers here (`--test`, `--cache-to`, `--sbom`): only
-   * local results give them yet, so a platform routed elsewhere is an error naming it.
+   * The flag that needs the results' files or containers here (`--test`, `--cache-to mode=max`,
+   * `--sbom`): only local results give them yet, so a platform routed elsewhere is an error naming it.
    */
   needsLocalRefs: string | undefined;
   /** Solves platforms in this process (the local node). */
@@ -60,7 +61,7 @@ function candidates(nodes: readonly ProbedNode[], platform: string): Choice[] {
   return out.sort((a, b) => a.rank - b.rank);
 }
 
-function remoteRef(node: string, solved: SolvedPlatform): ResultRef {
+function remoteRef(node: string, solved: SolvedPlatform, cache: CacheEntry[] | undefined): ResultRef {
   const notHere = (what: string) =>
     new UserError(`${what} is not available for ${formatPlatform(solved.platform)}, built on node ${node}`, {
       hint: "build that platform on this machine (the default builder), or use an image output",
@@ -69,8 +70,10 @@ function remoteRef(node: string, solved: SolvedPlatform): ResultRef {
     platform: solved.platform,
     layers: async () => solved,
     tree: () => Promise.reject(notHere("the result's files")),
+    // The node's records (mode=min), checked against this result's layers (wire-values.ts).
     cache: () => {
-      throw notHere("--cache-to");
+      if (!cache) throw notHere("--cache-to");
+      return { platform: solved.platform, entries: cache };
     },
     cacheChains: () => Promise.reject(notHere("--cache-to mode=max")),
     run: () => Promise.reject(notHere("running the result (--test)")),
@@ -154,9 +157,9 @@ async function solveRouted(
     }
     if (req.needsLocalRefs) {
       throw new UserError(
-        `--test runs the result here, but ${formatPlatform(subset[0]!.platform)} is built on node ${probedNode.node.name}`,
+        `${req.needsLocalRefs} needs the result here, but ${formatPlatform(subset[0]!.platform)} is built on node ${probedNode.node.name}`,
         {
-          hint: "build without --test on a builder with other nodes, or test on the default builder",
+          hint: `build without ${req.needsLocalRefs} on a builder with other nodes, or on the default builder`,
         },
       );
     }
@@ -165,7 +168,7 @@ async function solveRouted(
       if (!connection) throw new UserError(`node ${probedNode.node.name}: its driver cannot build here`);
       const r = await connection.solve({ ...req, platforms: subset }).finally(() => connection.close());
       items.forEach((x, k) => {
-        refs[x.index] = remoteRef(probedNode.node.name, r.results[k]!);
+        refs[x.index] = remoteRef(probedNode.node.name, r.results[k]!, r.caches?.[k]);
         remote.add(x.index);
       });
       summaries.push(...r.summary);

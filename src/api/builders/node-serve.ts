@@ -142,6 +142,8 @@ export async function serveNode(
       const solved = await solver.solve({ graph, platforms, proxyEnv });
       const results = [];
       for (const ref of solved.refs) results.push(await ref.layers("gzip"));
+      // `--cache-to` on the client: each platform's records (mode=min), for the client to export.
+      const caches = msg.cacheRecords === true ? solved.refs.map((ref) => ref.cache().entries) : undefined;
       let pushed: NodePushOutcome | undefined;
       if (pushTo) {
         const { RegistryClients } = await import("../../registry/registry-clients.ts");
@@ -169,7 +171,13 @@ export async function serveNode(
         })}\n`,
         { mode: 0o600 },
       );
-      return { results, summary, fetched: contexts.fetched, ...(pushed ? { pushed } : {}) } as WireMessage;
+      return {
+        results,
+        summary,
+        fetched: contexts.fetched,
+        ...(pushed ? { pushed } : {}),
+        ...(caches ? { caches } : {}),
+      } as WireMessage;
     } finally {
       await worker.settle();
       await agents?.close();

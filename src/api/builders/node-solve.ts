@@ -18,6 +18,7 @@ import type { Descriptor } from "../../oci/descriptor.ts";
 import type { Digest } from "../../oci/digest.ts";
 import type { PlatformSummary, ProgressEvent } from "../../progress/events.ts";
 import type { CredentialSource } from "../../registry/credentials.ts";
+import type { CacheEntry } from "../../solver/cache-layout.ts";
 import type {
   LocalContextProvider,
   SecretProvider,
@@ -28,7 +29,7 @@ import type {
 import { relayAgentsForNode } from "./agent-relay.ts";
 import type { NodeRecord } from "./builder-record.ts";
 import type { NodeSession } from "./ssh-session.ts";
-import { parseSolvedPlatform, type WireFile, wireError } from "./wire-values.ts";
+import { parseNodeCacheEntries, parseSolvedPlatform, type WireFile, wireError } from "./wire-values.ts";
 
 export interface NodeSolveOptions {
   noCache?: boolean;
@@ -55,6 +56,8 @@ export interface NodeSolveRequest {
    * A push build: the node pushes the result's layer blobs to these repositories (`registry/repository`)
    * itself, and each is handed to `remoteBlob` instead of being fetched here.
    */
+  /** `--cache-to`: the node sends each platform's cache records (mode=min) with its result. */
+  cacheRecords?: boolean;
   /** `--ssh`: the ids forwarded, answered from these agents when the node's steps ask. */
   ssh?: { ids: readonly string[]; agents: SshAgentProvider };
   push?: { repositories: readonly string[]; remoteBlob(descriptor: Descriptor, node: string): void };
@@ -62,6 +65,8 @@ export interface NodeSolveRequest {
 
 export interface NodeSolveResult {
   results: SolvedPlatform[];
+  /** Each platform's cache records, when asked for (cacheRecords). */
+  caches?: CacheEntry[][];
   summary: PlatformSummary[];
   /** What was sent: context files and bytes the node lacked, result blobs and bytes fetched back. */
   transfer: { contextFiles: number; contextBytes: number; resultBlobs: number; resultBytes: number };
@@ -256,10 +261,17 @@ export async function solveOnSession(
       options: req.options,
       ...(req.push ? { push: req.push.repositories } : {}),
       ...(req.ssh ? { ssh: req.ssh.ids } : {}),
+      ...(req.cacheRecords ? { cacheRecords: true } : {}),
     });
     if (!Array.isArray(answer.results) || answer.results.length !== req.platforms.length)
       throw wireError("results for other platforms than asked");
     const results = answer.results.map(parseSolvedPlatform);
+    let caches: CacheEntry[][] | undefined;
+    if (req.cacheRecords) {
+      if (!Array.isArray(answer.caches) || answer.caches.length !== results.length)
+        throw wireError("no cache records for the platforms asked");
+      caches = answer.caches.map((c, i) => parseNodeCacheEntries(c, results[i]!));
+    }
     // The layers come back into this store, each verified against its digest as it is written.
     const wanted = new Map<Digest, number>();
     for (const r of results)
@@ -273,7 +285,7 @@ export async function solveOnSession(
       for (const r of results)
         for (const l of [...r.baseLayers, ...r.layers.flatMap((x) => (x.layer ? [x.layer] : []))])
           req.push.remoteBlob(l.descriptor, node.name);
-      return { results, summary: summaries(answer.summary), transfer };
+      return { results, ...(caches ? { caches } : {}), summary: summaries(answer.summary), transfer };
     }
     const limit = pLimit(4);
     await Promise.all(
@@ -288,7 +300,7 @@ export async function solveOnSession(
         }),
       ),
     );
-    return { results, summary: summaries(answer.summary), transfer };
+    return { results, ...(caches ? { caches } : {}), summary: summaries(answer.summary), transfer };
   } catch (e) {
     if (e instanceof UserError && !e.message.startsWith(`node ${node.name}`))
       throw new UserError(`node ${node.name}: ${e.message}`, {

@@ -7,6 +7,7 @@ import { UserError } from "../../errors/user-error.ts";
 import type { Descriptor } from "../../oci/descriptor.ts";
 import { type Digest, isDigest } from "../../oci/digest.ts";
 import { normalizePlatform, type Platform } from "../../oci/platform.ts";
+import type { CacheEntry } from "../../solver/cache-layout.ts";
 import type { LocalFile, SolvedPlatform, SolvePlatform, StoredLayer } from "../../solver/types.ts";
 
 /** A context file as shipped: what the solver needs of it, plus its content digest and times. */
@@ -141,6 +142,37 @@ export function parseSolvePlatforms(v: unknown, has: (d: Digest) => boolean): So
       layerVertices: p.layerVertices.map(vertex),
       baseVertex: vertex(p.baseVertex),
       baseImage,
+    };
+  });
+}
+
+/**
+ * A node's cache records for one platform (what `--cache-to` mode=min exports): each record's layer must
+ * be one of that platform's result layers, with its diff_id, so a node can name no other blob and no
+ * diff_id its layer does not have. The descriptors kept are the result's own.
+ */
+export function parseNodeCacheEntries(v: unknown, result: SolvedPlatform): CacheEntry[] {
+  if (!Array.isArray(v) || v.length > 10_000) throw wireError("cache records that are not a list");
+  const layers = new Map<Digest, StoredLayer>();
+  for (const l of [...result.baseLayers, ...result.layers.flatMap((x) => (x.layer ? [x.layer] : []))])
+    layers.set(l.descriptor.digest, l);
+  const key = /^sha256:[0-9a-f]{64}$/;
+  return v.map((e): CacheEntry => {
+    if (!isObj(e) || typeof e.key !== "string" || !key.test(e.key) || !isObj(e.record))
+      throw wireError("a cache record that is not one");
+    const r = e.record;
+    const created =
+      typeof r.created === "string" && r.created.length < 64 && !Number.isNaN(Date.parse(r.created))
+        ? { created: r.created }
+        : {};
+    if (r.empty === true) return { key: e.key, record: { empty: true, ...created } };
+    const d = isObj(r.descriptor) ? r.descriptor.digest : undefined;
+    const layer = typeof d === "string" ? layers.get(d as Digest) : undefined;
+    if (!layer || r.diffId !== layer.diffId)
+      throw wireError("a cache record for a layer the result does not have");
+    return {
+      key: e.key,
+      record: { empty: false, descriptor: layer.descriptor, diffId: layer.diffId, ...created },
     };
   });
 }

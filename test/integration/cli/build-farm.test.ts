@@ -475,3 +475,49 @@ test("--ssh on a farm: the node's RUN --mount=type=ssh signs with the client's a
   const relays = (await readdir("/dev/shm")).filter((n) => n.startsWith("polyarch-node-agent-"));
   assert.deepEqual(relays, []);
 });
+
+test("--cache-to type=registry on a farm exports the nodes' records; a fresh machine's --cache-from hits them all", async () => {
+  const cacheRef = `${reg.host}/farm/cache:1`;
+  const farmOut = join(work, "cache-farm.tar");
+  let r = await build([
+    "--cache-to",
+    `type=registry,ref=${cacheRef}`,
+    "-o",
+    `type=oci,dest=${farmOut}`,
+    "--iidfile",
+    join(work, "cache-farm.iid"),
+  ]);
+  assert.equal(r.code, 0, r.stderr.slice(-4000));
+  // One cache manifest per platform, from the nodes' records.
+  const index = JSON.parse(
+    (await runOk("skopeo", ["inspect", "--raw", ...reg.skopeoFlags(), `docker://${cacheRef}`])).stdout,
+  );
+  assert.deepEqual(
+    (index.manifests as { platform?: { architecture: string } }[])
+      .map((m) => m.platform?.architecture)
+      .filter(Boolean)
+      .sort(),
+    ["amd64", "arm64"],
+  );
+  // This machine with nothing cached: every step of both platforms comes from the cache (no RUN runs).
+  r = await build(
+    [
+      "--builder",
+      "default",
+      "--cache-from",
+      `type=registry,ref=${cacheRef}`,
+      "-o",
+      `type=oci,dest=${join(work, "cache-one.tar")}`,
+      "--iidfile",
+      join(work, "cache-one.iid"),
+    ],
+    { POLYARCH_ROOT: join(work, "cache-fresh-state") },
+  );
+  assert.equal(r.code, 0, r.stderr.slice(-4000));
+  assert.match(r.stderr, /\[linux\/arm64 3\/3\] RUN uname -m[^\n]*\n#\d+ CACHED/);
+  assert.match(r.stderr, /\[linux\/amd64 3\/3\] RUN uname -m[^\n]*\n#\d+ CACHED/);
+  assert.equal(
+    (await readFile(join(work, "cache-one.iid"), "utf8")).trim(),
+    (await readFile(join(work, "cache-farm.iid"), "utf8")).trim(),
+  );
+});
