@@ -335,6 +335,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
             },
             ...(nodePush ? { push: nodePush.push } : {}),
             ...(options.cacheTo?.length ? { cacheRecords: true } : {}),
+            ...(options.cacheFrom?.length ? { cacheFrom: options.cacheFrom } : {}),
             ...(options.ssh?.length ? { ssh: { ids: options.ssh.map((f) => f.id), agents } } : {}),
           })
         : undefined;

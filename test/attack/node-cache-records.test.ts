@@ -2,7 +2,7 @@
 // that is not in its result (a file of the client's store, say), or a diff_id its layer does not have.
 // The client refuses them, so its cache export can carry only the layers the node sent and were verified.
 import assert from "node:assert/strict";
-import { parseNodeCacheEntries } from "../../src/api/builders/wire-values.ts";
+import { parseNodeCacheEntries, parseNodeCacheImports } from "../../src/api/builders/wire-values.ts";
 import type { Digest } from "../../src/oci/digest.ts";
 import type { SolvedPlatform } from "../../src/solver/types.ts";
 import { attack } from "./support/attack.ts";
@@ -44,3 +44,19 @@ attack("a node's cache records name only its result's layers, with their own dif
   }
   assert.throws(() => parseNodeCacheEntries({ length: 1 }, result), /not a list/);
 });
+
+attack(
+  "a client cannot make a node read a cache directory of the node (type=local --cache-from)",
+  async () => {
+    assert.deepEqual(parseNodeCacheImports([{ type: "registry", attrs: { ref: "r.example/c:1" } }]), [
+      { type: "registry", attrs: { ref: "r.example/c:1" } },
+    ]);
+    for (const bad of [
+      { type: "local", attrs: { src: "/etc" } },
+      { type: "registry", attrs: { ref: 1 } },
+      { type: "gha", attrs: {} },
+    ]) {
+      assert.throws(() => parseNodeCacheImports([bad]), /the other side of the build channel sent/);
+    }
+  },
+);

@@ -18,14 +18,21 @@ import { isDigest } from "../../oci/digest.ts";
 import { formatPlatform } from "../../oci/platform.ts";
 import type { PlatformSummary, ProgressEvent, ProgressSink } from "../../progress/events.ts";
 import type { Credentials } from "../../registry/credentials.ts";
+import type { RegistryClients } from "../../registry/registry-clients.ts";
 import type { RegistryOptions } from "../../registry/registry-options.ts";
+import type { ImportedCache } from "../../solver/cache-layout.ts";
 import { ImageResolver } from "../../solver/image-resolver.ts";
 import { nodeAgents } from "./agent-relay.ts";
 import { nodeContexts } from "./node-context.ts";
 import { localNodeInfo } from "./node-info.ts";
 import { type NodePushOutcome, parsePushTargets, pushResultBlobs } from "./node-push.ts";
 import { Wire, type WireMessage } from "./wire.ts";
-import { parseSolvePlatforms, wireError } from "./wire-values.ts";
+import {
+  type NodeCacheImport,
+  parseNodeCacheImports,
+  parseSolvePlatforms,
+  wireError,
+} from "./wire-values.ts";
 
 /** The progress events a node forwards (the client frames the build itself). */
 const forwarded = new Set([
@@ -41,8 +48,19 @@ function strings(v: unknown): string[] | undefined {
   return Array.isArray(v) && v.every((s) => typeof s === "string") ? (v as string[]) : undefined;
 }
 
+/**
+ * Reads `--cache-from` caches for the node's solver (api/build's importCaches, handed down by the command:
+ * this layer does not import api/build).
+ */
+export type NodeCacheReader = (
+  imports: readonly NodeCacheImport[],
+  registry: RegistryClients,
+  warn: (message: string) => void,
+) => Promise<ImportedCache[]>;
+
 export async function serveNode(
   version: string,
+  readCaches?: NodeCacheReader,
   input = process.stdin,
   output = process.stdout,
 ): Promise<void> {
@@ -115,6 +133,17 @@ export async function serveNode(
       registry: registryOptions,
       ...(opts.pull === true ? { pull: true } : {}),
     });
+    // `--cache-from` of the client's registry caches: read here, blobs pulled when a record hits.
+    const cacheImports = parseNodeCacheImports(msg.cacheFrom);
+    const cacheClients = cacheImports.length
+      ? new (await import("../../registry/registry-clients.ts")).RegistryClients(registryOptions)
+      : undefined;
+    const cacheFrom =
+      cacheClients && readCaches
+        ? await readCaches(cacheImports, cacheClients, (message) =>
+            progress.emit({ type: "warning", message, at: Date.now() }),
+          )
+        : [];
     const [{ Solver }, { LocalWorker }] = await Promise.all([
       import("../../solver/solver.ts"),
       import("../../worker/local/local-worker.ts"),
@@ -132,6 +161,7 @@ export async function serveNode(
         return typeof a.value === "string" ? Buffer.from(a.value, "base64") : undefined;
       },
       ...(agents ? { sshAgents: agents } : {}),
+      ...(cacheFrom.length ? { cacheFrom } : {}),
       ...(opts.noCache === true ? { noCache: true } : {}),
       ...(strings(opts.noCacheFilter) ? { noCacheFilter: strings(opts.noCacheFilter)! } : {}),
       ...(strings(opts.allow) ? { allow: strings(opts.allow)! } : {}),
@@ -181,6 +211,7 @@ export async function serveNode(
     } finally {
       await worker.settle();
       await agents?.close();
+      await cacheClients?.close();
       await resolver.close();
       await rm(scratch, { recursive: true, force: true });
     }

@@ -29,7 +29,13 @@ import type {
 import { relayAgentsForNode } from "./agent-relay.ts";
 import type { NodeRecord } from "./builder-record.ts";
 import type { NodeSession } from "./ssh-session.ts";
-import { parseNodeCacheEntries, parseSolvedPlatform, type WireFile, wireError } from "./wire-values.ts";
+import {
+  type NodeCacheImport,
+  parseNodeCacheEntries,
+  parseSolvedPlatform,
+  type WireFile,
+  wireError,
+} from "./wire-values.ts";
 
 export interface NodeSolveOptions {
   noCache?: boolean;
@@ -56,6 +62,8 @@ export interface NodeSolveRequest {
    * A push build: the node pushes the result's layer blobs to these repositories (`registry/repository`)
    * itself, and each is handed to `remoteBlob` instead of being fetched here.
    */
+  /** `--cache-from`: the node reads the registry ones itself (a `type=local` one is this machine's). */
+  cacheFrom?: readonly NodeCacheImport[];
   /** `--cache-to`: the node sends each platform's cache records (mode=min) with its result. */
   cacheRecords?: boolean;
   /** `--ssh`: the ids forwarded, answered from these agents when the node's steps ask. */
@@ -166,6 +174,9 @@ function summaries(v: unknown): PlatformSummary[] {
   });
 }
 
+/** The `--cache-from` types a node reads itself (from their registry, with credentials asked of the client). */
+const readOnNode = new Set(["registry", "inline"]);
+
 /** Runs the solve over an open session (the caller closes it). */
 export async function solveOnSession(
   node: NodeRecord,
@@ -243,6 +254,15 @@ export async function solveOnSession(
       if (e) req.emit(e);
     });
 
+    const nodeCaches = (req.cacheFrom ?? []).filter((c) => readOnNode.has(c.type));
+    for (const c of req.cacheFrom ?? []) {
+      if (!readOnNode.has(c.type))
+        req.emit({
+          type: "warning",
+          message: `node ${node.name} builds without --cache-from type=${c.type} (it is on this machine; only registry caches are read by nodes)`,
+          at: Date.now(),
+        });
+    }
     const answer = await wire.request("solve", {
       graph: JSON.parse(
         graphToJson(
@@ -262,6 +282,7 @@ export async function solveOnSession(
       ...(req.push ? { push: req.push.repositories } : {}),
       ...(req.ssh ? { ssh: req.ssh.ids } : {}),
       ...(req.cacheRecords ? { cacheRecords: true } : {}),
+      ...(nodeCaches.length ? { cacheFrom: nodeCaches } : {}),
     });
     if (!Array.isArray(answer.results) || answer.results.length !== req.platforms.length)
       throw wireError("results for other platforms than asked");

@@ -176,3 +176,26 @@ export function parseNodeCacheEntries(v: unknown, result: SolvedPlatform): Cache
     };
   });
 }
+
+/** A `--cache-from` as the channel carries it (api/build's CacheImport, which this layer does not import). */
+export interface NodeCacheImport {
+  type: string;
+  attrs: Readonly<Record<string, string>>;
+  ignoreError?: boolean;
+}
+
+/** A client's registry `--cache-from` for a node to read (never a `type=local` one: no path of the client). */
+export function parseNodeCacheImports(v: unknown): NodeCacheImport[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || v.length > 32) throw wireError("cache imports that are not a list");
+  return v.map((c): NodeCacheImport => {
+    if (!isObj(c) || (c.type !== "registry" && c.type !== "inline") || !isObj(c.attrs))
+      throw wireError("a cache import a node does not read");
+    const attrs: Record<string, string> = {};
+    for (const [k, x] of Object.entries(c.attrs)) {
+      if (typeof x !== "string" || k.length > 64 || x.length > 4096) throw wireError("a bad cache attribute");
+      attrs[k] = x;
+    }
+    return { type: c.type, attrs, ...(c.ignoreError === true ? { ignoreError: true } : {}) };
+  });
+}

@@ -171,5 +171,8 @@ export async function nodeInfoAction(): Promise<void> {
 
 export async function nodeServeAction(): Promise<void> {
   const { serveNode } = await import("../../api/builders/node-serve.ts");
-  await serveNode(polyarchVersion);
+  const { importCaches } = await import("../../api/build/cache-transfer.ts");
+  await serveNode(polyarchVersion, (imports, registry, warn) =>
+    importCaches(imports, { registry: async () => registry, cwd: process.cwd() }, warn),
+  );
 }

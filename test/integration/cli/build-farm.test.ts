@@ -476,7 +476,7 @@ test("--ssh on a farm: the node's RUN --mount=type=ssh signs with the client's a
   assert.deepEqual(relays, []);
 });
 
-test("--cache-to type=registry on a farm exports the nodes' records; a fresh machine's --cache-from hits them all", async () => {
+test("--cache-to type=registry on a farm exports the nodes' records; --cache-from hits them on a fresh machine and on fresh nodes", async () => {
   const cacheRef = `${reg.host}/farm/cache:1`;
   const farmOut = join(work, "cache-farm.tar");
   let r = await build([
@@ -520,4 +520,25 @@ test("--cache-to type=registry on a farm exports the nodes' records; a fresh mac
     (await readFile(join(work, "cache-one.iid"), "utf8")).trim(),
     (await readFile(join(work, "cache-farm.iid"), "utf8")).trim(),
   );
+
+  // Nodes with nothing cached, given the registry cache: each node reads it itself and runs no step.
+  for (const node of [amd, arm]) {
+    await rm(node.stateRoot, { recursive: true, force: true });
+    await mkdir(node.stateRoot, { recursive: true, mode: 0o700 });
+  }
+  r = await build([
+    "--cache-from",
+    `type=registry,ref=${cacheRef}`,
+    "--cache-from",
+    `type=local,src=${join(work, "no-such-cache")},ignore-error=true`,
+    "-o",
+    `type=oci,dest=${join(work, "cache-nodes.tar")}`,
+  ]);
+  assert.equal(r.code, 0, r.stderr.slice(-4000));
+  assert.match(r.stderr, /\[node arm\] \[linux\/arm64 3\/3\] RUN uname -m[^\n]*\n#\d+ CACHED/);
+  assert.match(r.stderr, /node arm builds without --cache-from type=local/);
+  for (const node of [amd, arm]) {
+    const last = (await nodeLog(node)).at(-1)!;
+    assert.deepEqual(last.ran, [], `${node.name} ran steps`);
+  }
 });
