@@ -306,14 +306,11 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
             platforms: plan.platforms,
             proxyEnv: plan.proxyEnv,
             allowFallback: options.allowFallback ?? false,
-            needsLocalRefs:
-              options.test !== undefined
-                ? "--test"
-                : options.cacheTo?.some((c) => c.mode === "max")
-                  ? "--cache-to mode=max"
-                  : options.attestations?.sbom
-                    ? "--sbom"
-                    : undefined,
+            needsLocalRefs: options.cacheTo?.some((c) => c.mode === "max")
+              ? "--cache-to mode=max"
+              : options.attestations?.sbom
+                ? "--sbom"
+                : undefined,
             local: async (subset) => {
               const r = await local.solve({ ...request, platforms: subset });
               localRan += r.ran.length;
@@ -335,6 +332,15 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
             },
             ...(nodePush ? { push: nodePush.push } : {}),
             ...(options.cacheTo?.length ? { cacheRecords: true } : {}),
+            ...(options.test !== undefined
+              ? {
+                  test: {
+                    command: options.test,
+                    configs: plan.platforms.map((p) => p.image.config),
+                    ...(options.execTimeoutMs !== undefined ? { timeoutMs: options.execTimeoutMs } : {}),
+                  },
+                }
+              : {}),
             ...(options.cacheFrom?.length ? { cacheFrom: options.cacheFrom } : {}),
             ...(options.ssh?.length ? { ssh: { ids: options.ssh.map((f) => f.id), agents } } : {}),
           })
@@ -373,10 +379,12 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
 
     if (options.test !== undefined) {
       const { testImages } = await import("./build/image-tests.ts");
+      // Remote nodes tested their own results before answering.
+      const here = solved.refs.flatMap((_r, i) => (farm?.remote.has(i) ? [] : [i]));
       await testImages({
         command: options.test,
-        refs: solved.refs,
-        configs: images.map((image) => image.config),
+        refs: here.map((i) => solved.refs[i]!),
+        configs: here.map((i) => images[i]!.config),
         progress: solver.progress,
         signal: options.signal ?? new AbortController().signal,
         ...(options.execTimeoutMs !== undefined ? { timeoutMs: options.execTimeoutMs } : {}),

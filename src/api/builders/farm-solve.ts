@@ -13,14 +13,16 @@ import type { ResultRef, SolvedPlatform, SolvePlatform } from "../../solver/type
 import type { BuilderRecord } from "./builder-record.ts";
 import { type ProbedNode, probeBuilder } from "./node-probe.ts";
 import type { NodeSolveRequest, NodeSolveResult } from "./node-solve.ts";
+import type { NodeTest } from "./wire-values.ts";
 
-export interface FarmSolveRequest extends Omit<NodeSolveRequest, "platforms"> {
+export interface FarmSolveRequest extends Omit<NodeSolveRequest, "platforms" | "test"> {
+  /** `--test`: remote nodes run it in their results (configs by index of `platforms`). */
+  test?: NodeTest;
   builder: BuilderRecord;
   platforms: readonly SolvePlatform[];
   allowFallback: boolean;
   /**
-   * The flag that needs the results' files or containers here (`--test`, `--cache-to mode=max`,
-   * `--sbom`): only local results give them yet, so a platform routed elsewhere is an error naming it.
+   * The flag that needs the results' files here (`--cache-to mode=max`, `--sbom`): only local results give them yet, so a platform routed elsewhere is an error naming it.
    */
   needsLocalRefs: string | undefined;
   /** Solves platforms in this process (the local node). */
@@ -166,7 +168,14 @@ async function solveRouted(
     try {
       const connection = probedNode.connection;
       if (!connection) throw new UserError(`node ${probedNode.node.name}: its driver cannot build here`);
-      const r = await connection.solve({ ...req, platforms: subset }).finally(() => connection.close());
+      const { test, ...rest } = req;
+      const r = await connection
+        .solve({
+          ...rest,
+          platforms: subset,
+          ...(test ? { test: { ...test, configs: items.map((x) => test.configs[x.index]) } } : {}),
+        })
+        .finally(() => connection.close());
       items.forEach((x, k) => {
         refs[x.index] = remoteRef(probedNode.node.name, r.results[k]!, r.caches?.[k]);
         remote.add(x.index);

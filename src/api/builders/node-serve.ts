@@ -15,6 +15,7 @@ import { prepareStateRoot } from "../../content/state-root.ts";
 import { uniqueSuffix } from "../../fsutil/atomic-file.ts";
 import { graphFromValue } from "../../graph/serialize.ts";
 import { isDigest } from "../../oci/digest.ts";
+import type { ContainerConfig } from "../../oci/image-config.ts";
 import { formatPlatform } from "../../oci/platform.ts";
 import type { PlatformSummary, ProgressEvent, ProgressSink } from "../../progress/events.ts";
 import type { Credentials } from "../../registry/credentials.ts";
@@ -22,6 +23,8 @@ import type { RegistryClients } from "../../registry/registry-clients.ts";
 import type { RegistryOptions } from "../../registry/registry-options.ts";
 import type { ImportedCache } from "../../solver/cache-layout.ts";
 import { ImageResolver } from "../../solver/image-resolver.ts";
+import type { Solver } from "../../solver/solver.ts";
+import type { ResultRef } from "../../solver/types.ts";
 import { nodeAgents } from "./agent-relay.ts";
 import { nodeContexts } from "./node-context.ts";
 import { localNodeInfo } from "./node-info.ts";
@@ -30,6 +33,7 @@ import { Wire, type WireMessage } from "./wire.ts";
 import {
   type NodeCacheImport,
   parseNodeCacheImports,
+  parseNodeTest,
   parseSolvePlatforms,
   wireError,
 } from "./wire-values.ts";
@@ -58,9 +62,24 @@ export type NodeCacheReader = (
   warn: (message: string) => void,
 ) => Promise<ImportedCache[]>;
 
+/** Runs `--test` in each result (api/build's testImages, handed down the same way). */
+export type NodeTester = (run: {
+  command: string;
+  refs: readonly ResultRef[];
+  configs: readonly { config?: ContainerConfig }[];
+  progress: Solver["progress"];
+  signal: AbortSignal;
+  timeoutMs?: number;
+}) => Promise<void>;
+
+export interface NodeServeHooks {
+  readCaches?: NodeCacheReader;
+  testImages?: NodeTester;
+}
+
 export async function serveNode(
   version: string,
-  readCaches?: NodeCacheReader,
+  hooks: NodeServeHooks = {},
   input = process.stdin,
   output = process.stdout,
 ): Promise<void> {
@@ -85,6 +104,9 @@ export async function serveNode(
   wire.handle("solve", async (msg) => {
     const graph = graphFromValue(msg.graph);
     const platforms = parseSolvePlatforms(msg.platforms, (d) => graph.vertices[d] !== undefined);
+    // `--test`: run here in each result, before anything is pushed (the client tests no remote result).
+    const test = parseNodeTest(msg.test, platforms.length);
+    if (test && !hooks.testImages) throw wireError("a --test this node cannot run");
     const opts = (typeof msg.options === "object" && msg.options !== null ? msg.options : {}) as Record<
       string,
       unknown
@@ -139,8 +161,8 @@ export async function serveNode(
       ? new (await import("../../registry/registry-clients.ts")).RegistryClients(registryOptions)
       : undefined;
     const cacheFrom =
-      cacheClients && readCaches
-        ? await readCaches(cacheImports, cacheClients, (message) =>
+      cacheClients && hooks.readCaches
+        ? await hooks.readCaches(cacheImports, cacheClients, (message) =>
             progress.emit({ type: "warning", message, at: Date.now() }),
           )
         : [];
@@ -169,7 +191,17 @@ export async function serveNode(
       signal: abort.signal,
     });
     try {
-      const solved = await solver.solve({ graph, platforms, proxyEnv });
+      const solved = await solver.solve({ graph, platforms, proxyEnv, ...(test ? { trees: true } : {}) });
+      if (test) {
+        await hooks.testImages!({
+          command: test.command,
+          refs: solved.refs,
+          configs: test.configs.map((config) => (config ? { config } : {})),
+          progress: solver.progress,
+          signal: abort.signal,
+          ...(test.timeoutMs !== undefined ? { timeoutMs: test.timeoutMs } : {}),
+        });
+      }
       const results = [];
       for (const ref of solved.refs) results.push(await ref.layers("gzip"));
       // `--cache-to` on the client: each platform's records (mode=min), for the client to export.

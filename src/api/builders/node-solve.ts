@@ -31,6 +31,7 @@ import type { NodeRecord } from "./builder-record.ts";
 import type { NodeSession } from "./ssh-session.ts";
 import {
   type NodeCacheImport,
+  type NodeTest,
   parseNodeCacheEntries,
   parseSolvedPlatform,
   type WireFile,
@@ -64,6 +65,8 @@ export interface NodeSolveRequest {
    */
   /** `--cache-from`: the node reads the registry ones itself (a `type=local` one is this machine's). */
   cacheFrom?: readonly NodeCacheImport[];
+  /** `--test`: the node runs it in each result it built (configs by platform, as `platforms`). */
+  test?: NodeTest;
   /** `--cache-to`: the node sends each platform's cache records (mode=min) with its result. */
   cacheRecords?: boolean;
   /** `--ssh`: the ids forwarded, answered from these agents when the node's steps ask. */
@@ -282,6 +285,7 @@ export async function solveOnSession(
       ...(req.push ? { push: req.push.repositories } : {}),
       ...(req.ssh ? { ssh: req.ssh.ids } : {}),
       ...(req.cacheRecords ? { cacheRecords: true } : {}),
+      ...(req.test ? { test: req.test } : {}),
       ...(nodeCaches.length ? { cacheFrom: nodeCaches } : {}),
     });
     if (!Array.isArray(answer.results) || answer.results.length !== req.platforms.length)

@@ -6,6 +6,7 @@
 import { UserError } from "../../errors/user-error.ts";
 import type { Descriptor } from "../../oci/descriptor.ts";
 import { type Digest, isDigest } from "../../oci/digest.ts";
+import type { ContainerConfig } from "../../oci/image-config.ts";
 import { normalizePlatform, type Platform } from "../../oci/platform.ts";
 import type { CacheEntry } from "../../solver/cache-layout.ts";
 import type { LocalFile, SolvedPlatform, SolvePlatform, StoredLayer } from "../../solver/types.ts";
@@ -198,4 +199,33 @@ export function parseNodeCacheImports(v: unknown): NodeCacheImport[] {
     }
     return { type: c.type, attrs, ...(c.ignoreError === true ? { ignoreError: true } : {}) };
   });
+}
+
+/** `--test` as the channel carries it: the command, and each platform's runtime config (Env, User, WorkingDir). */
+export interface NodeTest {
+  command: string;
+  timeoutMs?: number;
+  configs: (ContainerConfig | undefined)[];
+}
+
+export function parseNodeTest(v: unknown, platforms: number): NodeTest | undefined {
+  if (v === undefined) return undefined;
+  if (!isObj(v) || typeof v.command !== "string" || v.command.length > 65536 || !Array.isArray(v.configs))
+    throw wireError("a --test request that is not one");
+  if (v.configs.length !== platforms) throw wireError("--test configs for other platforms than asked");
+  const strs = (x: unknown) => Array.isArray(x) && x.length < 10_000 && x.every((s) => typeof s === "string");
+  const configs = v.configs.map((c): ContainerConfig | undefined => {
+    if (c === null || c === undefined) return undefined;
+    if (!isObj(c)) throw wireError("a --test config that is not one");
+    return {
+      ...(strs(c.Env) ? { Env: c.Env as string[] } : {}),
+      ...(typeof c.User === "string" ? { User: c.User } : {}),
+      ...(typeof c.WorkingDir === "string" ? { WorkingDir: c.WorkingDir } : {}),
+    };
+  });
+  return {
+    command: v.command,
+    configs,
+    ...(isNat(v.timeoutMs) ? { timeoutMs: v.timeoutMs } : {}),
+  };
 }

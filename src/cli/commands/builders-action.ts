@@ -171,8 +171,13 @@ export async function nodeInfoAction(): Promise<void> {
 
 export async function nodeServeAction(): Promise<void> {
   const { serveNode } = await import("../../api/builders/node-serve.ts");
-  const { importCaches } = await import("../../api/build/cache-transfer.ts");
-  await serveNode(polyarchVersion, (imports, registry, warn) =>
-    importCaches(imports, { registry: async () => registry, cwd: process.cwd() }, warn),
-  );
+  const [{ importCaches }, { testImages }] = await Promise.all([
+    import("../../api/build/cache-transfer.ts"),
+    import("../../api/build/image-tests.ts"),
+  ]);
+  await serveNode(polyarchVersion, {
+    readCaches: (imports, registry, warn) =>
+      importCaches(imports, { registry: async () => registry, cwd: process.cwd() }, warn),
+    testImages,
+  });
 }

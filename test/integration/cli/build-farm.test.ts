@@ -542,3 +542,25 @@ test("--cache-to type=registry on a farm exports the nodes' records; --cache-fro
     assert.deepEqual(last.ran, [], `${node.name} ran steps`);
   }
 });
+
+test("--test on a farm runs in each node's result there; a failing platform fails the build naming its node, nothing pushed", async () => {
+  let r = await build([
+    "--test",
+    "cat /built-on && test -s /src/hello.txt",
+    "-o",
+    `type=oci,dest=${join(work, "tested.tar")}`,
+  ]);
+  assert.equal(r.code, 0, r.stderr.slice(-4000));
+  assert.match(r.stderr, /\[node arm\] \[linux\/arm64\] test: \/bin\/sh -c/);
+  assert.match(r.stderr, /\[node amd\] \[linux\/amd64\] test: \/bin\/sh -c/);
+  assert.match(r.stderr, /aarch64/);
+  const tag = `${reg.host}/farm/tested:1`;
+  r = await build(["--test", 'test "$(uname -m)" = x86_64', "-t", tag, "--push"]);
+  assert.equal(r.code, 1, r.stderr.slice(-4000));
+  assert.match(
+    r.stderr,
+    /error: node arm: --test .* failed on linux\/arm64 \(exit code 1\): nothing was pushed or exported/,
+  );
+  const inspect = await run("skopeo", ["inspect", "--raw", ...reg.skopeoFlags(), `docker://${tag}`]);
+  assert.notEqual(inspect.code, 0, "a tag was pushed");
+});
