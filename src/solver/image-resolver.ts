@@ -9,6 +9,7 @@
  * from the store's garbage collection. A name kept in polyarch's image store (`-t NAME`) comes first
  * (stored-image-source.ts).
  */
+import pLimit from "p-limit";
 import type { ContentStore } from "../content/types.ts";
 import { UserError } from "../errors/user-error.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
@@ -86,6 +87,15 @@ export class ImageResolver {
     ]);
     this.#clients ??= new RegistryClients(this.#registry);
     return { clients: this.#clients, pullImage };
+  }
+
+  /**
+   * The build's registry clients, shared with everything else the build asks a registry (cache import and
+   * export): one transport per host, so the scheme probe, the ping and the tokens happen once per host and
+   * connections are reused across repositories.
+   */
+  async registryClients(): Promise<RegistryClients> {
+    return (await this.#registryClients()).clients;
   }
 
   /**
@@ -183,13 +193,22 @@ export class ImageResolver {
           else missing.push(layer);
         }
         if (missing.length > 0) {
-          const want = new Set(missing.map((l) => l.digest as string));
-          const { clients, pullImage } = await this.#registryClients();
-          await pullImage(clients, this.#store, withDigest(parseReference(ref), digest), [platform], {
-            onBlob: (d, outcome) => {
-              if (want.has(d.digest)) onBlob?.(d, outcome);
-            },
-          });
+          // The manifest is stored (and was verified when it was): only the missing layers are fetched,
+          // without asking the registry for the index and manifest again.
+          const [{ clients }, { pullBlob }] = await Promise.all([
+            this.#registryClients(),
+            import("../registry/blob-transfer.ts"),
+          ]);
+          const repo = clients.repository(parseReference(ref));
+          const limit = pLimit(clients.options.concurrency ?? 4);
+          await Promise.all(
+            missing.map((layer) =>
+              limit(async () => {
+                const outcome = await pullBlob(repo, this.#store, layer);
+                onBlob?.(layer, outcome);
+              }),
+            ),
+          );
         }
         return image;
       })();
