@@ -211,7 +211,10 @@ test("a fresh machine with its base image and cache on one registry asks it for 
   // The base image's layer is in the output, fetched from its own repository.
   const baseRepo = viaProxy.slice(proxy.host.length + 1).split(/[:@]/)[0]!;
   const baseLayer = b.layers.get("amd64")![0]!;
-  assert.ok(b.gets.some((g) => g.repo === baseRepo && g.digest === baseLayer), gets.join("\n"));
+  assert.ok(
+    b.gets.some((g) => g.repo === baseRepo && g.digest === baseLayer),
+    gets.join("\n"),
+  );
 });
 
 test("a push to the same registry mounts the cache's layers instead of downloading them", async () => {
