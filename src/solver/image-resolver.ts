@@ -268,7 +268,7 @@ export class ImageResolver {
   async #remember(names: readonly string[], image: LocalImage): Promise<void> {
     const { mediaType, digest, size } = image.manifestDescriptor;
     const descriptor: Descriptor = { mediaType, digest, size, annotations: { [rootAnnotation]: image.root } };
-    // Together, so their directory syncs are one (fsyncDir groups them).
+    // In parallel, not one after the other: both are small files in one directory.
     await Promise.all(names.map((name) => this.#store.setRef(name, descriptor)));
   }
 
