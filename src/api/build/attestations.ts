@@ -4,6 +4,7 @@
  * result tree, never by running anything in the image).
  */
 import { randomBytes } from "node:crypto";
+import type { ProvenanceMode } from "../../attest/attest-options.ts";
 import {
   type Attestation,
   type AttestationRequest,
@@ -12,16 +13,16 @@ import {
   spdxDocument,
   spdxSbom,
 } from "../../attest/index.ts";
+import { type MetadataProvenanceMode, metadataProvenance } from "../../attest/metadata-provenance.ts";
 import type { BuildGraph } from "../../graph/types.ts";
 import type { Digest } from "../../oci/digest.ts";
 import { formatPlatform, hostPlatform, type Platform } from "../../oci/platform.ts";
 import type { ResultRef } from "../../solver/types.ts";
 
-export interface AttestationContext {
-  request: AttestationRequest;
+/** What the provenance is made of. */
+export interface ProvenanceContext {
   graph: BuildGraph;
   platforms: readonly { platform: Platform; output: Digest }[];
-  refs: readonly ResultRef[];
   buildArgs: Readonly<Record<string, string>>;
   target: string | undefined;
   labels: Readonly<Record<string, string>>;
@@ -30,6 +31,11 @@ export interface AttestationContext {
   remoteContext: string | undefined;
   startedAt: Date;
   sourceDateEpoch: number | undefined;
+}
+
+export interface AttestationContext extends ProvenanceContext {
+  request: AttestationRequest;
+  refs: readonly ResultRef[];
   imageName: string | undefined;
   tool: string;
 }
@@ -39,6 +45,55 @@ const proxyArg = /^(http|https|ftp|no|all)_proxy$/i;
 /** Seconds-precision ISO time, as SPDX and SLSA write it. */
 function isoSeconds(d: Date): string {
   return `${d.toISOString().slice(0, 19)}Z`;
+}
+
+function provenanceOf(
+  ctx: ProvenanceContext,
+  p: { platform: Platform; output: Digest },
+  mode: ProvenanceMode,
+  times: { startedOn: string; finishedOn: string } | undefined,
+  invocationId: string,
+): Record<string, unknown> {
+  const args: Record<string, string> = {};
+  // Proxy args do not shape the result (they are kept out of cache keys too) and often carry passwords.
+  for (const [k, v] of Object.entries(ctx.buildArgs)) if (!proxyArg.test(k)) args[`build-arg:${k}`] = v;
+  for (const [k, v] of Object.entries(ctx.labels)) args[`label:${k}`] = v;
+  if (ctx.target) args.target = ctx.target;
+  return provenancePredicate({
+    mode,
+    platform: p.platform,
+    builderPlatform: hostPlatform(),
+    graph: ctx.graph,
+    root: p.output,
+    args,
+    locals: ctx.remoteContext ? [] : ["context", "dockerfile"],
+    ...(ctx.remoteContext ? { configSource: { uri: ctx.remoteContext, path: ctx.dockerfile.name } } : {}),
+    ...(mode === "max" ? { dockerfile: ctx.dockerfile, invocationId } : {}),
+    ...(times ? { times } : {}),
+  });
+}
+
+/**
+ * `buildx.build.provenance` (one platform) or `buildx.build.provenance/OS/ARCH` (each of several): the
+ * provenance of the build's history record, made in max mode with the real times whatever --provenance
+ * asked for, in the v0.2 shape buildx writes (attest/metadata-provenance.ts).
+ */
+export function makeMetadataProvenance(
+  ctx: ProvenanceContext,
+  mode: MetadataProvenanceMode,
+  perPlatform: boolean,
+): Record<string, unknown> {
+  const invocationId = randomBytes(13).toString("hex").slice(0, 25);
+  const times = { startedOn: ctx.startedAt.toISOString(), finishedOn: new Date().toISOString() };
+  const out: Record<string, unknown> = {};
+  for (const p of ctx.platforms) {
+    const v1 = provenanceOf(ctx, p, "max", times, invocationId);
+    const key = perPlatform
+      ? `buildx.build.provenance/${formatPlatform(p.platform)}`
+      : "buildx.build.provenance";
+    out[key] = metadataProvenance(v1, mode, ctx.remoteContext ? undefined : ctx.dockerfile.name);
+  }
+  return out;
 }
 
 export async function makeAttestations(ctx: AttestationContext): Promise<Attestation[][]> {
@@ -51,11 +106,6 @@ export async function makeAttestations(ctx: AttestationContext): Promise<Attesta
     const list: Attestation[] = [];
     if (request.provenance) {
       const mode = request.provenance.mode;
-      const args: Record<string, string> = {};
-      // Proxy args do not shape the result (they are kept out of cache keys too) and often carry passwords.
-      for (const [k, v] of Object.entries(ctx.buildArgs)) if (!proxyArg.test(k)) args[`build-arg:${k}`] = v;
-      for (const [k, v] of Object.entries(ctx.labels)) args[`label:${k}`] = v;
-      if (ctx.target) args.target = ctx.target;
       // Min mode holds nothing that changes between identical builds; max mode records when it ran.
       const times =
         mode === "max"
@@ -66,20 +116,7 @@ export async function makeAttestations(ctx: AttestationContext): Promise<Attesta
       list.push({
         kind: "provenance",
         predicateType: slsaProvenanceV1,
-        predicate: provenancePredicate({
-          mode,
-          platform: p.platform,
-          builderPlatform: hostPlatform(),
-          graph: ctx.graph,
-          root: p.output,
-          args,
-          locals: ctx.remoteContext ? [] : ["context", "dockerfile"],
-          ...(ctx.remoteContext
-            ? { configSource: { uri: ctx.remoteContext, path: ctx.dockerfile.name } }
-            : {}),
-          ...(mode === "max" ? { dockerfile: ctx.dockerfile, invocationId } : {}),
-          ...(times ? { times } : {}),
-        }),
+        predicate: provenanceOf(ctx, p, mode, times, invocationId),
       });
     }
     if (request.sbom) {

@@ -91,6 +91,13 @@ export async function buildImage(
     process.env,
   );
 
+  // buildx writes the build's provenance to the metadata file whatever --provenance says.
+  const metadataProvenance = flags.metadataFile
+    ? (await import("../../attest/metadata-provenance.ts")).metadataProvenanceMode(
+        process.env.BUILDX_METADATA_PROVENANCE,
+      )
+    : undefined;
+
   // Build progress goes to stderr, as buildx does: stdout stays free for `-o type=tar,dest=-`.
   const quiet = Boolean(flags.quiet) || flags.progress === "quiet";
   const display = createProgress(quiet ? "quiet" : (flags.progress as "auto"), process.stderr, {
@@ -145,6 +152,7 @@ export async function buildImage(
       stepOptions,
       ...(flags.test === undefined ? {} : { test: flags.test }),
       attestations,
+      ...(metadataProvenance ? { metadataProvenance } : {}),
     });
     const imageId = imageIdOf(result.metadata, result.descriptor.digest);
     if (flags.iidfile) await writeFile(flags.iidfile, imageId);

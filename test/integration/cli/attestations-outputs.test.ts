@@ -1,0 +1,128 @@
+// Attestations beyond the image outputs: --metadata-file's buildx.build.provenance, the in-toto statements
+// type=local and type=tar write beside the files, and referrers kept in the image store.
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { lstat, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import Ajv2020 from "ajv/dist/2020.js";
+import addFormats from "ajv-formats";
+import { runOk } from "../../harness/exec.ts";
+import { pushBusyboxImage } from "../../harness/images.ts";
+import { startRegistry, type TestRegistry } from "../../harness/registry.ts";
+import { polyarch, tempStateRoot } from "../../support/cli.ts";
+
+// biome-ignore lint/suspicious/noExplicitAny: JSON documents read back as they were written
+type Doc = any;
+
+const schemas = new URL("../../fixtures/schemas/", import.meta.url).pathname;
+const ajv = new Ajv2020.default({ strict: false, allErrors: true });
+addFormats.default(ajv);
+const schema = (name: string) => ajv.compile<Doc>(JSON.parse(readFileSync(join(schemas, name), "utf8")));
+const validStatement = schema("in-toto-statement-v0.1.schema.json");
+const validProvenance = schema("slsa-provenance-v1.schema.json");
+const validSpdx = schema("spdx-2.3.schema.json");
+
+let reg: TestRegistry;
+let state: Awaited<ReturnType<typeof tempStateRoot>>;
+let base: { ref: string; digest: string };
+let ctx: string;
+let work: string;
+
+before(async () => {
+  reg = await startRegistry();
+  state = await tempStateRoot();
+  base = await pushBusyboxImage(reg);
+  work = await mkdtemp(join(tmpdir(), "attest-out-"));
+  ctx = join(work, "ctx");
+  await mkdir(join(ctx, "d/e"), { recursive: true });
+  await writeFile(join(ctx, "a.txt"), "hello\n");
+  await writeFile(join(ctx, "d/e/f"), "z\n");
+  await writeFile(join(ctx, "Dockerfile"), `FROM ${base.ref}\nARG FOO\nCOPY a.txt /a.txt\nCOPY d /d\n`);
+});
+after(async () => {
+  await reg?.stop();
+  await state?.[Symbol.asyncDispose]();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+const env = (extra: Record<string, string> = {}) => ({
+  POLYARCH_ROOT: state.dir,
+  DOCKER_CONFIG: state.dir,
+  ...extra,
+});
+
+const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
+async function metadataOf(args: string[], extraEnv: Record<string, string> = {}): Promise<Doc> {
+  const file = join(work, `md-${Math.random().toString(36).slice(2)}.json`);
+  const r = await polyarch(["build", ...args, "--metadata-file", file, ctx], { env: env(extraEnv) });
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(await readFile(file, "utf8"));
+}
+
+test("--metadata-file: buildx.build.provenance is the build's v0.2 provenance (min unless BUILDX_METADATA_PROVENANCE=max), even with --provenance=false", async () => {
+  const md = await metadataOf([
+    "--platform",
+    "linux/arm64",
+    "--provenance=false",
+    "--build-arg",
+    "FOO=bar",
+    "--build-arg",
+    "HTTPS_PROXY=http://user:secret@proxy:3128",
+    "-t",
+    "md:one",
+  ]);
+  const prv = md["buildx.build.provenance"];
+  assert.ok(prv, JSON.stringify(Object.keys(md)));
+  // buildx drops an empty builder id, and buildConfig and metadata in min mode.
+  assert.deepEqual(Object.keys(prv).sort(), ["buildType", "invocation", "materials"]);
+  assert.equal(prv.buildType, "https://mobyproject.org/buildkit@v1");
+  assert.deepEqual(prv.materials, [
+    {
+      uri: `pkg:docker/${encodeURIComponent(reg.host)}/library/busybox@latest?platform=linux%2Farm64`,
+      digest: { sha256: base.digest.slice("sha256:".length) },
+    },
+  ]);
+  assert.deepEqual(prv.invocation.configSource, { entryPoint: "Dockerfile" });
+  // The history record's provenance is max mode: the build args are there (never the proxy ones).
+  assert.deepEqual(prv.invocation.parameters, {
+    frontend: "dockerfile.v0",
+    args: { "build-arg:FOO": "bar" },
+    locals: [{ name: "context" }, { name: "dockerfile" }],
+  });
+  // The builder's platform, as BuildKit records it for every target platform.
+  assert.deepEqual(prv.invocation.environment, { platform: "linux/amd64" });
+  assert.doesNotMatch(JSON.stringify(md), /secret/);
+
+  const max = await metadataOf(["--platform", "linux/amd64,linux/arm64", "-t", "md:two"], {
+    BUILDX_METADATA_PROVENANCE: "max",
+  });
+  assert.equal(max["buildx.build.provenance"], undefined);
+  for (const platform of ["linux/amd64", "linux/arm64"]) {
+    const p = max[`buildx.build.provenance/${platform}`];
+    assert.ok(p, `${platform}: ${JSON.stringify(Object.keys(max))}`);
+    assert.deepEqual(Object.keys(p).sort(), [
+      "buildConfig",
+      "buildType",
+      "invocation",
+      "materials",
+      "metadata",
+    ]);
+    assert.ok(p.buildConfig.llbDefinition.length >= 3);
+    assert.match(p.metadata.buildInvocationID, /^[0-9a-z]{25}$/);
+    assert.ok(Date.parse(p.metadata.buildStartedOn) <= Date.parse(p.metadata.buildFinishedOn));
+    assert.deepEqual(p.metadata.completeness, { parameters: true, environment: true, materials: false });
+    const info = p.metadata["https://mobyproject.org/buildkit@v1#metadata"].source.infos[0];
+    assert.equal(Buffer.from(info.data, "base64").toString(), readFileSync(join(ctx, "Dockerfile"), "utf8"));
+  }
+
+  const off = await metadataOf(["-t", "md:three"], { BUILDX_METADATA_PROVENANCE: "disabled" });
+  assert.deepEqual(
+    Object.keys(off).filter((k) => k.startsWith("buildx.build.provenance")),
+    [],
+  );
+  assert.ok(off["buildx.build.ref"]);
+});
