@@ -34,3 +34,17 @@ export function statementBytes(attestation: Attestation): Buffer {
   };
   return Buffer.from(JSON.stringify(statement), "utf8");
 }
+
+/**
+ * A statement as a file beside exported files (type=local, type=tar): its subjects are those files, and it is
+ * indented, as BuildKit writes it there.
+ */
+export function statementFileBytes(attestation: Attestation, subject: InTotoStatement["subject"]): Buffer {
+  const statement: InTotoStatement = {
+    _type: inTotoStatementType,
+    predicateType: attestation.predicateType,
+    subject,
+    predicate: attestation.predicate,
+  };
+  return Buffer.from(`${JSON.stringify(statement, null, 2)}\n`, "utf8");
+}

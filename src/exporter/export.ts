@@ -77,6 +77,7 @@ export async function exportImages(req: ExportRequest): Promise<ExportResult> {
     now,
     assembled,
     progress,
+    attestations: req.attestations,
     rootfs: () => {
       const ctx: RootfsContext = {
         store: req.store,

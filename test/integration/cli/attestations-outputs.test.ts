@@ -126,3 +126,103 @@ test("--metadata-file: buildx.build.provenance is the build's v0.2 provenance (m
   );
   assert.ok(off["buildx.build.ref"]);
 });
+
+test("type=local and type=tar: the asked-for statements are files beside each platform's files (provenance.json, sbom.spdx.json)", async () => {
+  const dest = join(work, "local");
+  const r = await polyarch(
+    [
+      "build",
+      "--platform",
+      "linux/amd64,linux/arm64",
+      "--provenance=mode=max",
+      "--sbom=true",
+      "-o",
+      `type=local,dest=${dest}`,
+      ctx,
+    ],
+    { env: env() },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const busybox = sha256(await readFile(join(dest, "linux_amd64/bin/busybox")));
+  for (const sub of ["linux_amd64", "linux_arm64"]) {
+    const own = { "a.txt": "hello\n", "d/e/f": "z\n" };
+    const statement = JSON.parse(await readFile(join(dest, sub, "provenance.json"), "utf8"));
+    const names = statement.subject.map((s: Doc) => s.name);
+    assert.ok(names.includes("a.txt") && names.includes("d/e/f"), names.join(","));
+    const files: Record<string, string> = {};
+    for (const name of names) files[name] = (await readFile(join(dest, sub, name))).toString("latin1");
+    assert.equal(Object.keys(files).length, names.length);
+    for (const [k, v] of Object.entries(own)) assert.equal(files[k], v);
+    const bin = statement.subject.find((s: Doc) => s.name === "bin/busybox");
+    if (sub === "linux_amd64") assert.equal(bin.digest.sha256, busybox);
+    // In walk order: names sorted by bytes within each directory, parents first.
+    const sorted = [...names].sort((a: string, b: string) => {
+      const [x, y] = [a.split("/"), b.split("/")];
+      for (let i = 0; i < Math.min(x.length, y.length); i++) {
+        if (x[i] !== y[i]) return Buffer.compare(Buffer.from(x[i]!), Buffer.from(y[i]!));
+      }
+      return x.length - y.length;
+    });
+    assert.deepEqual(names, sorted);
+    const sbom = JSON.parse(await readFile(join(dest, sub, "sbom.spdx.json"), "utf8"));
+    assert.deepEqual(sbom.subject, statement.subject);
+    assert.ok(validSpdx(sbom.predicate), JSON.stringify(validSpdx.errors));
+    assert.ok(validProvenance(statement.predicate), JSON.stringify(validProvenance.errors));
+  }
+
+  // One platform, type=tar: the files at the top of the tar, the statement beside them.
+  const tarFile = join(work, "out.tar");
+  const t = await polyarch(
+    [
+      "build",
+      "--platform",
+      "linux/arm64",
+      "--attest",
+      "type=provenance,mode=min",
+      "-o",
+      `type=tar,dest=${tarFile}`,
+      ctx,
+    ],
+    { env: env() },
+  );
+  assert.equal(t.code, 0, t.stderr);
+  const x = join(work, "tar-x");
+  await mkdir(x);
+  await runOk("tar", ["-xf", tarFile, "-C", x]);
+  const listed = (await runOk("tar", ["-tvf", tarFile])).stdout;
+  assert.match(listed, /^-rw------- 0\/0 .* provenance\.json$/m);
+  const statement = JSON.parse(await readFile(join(x, "provenance.json"), "utf8"));
+  const own = statement.subject.filter((s: Doc) => ["a.txt", "d/e/f"].includes(s.name));
+  assert.deepEqual(own, [
+    { name: "a.txt", digest: { sha256: sha256(Buffer.from("hello\n")) } },
+    { name: "d/e/f", digest: { sha256: sha256(Buffer.from("z\n")) } },
+  ]);
+  assert.ok(validStatement(statement), JSON.stringify(validStatement.errors));
+
+  // The default min provenance nobody asked for stays off the files (buildx's inline-only).
+  const plain = join(work, "plain");
+  const p = await polyarch(["build", "-o", `type=local,dest=${plain}`, ctx], { env: env() });
+  assert.equal(p.code, 0, p.stderr);
+  await assert.rejects(lstat(join(plain, "provenance.json")), { code: "ENOENT" });
+
+  // platform-split=false: one tree, a statement per platform named for it, as BuildKit names them.
+  const merged = join(work, "merged");
+  const m = await polyarch(
+    [
+      "build",
+      "--platform",
+      "linux/amd64,linux/arm64",
+      "--provenance=mode=min",
+      "-o",
+      `type=local,dest=${merged},platform-split=false`,
+      ctx,
+    ],
+    { env: env() },
+  );
+  assert.equal(m.code, 0, m.stderr);
+  for (const name of ["provenance.linux_amd64.json", "provenance.linux_arm64.json"]) {
+    const s = JSON.parse(await readFile(join(merged, name), "utf8"));
+    assert.ok(s.subject.some((x: Doc) => x.name === "a.txt"));
+  }
+  await assert.rejects(lstat(join(merged, "provenance.json")), { code: "ENOENT" });
+});
