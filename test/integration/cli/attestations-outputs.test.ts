@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { lstat, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -225,4 +225,86 @@ test("type=local and type=tar: the asked-for statements are files beside each pl
     assert.ok(s.subject.some((x: Doc) => x.name === "a.txt"));
   }
   await assert.rejects(lstat(join(merged, "provenance.json")), { code: "ENOENT" });
+});
+
+async function registryJson(path: string): Promise<Doc> {
+  const res = await fetch(`${reg.url}${path}`, {
+    headers: {
+      accept: "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json",
+    },
+  });
+  assert.equal(res.status, 200, path);
+  return JSON.parse(Buffer.from(await res.arrayBuffer()).toString("utf8"));
+}
+
+test("style=referrers kept in the image store: a later polyarch push sends them, tag and save keep them", async () => {
+  const name = reg.ref("attest/kept:1");
+  const r = await polyarch(
+    [
+      "build",
+      "--platform",
+      "linux/amd64,linux/arm64",
+      "--attest",
+      "type=provenance,mode=min,style=referrers",
+      "--sbom=style=referrers",
+      "-t",
+      name,
+      ctx,
+    ],
+    { env: env() },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  // Nothing in the registry yet; then a GC of the store must not take the referrers away.
+  const gc = await polyarch(["prune", "--all", "--force"], { env: env() });
+  assert.equal(gc.code, 0, gc.stderr);
+  const tagged = reg.ref("attest/kept:2");
+  const t = await polyarch(["tag", name, tagged], { env: env() });
+  assert.equal(t.code, 0, t.stderr);
+  const p = await polyarch(["push", tagged], { env: { ...env(), ...reg.env() } });
+  assert.equal(p.code, 0, p.stderr);
+
+  const index = await registryJson("/v2/attest/kept/manifests/2");
+  assert.deepEqual(
+    index.manifests.map((m: Doc) => m.platform.architecture),
+    ["amd64", "arm64"],
+  );
+  for (const image of index.manifests) {
+    // Distribution 2.8: the referrers tag schema holds them.
+    const referrers = await registryJson(`/v2/attest/kept/manifests/sha256-${image.digest.slice(7)}`);
+    assert.equal(referrers.manifests.length, 1);
+    const artifact = await registryJson(`/v2/attest/kept/manifests/${referrers.manifests[0].digest}`);
+    assert.equal(artifact.subject.digest, image.digest);
+    const types = artifact.layers.map((l: Doc) => l.annotations["in-toto.io/predicate-type"]);
+    assert.deepEqual(types, ["https://slsa.dev/provenance/v1", "https://spdx.dev/Document"]);
+    const sbom = await registryJson(`/v2/attest/kept/blobs/${artifact.layers[1].digest}`);
+    assert.ok(validSpdx(sbom.predicate), JSON.stringify(validSpdx.errors));
+  }
+
+  // save: the OCI archive lists each referrer untagged in index.json, its blobs present.
+  const out = join(work, "kept.tar");
+  const s = await polyarch(["save", "--format", "oci", "-o", out, name], { env: env() });
+  assert.equal(s.code, 0, s.stderr);
+  const x = join(work, "kept-x");
+  await mkdir(x);
+  await runOk("tar", ["-xf", out, "-C", x]);
+  const top = JSON.parse(await readFile(join(x, "index.json"), "utf8"));
+  const artifacts = top.manifests.filter((m: Doc) => m.artifactType === "application/vnd.in-toto+json");
+  assert.equal(artifacts.length, 2);
+  for (const a of artifacts) {
+    const m = JSON.parse(await readFile(join(x, "blobs/sha256", a.digest.slice(7)), "utf8"));
+    assert.ok(index.manifests.some((i: Doc) => i.digest === m.subject.digest));
+    for (const l of m.layers) await lstat(join(x, "blobs/sha256", l.digest.slice(7)));
+  }
+  // One platform saved: only its referrer goes with it.
+  const one = join(work, "kept-arm64.tar");
+  const o = await polyarch(["save", "--format", "oci", "--platform", "linux/arm64", "-o", one, name], {
+    env: env(),
+  });
+  assert.equal(o.code, 0, o.stderr);
+  const listing = (await runOk("tar", ["-xOf", one, "index.json"])).stdout;
+  assert.equal(
+    JSON.parse(listing).manifests.filter((m: Doc) => m.artifactType === "application/vnd.in-toto+json")
+      .length,
+    1,
+  );
 });
