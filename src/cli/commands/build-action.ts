@@ -16,6 +16,8 @@ import { type PlanNamedContext, planBuild } from "../../dockerfile/plan/index.ts
 import { UserError } from "../../errors/user-error.ts";
 import { formatGraph } from "../../graph/index.ts";
 import { formatPlatform, hostPlatform, type Platform, parsePlatformList } from "../../oci/platform.ts";
+import { parseSecrets } from "../parse-secrets.ts";
+import { parseSshFlags } from "../parse-ssh.ts";
 import type { ImageBuildFlags } from "./build-image.ts";
 import { parseStepOptions } from "./build-step-options.ts";
 
@@ -142,6 +144,11 @@ async function runDockerfileCall(
         ...common,
         namedContexts: planContexts,
         ...(contexts.mainIsRemote ? {} : { contextIgnores: inputs.ignore.ignores }),
+        provided: {
+          secrets: new Set(Object.keys(parseSecrets(flags.secret ?? []))),
+          ssh: new Set(parseSshFlags(flags.ssh ?? []).map((f) => f.id)),
+          allow: new Set((flags.allow ?? []).flatMap((v) => v.split(",")).map((v) => v.trim())),
+        },
       });
       write(
         call.format === "json"

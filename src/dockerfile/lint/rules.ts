@@ -111,6 +111,22 @@ export const rules = {
     "Attempting to Copy file that is excluded by .dockerignore",
     "copy-ignored-file",
   ),
+  // polyarch's own (build-inputs.ts): what the command line must give for the steps to run as written.
+  SshNotForwarded: {
+    name: "SshNotForwarded",
+    description: "RUN --mount=type=ssh without an ssh agent forwarded by --ssh",
+    url: "https://docs.docker.com/reference/cli/docker/buildx/build/#ssh",
+  },
+  SecretNotProvided: {
+    name: "SecretNotProvided",
+    description: "RUN --mount=type=secret of a secret no --secret provides",
+    url: "https://docs.docker.com/reference/cli/docker/buildx/build/#secret",
+  },
+  EntitlementNotGranted: {
+    name: "EntitlementNotGranted",
+    description: "RUN --network=host or --security=insecure without the --allow entitlement",
+    url: "https://docs.docker.com/reference/cli/docker/buildx/build/#allow",
+  },
 } as const satisfies Record<string, LintRule>;
 
 /** Rules BuildKit runs only when `# check=experimental=NAME` (or `experimental=all`) asks for them. */

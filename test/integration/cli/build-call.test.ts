@@ -136,7 +136,14 @@ describe("polyarch build --call on the corpus", () => {
   test("--check reports the expected findings and exits 1 when there are any (0 with ignorestatus)", async () => {
     await inBatches(names, 4, async (name) => {
       const dir = join(corpusRoot, name);
-      const flags = optionFlags(name, fixtureOptions(name));
+      // The corpus's findings are BuildKit's, which never looks at the command's inputs: give every secret
+      // and ssh id the Dockerfile mounts, so polyarch's input checks (build-inputs.ts) have nothing to say.
+      const outline = expected(name).outline;
+      const flags = [
+        ...optionFlags(name, fixtureOptions(name)),
+        ...outline.secrets.flatMap((x) => ["--secret", `id=${x.name},env=HOME`]),
+        ...outline.ssh.flatMap((x) => ["--ssh", `${x.name}=/dev/null`]),
+      ];
       const want = expected(name).check;
       const failing = want.findings.length > 0 || want.error !== undefined;
       const text = await polyarch(["build", "--check", ...flags, dir]);
@@ -230,5 +237,55 @@ describe("polyarch build --call on the corpus", () => {
     assert.match(r.stdout, /^output linux\/amd64: [0-9a-f]{12}$/m);
     assert.match(r.stdout, /^output linux\/arm64: [0-9a-f]{12}$/m);
     assert.match(r.stdout, /^\d+ vertices$/m);
+  });
+
+  test("--check names what the command must give: --ssh, --secret and --allow for the steps that need them", async () => {
+    const df = [
+      "FROM scratch",
+      "RUN --mount=type=ssh,id=deploy,required=true true",
+      "RUN --mount=type=secret,id=token true",
+      "RUN --network=host true",
+      "RUN --security=insecure true",
+      "",
+    ].join("\n");
+    const bare = await polyarch(
+      ["build", "--check", "--platform", "linux/amd64,linux/arm64", "-f", "-", "."],
+      {
+        input: df,
+      },
+    );
+    assert.equal(bare.code, 1, bare.stderr);
+    assert.match(bare.stdout, /^Check complete, 4 warnings have been found!$/m);
+    assert.match(
+      bare.stdout,
+      /WARNING: SshNotForwarded .*\n.*add --ssh deploy \(the mount is required: the build fails\)\n.*:2\n/,
+    );
+    assert.match(bare.stdout, /WARNING: SecretNotProvided .*\n.*add --secret id=token,src=FILE .*\n.*:3\n/);
+    assert.match(bare.stdout, /RUN --network=host needs --allow network.host .*\n.*:4\n/);
+    assert.match(bare.stdout, /RUN --security=insecure needs --allow security.insecure .*\n.*:5\n/);
+
+    const given = await polyarch(
+      [
+        "build",
+        "--check",
+        "--ssh",
+        "deploy=/dev/null",
+        "--secret",
+        "id=token,env=HOME",
+        "--allow",
+        "network.host,security.insecure",
+        "-f",
+        "-",
+        ".",
+      ],
+      { input: df },
+    );
+    assert.equal(given.code, 0, given.stdout + given.stderr);
+    assert.equal(given.stdout, "Check complete, no warnings found.\n");
+
+    const skipped = await polyarch(["build", "--check", "-f", "-", "."], {
+      input: `# check=skip=SshNotForwarded,SecretNotProvided,EntitlementNotGranted\n${df}`,
+    });
+    assert.equal(skipped.code, 0, skipped.stdout);
   });
 });
