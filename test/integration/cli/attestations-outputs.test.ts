@@ -96,6 +96,15 @@ test("--metadata-file: buildx.build.provenance is the build's v0.2 provenance (m
   // The builder's platform, as BuildKit records it for every target platform.
   assert.deepEqual(prv.invocation.environment, { platform: "linux/amd64" });
   assert.doesNotMatch(JSON.stringify(md), /secret/);
+  // No attestation: the image is one manifest, with its config digest (buildx's image id).
+  assert.match(md["containerimage.config.digest"], /^sha256:/);
+
+  // One platform with its (default) provenance is an index: as BuildKit, no config digest then, and -q
+  // prints the index digest, as buildx does.
+  const attested = await metadataOf(["--platform", "linux/arm64", "-q", "-t", "md:attested"]);
+  assert.equal(attested["containerimage.descriptor"].mediaType, "application/vnd.oci.image.index.v1+json");
+  assert.equal(attested["containerimage.config.digest"], undefined);
+  assert.ok(attested["buildx.build.provenance"]);
 
   const max = await metadataOf(["--platform", "linux/amd64,linux/arm64", "-t", "md:two"], {
     BUILDX_METADATA_PROVENANCE: "max",
