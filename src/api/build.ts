@@ -396,11 +396,22 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       startedAt: new Date(started),
       sourceDateEpoch: epoch,
     };
+    // The context is scanned where it is on disk: a remote context (git, tarball) is not scanned.
+    const scansContext =
+      options.attestations?.sbom !== undefined &&
+      !contexts.mainIsRemote &&
+      (options.attestations.sbom.scanContext === true ||
+        (await import("./build/attestations.ts")).dockerfileScansContext(
+          ast,
+          { index: plan.target, name: plan.stages[plan.target]?.name },
+          buildArgs,
+        ));
     const attestations = options.attestations
       ? await (await import("./build/attestations.ts")).makeAttestations({
           ...provenanceContext,
           request: options.attestations,
           refs: solved.refs,
+          ...(scansContext ? { contextScan: inputs.contextDir } : {}),
           imageName: imageNameOf(options.outputs),
           tool: "polyarch",
         })

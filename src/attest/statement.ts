@@ -13,6 +13,8 @@ export const spdxDocument = "https://spdx.dev/Document";
 /** One attestation of one platform, before it is written: what kind, and its predicate. */
 export interface Attestation {
   kind: "provenance" | "sbom";
+  /** A scan's name when it is not the image's own (BuildKit: `sbom-context` for the build context). */
+  scan?: string;
   predicateType: string;
   predicate: unknown;
 }

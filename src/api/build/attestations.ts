@@ -14,6 +14,7 @@ import {
   spdxSbom,
 } from "../../attest/index.ts";
 import { type MetadataProvenanceMode, metadataProvenance } from "../../attest/metadata-provenance.ts";
+import type { DockerfileAst } from "../../dockerfile/ast.ts";
 import type { BuildGraph } from "../../graph/types.ts";
 import type { Digest } from "../../oci/digest.ts";
 import { formatPlatform, hostPlatform, type Platform } from "../../oci/platform.ts";
@@ -36,6 +37,8 @@ export interface ProvenanceContext {
 export interface AttestationContext extends ProvenanceContext {
   request: AttestationRequest;
   refs: readonly ResultRef[];
+  /** The build context's directory, when the SBOM scans it too (`sbom-context`). */
+  contextScan?: string;
   imageName: string | undefined;
   tool: string;
 }
@@ -136,8 +139,59 @@ export async function makeAttestations(ctx: AttestationContext): Promise<Attesta
       } finally {
         await view.release();
       }
+      if (ctx.contextScan !== undefined) {
+        list.push({
+          kind: "sbom",
+          scan: "sbom-context",
+          predicateType: spdxDocument,
+          predicate: spdxSbom({
+            root: ctx.contextScan,
+            platform: p.platform,
+            name: "context",
+            created: epochTime ?? isoSeconds(ctx.startedAt),
+            tool: ctx.tool,
+          }),
+        });
+      }
     }
     out.push(list);
   }
   return out;
+}
+
+const scanContextArg = "BUILDKIT_SBOM_SCAN_CONTEXT";
+
+/**
+ * Whether the Dockerfile asks for the build context to be scanned, as BuildKit reads it: an
+ * `ARG BUILDKIT_SBOM_SCAN_CONTEXT` declared globally or in the target stage (a build arg overrides only a
+ * declared one), `true`, or a list of stage names that holds the target's.
+ */
+export function dockerfileScansContext(
+  ast: DockerfileAst,
+  target: { index: number; name: string | undefined },
+  buildArgs: Readonly<Record<string, string>>,
+): boolean {
+  let stage = -1;
+  let value: string | undefined;
+  let declared = false;
+  for (const instr of ast.instructions) {
+    if (instr.keyword === "FROM") stage++;
+    if (instr.keyword !== "ARG" || (stage !== -1 && stage !== target.index)) continue;
+    for (const d of instr.declarations) {
+      if (d.name !== scanContextArg) continue;
+      declared = true;
+      if (d.defaultValue !== undefined) value = d.defaultValue.replace(/^(["'])(.*)\1$/, "$2");
+    }
+  }
+  if (!declared) return false;
+  const v = (buildArgs[scanContextArg] ?? value ?? "").trim();
+  if (/^true$/i.test(v)) return true;
+  if (v === "" || /^false$/i.test(v)) return false;
+  return (
+    target.name !== undefined &&
+    v
+      .split(",")
+      .map((x) => x.trim().toLowerCase())
+      .includes(target.name)
+  );
 }

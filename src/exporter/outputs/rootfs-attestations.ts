@@ -1,6 +1,7 @@
 /**
  * The build's attestations as type=local and type=tar write them, as BuildKit's local and tar exporters do:
- * each in-toto statement is a file beside the platform's files (`provenance.json`, `sbom.spdx.json`; with
+ * each in-toto statement is a file beside the platform's files (`provenance.json`, `sbom.spdx.json`,
+ * `sbom-context.spdx.json` for a scan of the build context; with
  * several platforms merged by platform-split=false, `provenance.linux_arm64.json`), mode 0600, and its
  * subjects are the platform's regular files (path relative to the platform's directory, sha256 of the
  * content), in walk order. Links are not subjects and are never followed.
@@ -32,8 +33,14 @@ const baseNames: Record<Attestation["kind"], [string, string]> = {
   sbom: ["sbom.spdx", ".json"],
 };
 
-export function attestationFileName(kind: Attestation["kind"], suffix: string | undefined): string {
-  const [stem, ext] = baseNames[kind];
+export function attestationFileName(
+  kind: Attestation["kind"],
+  suffix: string | undefined,
+  scan?: string,
+): string {
+  const [base, ext] = baseNames[kind];
+  // Another scan's document is named for it (`sbom-context.spdx.json`), as BuildKit's scanner names them.
+  const stem = scan === undefined ? base : `${scan}${base.slice(base.indexOf("."))}`;
   return suffix === undefined ? `${stem}${ext}` : `${stem}.${suffix}${ext}`;
 }
 
@@ -63,7 +70,7 @@ export async function attestationItems(
     const subject = await subjectsOf(p.root);
     for (const statement of p.statements) {
       const bytes = statementFileBytes(statement, subject);
-      const name = attestationFileName(statement.kind, p.suffix);
+      const name = attestationFileName(statement.kind, p.suffix, statement.scan);
       items.push({
         entry: {
           path: p.sub === "" ? name : `${p.sub}/${name}`,
@@ -80,5 +87,15 @@ export async function attestationItems(
       });
     }
   }
-  return items;
+  // In tar order (each directory's names by bytes): `sbom-context.spdx.json` before `sbom.spdx.json`.
+  return items.sort((a, b) => byComponents(a.entry.path, b.entry.path));
+}
+
+function byComponents(a: string, b: string): number {
+  const [x, y] = [a.split("/"), b.split("/")];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const c = Buffer.compare(Buffer.from(x[i]!), Buffer.from(y[i]!));
+    if (c !== 0) return c;
+  }
+  return x.length - y.length;
 }

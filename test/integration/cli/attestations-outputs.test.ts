@@ -317,3 +317,69 @@ test("style=referrers kept in the image store: a later polyarch push sends them,
     1,
   );
 });
+
+test("BUILDKIT_SBOM_SCAN_CONTEXT / scan-context=true: a second SPDX document, sbom-context, lists the context's packages", async () => {
+  const context = join(work, "scan-ctx");
+  await mkdir(join(context, "node_modules/left-pad"), { recursive: true });
+  await writeFile(
+    join(context, "node_modules/left-pad/package.json"),
+    JSON.stringify({ name: "left-pad", version: "1.3.0" }),
+  );
+  await writeFile(join(context, "a.txt"), "a\n");
+  // Only a.txt goes into the image: left-pad is in the context alone.
+  await writeFile(
+    join(context, "Dockerfile"),
+    "FROM scratch\nARG BUILDKIT_SBOM_SCAN_CONTEXT=true\nCOPY a.txt /\n",
+  );
+  const dest = join(work, "scan-local");
+  const r = await polyarch(["build", "--sbom=true", "-o", `type=local,dest=${dest}`, context], {
+    env: env(),
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const purls = (doc: Doc) =>
+    doc.predicate.packages.flatMap((p: Doc) => (p.externalRefs ?? []).map((e: Doc) => e.referenceLocator));
+  const image = JSON.parse(await readFile(join(dest, "sbom.spdx.json"), "utf8"));
+  const ctxDoc = JSON.parse(await readFile(join(dest, "sbom-context.spdx.json"), "utf8"));
+  assert.ok(validSpdx(ctxDoc.predicate), JSON.stringify(validSpdx.errors));
+  assert.deepEqual(purls(image), []);
+  assert.deepEqual(purls(ctxDoc), ["pkg:npm/left-pad@1.3.0"]);
+  assert.deepEqual(ctxDoc.subject, image.subject);
+
+  // A build arg turns it off (it overrides the declared ARG); scan-context=true turns it on without one.
+  const off = join(work, "scan-off");
+  const o = await polyarch(
+    [
+      "build",
+      "--sbom=true",
+      "--build-arg",
+      "BUILDKIT_SBOM_SCAN_CONTEXT=false",
+      "-o",
+      `type=local,dest=${off}`,
+      context,
+    ],
+    { env: env() },
+  );
+  assert.equal(o.code, 0, o.stderr);
+  await assert.rejects(lstat(join(off, "sbom-context.spdx.json")), { code: "ENOENT" });
+  await writeFile(join(context, "Dockerfile"), "FROM scratch\nCOPY a.txt /\n");
+  const tar = join(work, "scan.tar");
+  const t = await polyarch(
+    ["build", "--attest", "type=sbom,scan-context=true", "-o", `type=oci,dest=${tar}`, context],
+    { env: env() },
+  );
+  assert.equal(t.code, 0, t.stderr);
+  const x = join(work, "scan-x");
+  await mkdir(x);
+  await runOk("tar", ["-xf", tar, "-C", x]);
+  const blob = async (d: string) => JSON.parse(await readFile(join(x, "blobs/sha256", d.slice(7)), "utf8"));
+  const index = await blob(JSON.parse(await readFile(join(x, "index.json"), "utf8")).manifests[0].digest);
+  const att = await blob(index.manifests.find((m: Doc) => m.platform.os === "unknown").digest);
+  // As BuildKit stores a scanner's extra document: one more in-toto layer after the image's own SBOM.
+  const types = att.layers.map((l: Doc) => l.annotations["in-toto.io/predicate-type"]);
+  assert.deepEqual(types, [
+    "https://slsa.dev/provenance/v1",
+    "https://spdx.dev/Document",
+    "https://spdx.dev/Document",
+  ]);
+  assert.deepEqual(purls(await blob(att.layers[2].digest)), ["pkg:npm/left-pad@1.3.0"]);
+});
