@@ -18,6 +18,7 @@ import type { Descriptor } from "../../oci/descriptor.ts";
 import type { Digest } from "../../oci/digest.ts";
 import type { PlatformSummary, ProgressEvent } from "../../progress/events.ts";
 import type { CredentialSource } from "../../registry/credentials.ts";
+import { parseReference } from "../../registry/reference.ts";
 import type { CacheEntry } from "../../solver/cache-layout.ts";
 import type {
   LocalContextProvider,
@@ -180,6 +181,24 @@ function summaries(v: unknown): PlatformSummary[] {
 /** The `--cache-from` types a node reads itself (from their registry, with credentials asked of the client). */
 const readOnNode = new Set(["registry", "inline"]);
 
+/** The registries a build reaches: its graph's images, its push targets and its registry caches. */
+function buildRegistries(req: Omit<NodeSolveRequest, "signal">): Set<string> {
+  const out = new Set<string>();
+  const add = (ref: string) => {
+    try {
+      out.add(parseReference(ref).registry);
+    } catch {
+      // not a reference: it names no registry
+    }
+  };
+  for (const v of Object.values(req.graph.vertices))
+    if (v.op.kind === "source" && v.op.source.type === "image") add(v.op.source.ref);
+  for (const p of req.platforms) if (p.baseImage) add(p.baseImage.ref);
+  for (const r of req.push?.repositories ?? []) add(r);
+  for (const c of req.cacheFrom ?? []) if (c.attrs.ref) add(c.attrs.ref);
+  return out;
+}
+
 /** Runs the solve over an open session (the caller closes it). */
 export async function solveOnSession(
   node: NodeRecord,
@@ -247,8 +266,13 @@ export async function solveOnSession(
       const value = typeof msg.name === "string" ? await req.secrets?.(msg.name) : undefined;
       return { value: value === undefined ? null : value.toString("base64") };
     });
+    // Credentials only for the registries this build names (its images, push targets, registry caches):
+    // a node cannot ask for the user's login to any other registry.
+    const registries = buildRegistries(req);
     wire.handle("credentials", async (msg) => {
-      const c = typeof msg.registry === "string" ? await req.credentials?.get(msg.registry) : undefined;
+      if (typeof msg.registry !== "string" || !registries.has(msg.registry))
+        throw wireError(`a request for credentials of a registry this build does not use`);
+      const c = await req.credentials?.get(msg.registry);
       return { credentials: c ?? null };
     });
     if (req.ssh) relayAgentsForNode(wire, req.ssh.ids, req.ssh.agents);
