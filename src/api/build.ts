@@ -36,6 +36,7 @@ import { builtImage } from "./build/built-image.ts";
 import type { CacheBackendContext } from "./build/cache-backends.ts";
 import { type CacheExport, type CacheImport, exportCaches, importCaches } from "./build/cache-transfer.ts";
 import { DeferredBlobStore } from "./build/deferred-blobs.ts";
+import { frontendInputs } from "./build/frontend-inputs.ts";
 import { lintForBuild, warnPlatformMismatches } from "./build/lint-warnings.ts";
 import { localContextProvider } from "./build/local-contexts.ts";
 import {
@@ -309,6 +310,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
             },
             localContexts: localContextProvider(inputs.contextDir, named),
             secrets: secretProvider(options.secrets),
+            frontend: frontendInputs(options, inputs, buildArgs),
             credentials: options.registry?.credentials ?? new DockerConfigCredentials(),
             store: resolverStore(resolver),
             emit,

@@ -36,6 +36,8 @@ export interface BuildKitBuildRequest {
   platforms: readonly Platform[];
   buildArgs?: Readonly<Record<string, string>>;
   target?: string;
+  /** `--label KEY=VALUE` for the image config. */
+  labels?: Readonly<Record<string, string>>;
   secrets?: ReadonlyMap<string, SecretValue>;
   /**
    * `--build-context NAME=VALUE`: `docker-image://…`, a git or https URL (passed to the daemon as they are),
@@ -88,6 +90,7 @@ export async function buildWithBuildKit(req: BuildKitBuildRequest): Promise<Buil
   };
   for (const [k, v] of Object.entries(req.buildArgs ?? {})) attrs[`build-arg:${k}`] = v;
   if (req.target) attrs.target = req.target;
+  for (const [k, v] of Object.entries(req.labels ?? {})) attrs[`label:${k}`] = v;
   if (req.noCache) attrs["no-cache"] = "";
   for (const [name, value] of Object.entries(req.namedContexts ?? {})) {
     if (isUrlContext(value)) attrs[`context:${name}`] = value;

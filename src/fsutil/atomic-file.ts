@@ -18,10 +18,10 @@ export async function fsyncDir(dir: string): Promise<void> {
 }
 
 /** Replaces a small file so readers see the old or the new content, never a part of either. */
-export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+export async function writeFileAtomic(path: string, data: Uint8Array | string, mode = 0o644): Promise<void> {
   const tmp = `${path}.tmp-${uniqueSuffix()}`;
   try {
-    const handle = await open(tmp, "wx", 0o644);
+    const handle = await open(tmp, "wx", mode);
     try {
       await handle.writeFile(data);
       await handle.sync();

@@ -1,6 +1,6 @@
 /**
- * Node drivers: how polyarch reaches a builder's node. A driver is registered by name ("local", "ssh"; a
- * BuildKit `remote` driver plugs in the same way), so the builder commands and the build never switch on
+ * Node drivers: how polyarch reaches a builder's node. A driver is registered by name ("local", "ssh", "remote"
+ * for a BuildKit daemon), so the builder commands and the build never switch on
  * a node's kind.
  */
 import { UserError } from "../../errors/user-error.ts";
@@ -28,6 +28,11 @@ export interface NodeDriver {
   readonly name: string;
   /** The endpoint as stored, checked and normalised; throws a UserError naming what is wrong. */
   endpoint(given: string | undefined): string;
+  /**
+   * `--driver-opt` checked and normalised as they are stored (paths made absolute against `cwd`); a
+   * driver without it takes none.
+   */
+  driverOpts?(given: Readonly<Record<string, string>>, cwd: string): Promise<Record<string, string>>;
   /** Asks the node what it is. Never throws for a node that is down: that is a status. */
   probe(node: NodeRecord, options: ProbeOptions): Promise<NodeStatus>;
   /**
