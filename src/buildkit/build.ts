@@ -36,6 +36,12 @@ export interface BuildKitBuildRequest {
   platforms: readonly Platform[];
   buildArgs?: Readonly<Record<string, string>>;
   target?: string;
+  /**
+   * Builds with the daemon's own dockerfile.v0 even when the Dockerfile has `# syntax=` (the daemon would
+   * otherwise pull and run that frontend image): for callers that accept only the official names, which
+   * the built-in frontend serves.
+   */
+  builtinFrontend?: boolean;
   /** `--label KEY=VALUE` for the image config. */
   labels?: Readonly<Record<string, string>>;
   secrets?: ReadonlyMap<string, SecretValue>;
@@ -90,6 +96,8 @@ export async function buildWithBuildKit(req: BuildKitBuildRequest): Promise<Buil
   };
   for (const [k, v] of Object.entries(req.buildArgs ?? {})) attrs[`build-arg:${k}`] = v;
   if (req.target) attrs.target = req.target;
+  // The frontend forwards to a `# syntax=` image only when no command line was given it.
+  if (req.builtinFrontend) attrs.cmdline = "";
   for (const [k, v] of Object.entries(req.labels ?? {})) attrs[`label:${k}`] = v;
   if (req.noCache) attrs["no-cache"] = "";
   for (const [name, value] of Object.entries(req.namedContexts ?? {})) {

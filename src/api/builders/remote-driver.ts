@@ -54,7 +54,9 @@ function nodeInfoOf(info: BuildKitNodeInfo): NodeInfo {
 /** A daemon's error, as one line naming the node (not the endpoint alone). */
 function named(node: NodeRecord, e: unknown): unknown {
   if (!(e instanceof UserError)) return e;
-  const message = e.message.replace(/^BuildKit node [^:]*: /, "");
+  const message = e.message
+    .replace(`BuildKit node ${node.name} (${node.endpoint}): `, "")
+    .replace(`BuildKit node ${node.endpoint}: `, "");
   return new UserError(`node ${node.name} (BuildKit at ${node.endpoint}): ${message}`, {
     ...(e.hint ? { hint: e.hint } : {}),
     ...(e.location ? { location: e.location } : {}),
@@ -137,6 +139,9 @@ async function solveOnDaemon(
       endpoint,
       contextDir,
       dockerfile,
+      // The client's planning accepted only the official docker/dockerfile names, which BuildKit's
+      // built-in frontend is: the daemon need not pull one (nor reach Docker Hub).
+      builtinFrontend: true,
       platforms: req.platforms.map((p) => p.platform),
       buildArgs: inputs.buildArgs,
       ...(inputs.target ? { target: inputs.target } : {}),
