@@ -302,3 +302,49 @@ test("a wrong CA, or a daemon that is not there, is one line naming the node", a
     if (builder === "wrongca") assert.match(errors[0]!, /TLS|certificate/i);
   }
 });
+
+test("a failing RUN on the daemon is shown at its Dockerfile line, naming the node", async () => {
+  const failing = join(work, "failing");
+  await mkdir(failing);
+  await writeFile(
+    join(failing, "Dockerfile"),
+    [`FROM ${reg.host}/library/busybox:latest`, "RUN echo about to fail && exit 3", ""].join("\n"),
+  );
+  const r = await cli([
+    "build",
+    "--builder",
+    "fleet",
+    "--platform",
+    "linux/arm64",
+    "-o",
+    "type=oci,dest=/dev/null",
+    failing,
+  ]);
+  assert.notEqual(r.code, 0);
+  assert.match(
+    r.stderr,
+    /error: \S*Dockerfile:2:\d+: node bk-tls \(BuildKit at tcp:\/\/127\.0\.0\.1:\d+\): .*exit code: 3/,
+  );
+  assert.match(r.stderr, /\n\s*2 \| RUN echo about to fail && exit 3\n/);
+});
+
+test("create refuses driver options it cannot use, before storing anything", async () => {
+  let r = await cli(["create", "--name", "bad1", "--driver-opt", "cacert=/etc/hostname"]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /error: the local driver takes no --driver-opt/);
+  r = await cli([
+    "create",
+    "--name",
+    "bad2",
+    "--driver-opt",
+    `cacert=${join(work, "missing.pem")}`,
+    bk.tcpAddress!,
+  ]);
+  assert.match(r.stderr, /error: --driver-opt cacert=.*missing\.pem: cannot read/);
+  r = await cli(["create", "--name", "bad3", "--driver-opt", "tlscacert=x", bk.tcpAddress!]);
+  assert.match(r.stderr, /error: the remote driver has no option "tlscacert"/);
+  r = await cli(["create", "--name", "bad4", "--driver", "remote", "http://host:1234"]);
+  assert.match(r.stderr, /not a BuildKit endpoint/);
+  const ls = await cli(["ls"]);
+  assert.doesNotMatch(ls.stdout, /bad\d/);
+});
