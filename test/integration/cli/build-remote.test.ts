@@ -348,3 +348,40 @@ test("create refuses driver options it cannot use, before storing anything", asy
   const ls = await cli(["ls"]);
   assert.doesNotMatch(ls.stdout, /bad\d/);
 });
+
+test("a context change sends the daemon only the changed file (its file-sync transfer says so)", async () => {
+  const ctx = join(work, "sync-context");
+  await mkdir(ctx);
+  await writeFile(
+    join(ctx, "Dockerfile"),
+    [`FROM ${reg.host}/library/busybox:latest`, "COPY . /app/", ""].join("\n"),
+  );
+  await writeFile(join(ctx, "big.bin"), Buffer.alloc(2 << 20, 9));
+  await writeFile(join(ctx, "small.txt"), "one\n");
+  const transferred = async () => {
+    const r = await cli([
+      "build",
+      "--builder",
+      "fleet",
+      "--progress",
+      "plain",
+      "--platform",
+      "linux/arm64",
+      "-o",
+      "type=oci,dest=/dev/null",
+      ctx,
+    ]);
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    // BuildKit reports the bytes its file sync received for the context.
+    const m =
+      /#(\d+) \[node bk-tls\] \[internal\] load build context\n[\s\S]*?#\1 transferring ([\d.]+)(B|kB|MB)/.exec(
+        r.stderr,
+      );
+    assert.ok(m, r.stderr.slice(-3000));
+    return Number(m[2]) * ({ B: 1, kB: 1e3, MB: 1e6 } as const)[m[3] as "B" | "kB" | "MB"];
+  };
+  assert.ok((await transferred()) > 2e6);
+  await writeFile(join(ctx, "small.txt"), "two\n");
+  const second = await transferred();
+  assert.ok(second < 10e3, `sent ${second} bytes for a 4-byte change`);
+});
