@@ -96,16 +96,38 @@ async function platformResult(
   };
 }
 
-/** The daemon's step names say the node as ssh nodes' do: `[node NAME] …`. */
-function relabel(node: string, emit: (e: ProgressEvent) => void): { emit(e: ProgressEvent): void } {
+/** Counts of a platform's Dockerfile steps as the daemon reported them (`[… n/m] …` names). */
+interface StepCounts {
+  steps: Set<string>;
+  cached: Set<string>;
+}
+
+/**
+ * The daemon's step names say the node as ssh nodes' do (`[node NAME] …`), and its Dockerfile steps are
+ * counted per platform for the build's summary (a daemon building one platform leaves it out of names).
+ */
+function relabel(
+  node: string,
+  platforms: readonly string[],
+  emit: (e: ProgressEvent) => void,
+): { sink: { emit(e: ProgressEvent): void }; counts: Map<string, StepCounts> } {
   const prefix = `[${node}] `;
-  return {
-    emit(e) {
-      if ((e.type === "vertex.start" || e.type === "vertex.cached") && e.name.startsWith(prefix))
-        emit({ ...e, name: `[node ${node}] ${e.name.slice(prefix.length)}` });
-      else emit(e);
+  const counts = new Map(platforms.map((p) => [p, { steps: new Set<string>(), cached: new Set<string>() }]));
+  const sink = {
+    emit(e: ProgressEvent) {
+      if ((e.type === "vertex.start" || e.type === "vertex.cached") && e.name.startsWith(prefix)) {
+        const name = e.name.slice(prefix.length);
+        const platform = e.platform ?? (platforms.length === 1 ? platforms[0] : undefined);
+        const c = platform === undefined ? undefined : counts.get(platform);
+        if (c && /^\[[^\]]*\d+\/\d+\]/.test(name)) {
+          c.steps.add(e.id);
+          if (e.type === "vertex.cached") c.cached.add(e.id);
+        }
+        emit({ ...e, name: `[node ${node}] ${name}` });
+      } else emit(e);
     },
   };
+  return { sink, counts };
 }
 
 async function solveOnDaemon(
@@ -134,6 +156,11 @@ async function solveOnDaemon(
     for (const [name, c] of Object.entries(inputs.namedContexts))
       namedContexts[name] = "dir" in c ? c.dir : c.ref;
     const started = Date.now();
+    const { sink, counts } = relabel(
+      node.name,
+      req.platforms.map((p) => formatPlatform(p.platform)),
+      req.emit,
+    );
     const result = await buildWithBuildKit({
       node: node.name,
       endpoint,
@@ -153,7 +180,7 @@ async function solveOnDaemon(
       cacheTo: inputs.cacheTo.map((c) => ({ type: c.type, attrs: { ...c.attrs } })),
       output: { type: "oci", store: req.store },
       ...(req.credentials ? { credentials: req.credentials } : {}),
-      progress: { ...relabel(node.name, req.emit), close: async () => {} },
+      progress: { ...sink, close: async () => {} },
       signal,
     });
     const oci = result.oci!;
@@ -168,13 +195,18 @@ async function solveOnDaemon(
     }
     return {
       results,
-      summary: req.platforms.map((p) => ({
-        platform: formatPlatform(p.platform),
-        durationMs: Date.now() - started,
-        steps: 0,
-        cached: 0,
-        emulatedMs: 0,
-      })),
+      summary: req.platforms.map((p) => {
+        const platform = formatPlatform(p.platform);
+        const c = counts.get(platform);
+        // The daemon does not say how long emulated steps took: its workers run QEMU unseen.
+        return {
+          platform,
+          durationMs: Date.now() - started,
+          steps: c?.steps.size ?? 0,
+          cached: c?.cached.size ?? 0,
+          emulatedMs: 0,
+        };
+      }),
       transfer: { contextFiles, contextBytes, resultBlobs: 0, resultBytes: 0 },
     };
   } catch (e) {

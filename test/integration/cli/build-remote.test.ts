@@ -165,6 +165,8 @@ test("a 2-platform push: amd64 on the local node, arm64 built by BuildKit, one i
   // The daemon builds one platform here, so its step names carry no platform.
   assert.match(r.stderr, /\[node bk\] \[3\/3\] RUN uname -m > \/built-on/);
 
+  // The build's summary counts the daemon's steps for its platform.
+  assert.match(r.stderr, /\nlinux\/arm64\s+3 steps/);
   // The daemon's own disk usage: the snapshot of the RUN step it ran, over the base it pulled.
   const du = (await buildctl("du", "-v")).stdout;
   assert.match(du, /Description:\tmount \/ from exec \/bin\/sh -c uname -m > \/built-on\n/);
