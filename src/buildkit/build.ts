@@ -99,6 +99,9 @@ export async function buildWithBuildKit(req: BuildKitBuildRequest): Promise<Buil
   // The frontend forwards to a `# syntax=` image only when no command line was given it.
   if (req.builtinFrontend) attrs.cmdline = "";
   for (const [k, v] of Object.entries(req.labels ?? {})) attrs[`label:${k}`] = v;
+  // A frontend's own solve imports only the caches named in its attributes (as buildctl sets them too).
+  if (req.cacheFrom?.length)
+    attrs["cache-imports"] = JSON.stringify(req.cacheFrom.map((c) => ({ Type: c.type, Attrs: c.attrs })));
   if (req.noCache) attrs["no-cache"] = "";
   for (const [name, value] of Object.entries(req.namedContexts ?? {})) {
     if (isUrlContext(value)) attrs[`context:${name}`] = value;

@@ -1,6 +1,6 @@
 import type { BuildInputs } from "../../dockerfile/context/build-inputs.ts";
 import type { NamedContext } from "../../dockerfile/context/named-contexts.ts";
-import type { CacheImport } from "./cache-backends.ts";
+import type { CacheExport, CacheImport } from "./cache-backends.ts";
 
 /** What a node running its own Dockerfile frontend (a BuildKit daemon) needs of a build's options. */
 export interface FrontendOptionsIn {
@@ -9,12 +9,13 @@ export interface FrontendOptionsIn {
   namedContexts?: NamedContext[];
   secrets?: Record<string, { file?: string; env?: string }>;
   cacheFrom?: CacheImport[];
+  cacheTo?: CacheExport[];
 }
 
 /**
  * The build as the user gave it, for nodes that plan it themselves. Named contexts go as the daemon
- * takes them (a directory it syncs, or a reference it fetches); `--cache-from` of registry type passes
- * through, since the daemon reads that cache itself.
+ * takes them (a directory it syncs, or a reference it fetches); `--cache-from` / `--cache-to` of registry
+ * type pass through, since the daemon reads and writes that cache itself.
  */
 export function frontendInputs(
   options: FrontendOptionsIn,
@@ -38,6 +39,12 @@ export function frontendInputs(
     cacheFrom: (options.cacheFrom ?? [])
       .filter((c) => c.type === "registry")
       .map((c) => ({ type: c.type, attrs: c.attrs })),
-    cacheTo: [],
+    // The daemon writes its own cache format there (BuildKit's), with its mode and error handling.
+    cacheTo: (options.cacheTo ?? [])
+      .filter((c) => c.type === "registry")
+      .map((c) => ({
+        type: c.type,
+        attrs: { ...c.attrs, mode: c.mode, ...(c.ignoreError ? { "ignore-error": "true" } : {}) },
+      })),
   };
 }

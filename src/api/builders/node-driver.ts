@@ -21,6 +21,8 @@ export interface ProbeOptions {
 export interface NodeConnection {
   info: NodeInfo;
   solve(req: Omit<NodeSolveRequest, "signal">): Promise<NodeSolveResult>;
+  /** The node writes `--cache-to type=registry` itself (a BuildKit daemon), from `req.frontend.cacheTo`. */
+  exportsCache?: boolean;
   close(): Promise<void>;
 }
 
@@ -40,6 +42,8 @@ export interface NodeDriver {
    * (the local node).
    */
   connect?(node: NodeRecord, options: ProbeOptions): Promise<NodeConnection>;
+  /** Its nodes read `--cache-from type=registry` themselves, in their own format (a BuildKit daemon). */
+  readonly readsRegistryCache?: boolean;
 }
 
 const drivers = new Map<string, NodeDriver>();

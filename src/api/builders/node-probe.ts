@@ -87,3 +87,8 @@ function describe(node: NodeRecord, status: NodeStatus, version: string): Probed
   }
   return { node, status, platforms, problems };
 }
+
+/** Whether a node of the builder reads registry caches itself (so one this machine cannot read is no error). */
+export function nodesReadRegistryCache(builder: BuilderRecord): boolean {
+  return builder.nodes.some((n) => nodeDriver(n.driver).readsRegistryCache === true);
+}

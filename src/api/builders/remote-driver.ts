@@ -193,6 +193,8 @@ async function solveOnDaemon(
       contextFiles += c.files;
       contextBytes += c.bytes;
     }
+    // What the daemon sent grew this store as much as layers fetched from a node (the build then collects).
+    const layers = results.flatMap((x) => x.baseLayers);
     return {
       results,
       summary: req.platforms.map((p) => {
@@ -207,7 +209,12 @@ async function solveOnDaemon(
           emulatedMs: 0,
         };
       }),
-      transfer: { contextFiles, contextBytes, resultBlobs: 0, resultBytes: 0 },
+      transfer: {
+        contextFiles,
+        contextBytes,
+        resultBlobs: layers.length,
+        resultBytes: layers.reduce((n, l) => n + l.descriptor.size, 0),
+      },
     };
   } catch (e) {
     const out = named(node, e);
@@ -226,6 +233,7 @@ async function solveOnDaemon(
 
 export const remoteDriver: NodeDriver = {
   name: "remote",
+  readsRegistryCache: true,
   endpoint(given) {
     if (given === undefined) {
       throw new UserError("the remote driver needs the BuildKit daemon's address", {
@@ -286,6 +294,7 @@ export const remoteDriver: NodeDriver = {
     return {
       info: nodeInfoOf(info),
       solve: (req) => solveOnDaemon(node, endpoint, req, options.signal),
+      exportsCache: true,
       close: async () => {},
     };
   },

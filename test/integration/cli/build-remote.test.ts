@@ -387,3 +387,54 @@ test("a context change sends the daemon only the changed file (its file-sync tra
   const second = await transferred();
   assert.ok(second < 10e3, `sent ${second} bytes for a 4-byte change`);
 });
+
+test("--cache-to/--cache-from type=registry go to the daemon, which writes and reads its own cache there", async () => {
+  const cacheRef = `${reg.host}/remote/cache:bk`;
+  const build = (extra: string[]) =>
+    cli([
+      "build",
+      "--builder",
+      "fleet",
+      "--platform",
+      "linux/arm64",
+      "-o",
+      "type=oci,dest=/dev/null",
+      ...extra,
+      context,
+    ]);
+  let r = await build(["--cache-to", `type=registry,ref=${cacheRef},mode=max`]);
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  // BuildKit's cache format, written by the daemon: an image index whose config names its cache config.
+  const raw = JSON.parse(
+    (await runOk("skopeo", ["inspect", "--raw", ...reg.skopeoFlags(), `docker://${cacheRef}`])).stdout,
+  );
+  assert.ok(
+    JSON.stringify(raw).includes("application/vnd.buildkit.cacheconfig.v0"),
+    JSON.stringify(raw).slice(0, 2000),
+  );
+  // With the daemon's own cache emptied, its steps come from the registry cache.
+  await buildctl("prune", "--all");
+  r = await build(["--progress", "plain", "--cache-from", `type=registry,ref=${cacheRef}`]);
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  assert.match(r.stderr, /\[node bk-tls\] importing cache manifest from .*remote\/cache:bk/);
+  assert.match(r.stderr, /\[node bk-tls\] \[3\/3\] RUN uname -m > \/built-on\n#\d+ CACHED/);
+
+  // The mixed builder cannot: its two nodes would both write the one ref.
+  r = await cli([
+    "build",
+    "--builder",
+    "mixed",
+    "--platform",
+    "linux/amd64,linux/arm64",
+    "--cache-to",
+    `type=registry,ref=${cacheRef}`,
+    "-o",
+    "type=oci,dest=/dev/null",
+    context,
+  ]);
+  assert.notEqual(r.code, 0);
+  assert.match(
+    r.stderr,
+    /error: --cache-to goes to node bk's daemon, but other platforms build on other nodes/,
+  );
+});
