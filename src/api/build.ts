@@ -11,6 +11,7 @@
 import { basename, join } from "node:path";
 import type { Readable } from "node:stream";
 import type { AttestationRequest } from "../attest/index.ts";
+import type { MetadataProvenanceMode } from "../attest/metadata-provenance.ts";
 import { openContentStore } from "../content/local-store.ts";
 import { defaultStateDir } from "../content/paths.ts";
 import { prepareStateRoot } from "../content/state-root.ts";
@@ -124,6 +125,11 @@ export interface BuildOptions {
    * outputs). Default: none.
    */
   attestations?: AttestationRequest;
+  /**
+   * Put the build's provenance in the result's metadata as buildx's `buildx.build.provenance` (per
+   * platform for several), in this mode (buildx: BUILDX_METADATA_PROVENANCE); default none.
+   */
+  metadataProvenance?: MetadataProvenanceMode;
   /**
    * Runs the build's ops (the worker seam, worker/worker.ts); default the local runc/overlay worker on
    * the state root (then binfmtDir and snapshotter configure it).
@@ -394,19 +400,33 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     const tracker = solver.progress;
     const attesting = options.attestations?.sbom !== undefined;
     if (attesting) tracker.start("attestations", "scanning the result for the SBOM", undefined);
+    const provenanceContext = {
+      graph: plan.graph,
+      platforms: plan.platforms,
+      buildArgs,
+      target: options.target,
+      labels: options.labels ?? {},
+      dockerfile: { name: basename(inputs.dockerfile.displayName), text: inputs.dockerfile.text },
+      remoteContext: contexts.mainIsRemote ? options.context : undefined,
+      startedAt: new Date(started),
+      sourceDateEpoch: epoch,
+    };
+    // The context is scanned where it is on disk: a remote context (git, tarball) is not scanned.
+    const scansContext =
+      options.attestations?.sbom !== undefined &&
+      !contexts.mainIsRemote &&
+      (options.attestations.sbom.scanContext === true ||
+        (await import("./build/attestations.ts")).dockerfileScansContext(
+          ast,
+          { index: plan.target, name: plan.stages[plan.target]?.name },
+          buildArgs,
+        ));
     const attestations = options.attestations
       ? await (await import("./build/attestations.ts")).makeAttestations({
+          ...provenanceContext,
           request: options.attestations,
-          graph: plan.graph,
-          platforms: plan.platforms,
           refs: solved.refs,
-          buildArgs,
-          target: options.target,
-          labels: options.labels ?? {},
-          dockerfile: { name: basename(inputs.dockerfile.displayName), text: inputs.dockerfile.text },
-          remoteContext: contexts.mainIsRemote ? options.context : undefined,
-          startedAt: new Date(started),
-          sourceDateEpoch: epoch,
+          ...(scansContext ? { contextScan: inputs.contextDir } : {}),
           imageName: imageNameOf(options.outputs),
           tool: "polyarch",
         })
@@ -445,6 +465,14 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       // Layers a node sent grew the store as much as steps run here.
       if (localRan > 0 || (farm?.transfers.some((t) => t.transfer.resultBlobs > 0) ?? false))
         await collectAfterBuild(stateRoot, resolverStore(resolver), worker, warn);
+      if (options.metadataProvenance) {
+        const { makeMetadataProvenance } = await import("./build/attestations.ts");
+        const perPlatform = plan.platforms.length > 1 || options.multiPlatform === true;
+        Object.assign(
+          result.metadata,
+          makeMetadataProvenance(provenanceContext, options.metadataProvenance, perPlatform),
+        );
+      }
       return result;
     } finally {
       await registryClients?.close();
