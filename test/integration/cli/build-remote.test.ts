@@ -438,3 +438,30 @@ test("--cache-to/--cache-from type=registry go to the daemon, which writes and r
     /error: --cache-to goes to node bk's daemon, but other platforms build on other nodes/,
   );
 });
+
+test("a Dockerfile on stdin reaches the daemon too", async () => {
+  const out = join(work, "stdin.tar");
+  const r = await polyarch(
+    [
+      "build",
+      "--builder",
+      "fleet",
+      "--platform",
+      "linux/arm64",
+      "-f",
+      "-",
+      "-o",
+      `type=oci,dest=${out}`,
+      context,
+    ],
+    { env, input: `FROM ${reg.host}/library/busybox:latest\nRUN echo from-stdin > /which\n` },
+  );
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  const which = await runImage({
+    source: `oci-archive:${out}`,
+    architecture: "arm64",
+    workDir: await mkdtemp(join(work, "run-")),
+    args: ["cat", "/which"],
+  });
+  assert.equal(which, "from-stdin");
+});
