@@ -166,7 +166,6 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   let lines: readonly string[] = [];
   let contexts: PreparedContexts | undefined;
   let remoteSummaries: PlatformSummary[] = [];
-  let cacheClients: import("../registry/registry-clients.ts").RegistryClients | undefined;
   let cacheReads: Promise<unknown> | undefined;
   await prepareStateRoot(stateRoot);
   const resolver = new ImageResolver({
@@ -214,12 +213,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     const warn = (message: string) => emit({ type: "warning", message, at: Date.now() });
     const cacheContext: CacheBackendContext = {
       cwd: options.cwd ?? process.cwd(),
-      async registry() {
-        cacheClients ??= new (await import("../registry/registry-clients.ts")).RegistryClients(
-          options.registry ?? {},
-        );
-        return cacheClients;
-      },
+      // The resolver's clients: base images and caches often live on one registry (one probe, one ping).
+      registry: () => resolver.registryClients(),
     };
     // The caches' indexes and configs are fetched while the plan resolves base images (both are round
     // trips); a failure is reported when the solve needs them, after the plan's own errors.
@@ -490,7 +485,6 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     await agents?.close();
     // A plan that failed may leave the caches' reads in flight: they end before their clients close.
     await cacheReads;
-    await cacheClients?.close();
     await resolver.close();
     emit({
       type: "build.done",
