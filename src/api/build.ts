@@ -37,6 +37,7 @@ import { builtImage } from "./build/built-image.ts";
 import type { CacheBackendContext } from "./build/cache-backends.ts";
 import { type CacheExport, type CacheImport, exportCaches, importCaches } from "./build/cache-transfer.ts";
 import { DeferredBlobStore } from "./build/deferred-blobs.ts";
+import { frontendInputs } from "./build/frontend-inputs.ts";
 import { lintForBuild, warnPlatformMismatches } from "./build/lint-warnings.ts";
 import { localContextProvider } from "./build/local-contexts.ts";
 import {
@@ -217,7 +218,19 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     };
     // The caches' indexes and configs are fetched while the plan resolves base images (both are round
     // trips); a failure is reported when the solve needs them, after the plan's own errors.
-    const cacheFromRead = importCaches(options.cacheFrom ?? [], cacheContext, warn);
+    // A BuildKit node reads a registry cache in its own format: this machine's read of it may then fail
+    // without failing the build (the node still gets the entry).
+    const nodesReadCache =
+      options.builder !== undefined &&
+      options.builder.name !== "default" &&
+      (await import("./builders/node-probe.ts")).nodesReadRegistryCache(options.builder);
+    const cacheFromRead = nodesReadCache
+      ? importCaches(
+          (options.cacheFrom ?? []).map((c) => (c.type === "registry" ? { ...c, ignoreError: true } : c)),
+          cacheContext,
+          (m) => warn(`${m} (on this machine; the builder's BuildKit nodes read it themselves)`),
+        )
+      : importCaches(options.cacheFrom ?? [], cacheContext, warn);
     cacheReads = cacheFromRead.catch(() => {});
     const plan = await planBuild(ast, {
       platforms,
@@ -307,11 +320,15 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
             platforms: plan.platforms,
             proxyEnv: plan.proxyEnv,
             allowFallback: options.allowFallback ?? false,
-            needsLocalRefs: options.cacheTo?.some((c) => c.mode === "max")
-              ? "--cache-to mode=max"
-              : options.attestations?.sbom
-                ? "--sbom"
-                : undefined,
+            needs: {
+              test: options.test !== undefined,
+              cacheTo: options.cacheTo?.length
+                ? options.cacheTo.some((c) => c.mode === "max")
+                  ? "max"
+                  : "min"
+                : false,
+              sbom: Boolean(options.attestations?.sbom),
+            },
             local: async (subset) => {
               const r = await local.solve({ ...request, platforms: subset });
               localRan += r.ran.length;
@@ -319,6 +336,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
             },
             localContexts: localContextProvider(inputs.contextDir, named),
             secrets: secretProvider(options.secrets),
+            frontend: frontendInputs(options, inputs, buildArgs),
+            nodeCacheTo: (options.cacheTo ?? []).every((c) => c.type === "registry"),
             credentials: options.registry?.credentials ?? new DockerConfigCredentials(),
             store: resolverStore(resolver),
             emit,
@@ -458,9 +477,10 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
             }
           : {}),
       });
-      await exportCaches(options.cacheTo ?? [], solved.refs, store, cacheContext, warn, cacheFrom, () =>
-        solver!.archiveCacheMounts(plan.graph, warn),
-      );
+      if (!farm?.cacheExported)
+        await exportCaches(options.cacheTo ?? [], solved.refs, store, cacheContext, warn, cacheFrom, () =>
+          solver!.archiveCacheMounts(plan.graph, warn),
+        );
       await worker.settle();
       // Only a build that made something can have grown the state dir: a cached one stays on its fast path.
       // Layers a node sent grew the store as much as steps run here.

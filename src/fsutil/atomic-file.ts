@@ -79,6 +79,8 @@ export interface AtomicWriteOptions {
    * system's own commit, and a crash may forget the record (never leave a part of it).
    */
   durableName?: boolean;
+  /** The file's mode (default 0644); 0600 for files only their owner may read. */
+  mode?: number;
 }
 
 /** Replaces a small file so readers see the old or the new content, never a part of either. */
@@ -89,7 +91,7 @@ export async function writeFileAtomic(
 ): Promise<void> {
   const tmp = `${path}.tmp-${uniqueSuffix()}`;
   try {
-    const handle = await open(tmp, "wx", 0o644);
+    const handle = await open(tmp, "wx", options.mode ?? 0o644);
     try {
       await handle.writeFile(data);
       await handle.sync();

@@ -22,9 +22,15 @@ export interface FarmSolveRequest extends Omit<NodeSolveRequest, "platforms" | "
   platforms: readonly SolvePlatform[];
   allowFallback: boolean;
   /**
-   * The flag that needs the results' files here (`--cache-to mode=max`, `--sbom`): only local results give them yet, so a platform routed elsewhere is an error naming it.
+   * What the build asks of the results beyond their layers: a node whose driver cannot give it (see
+   * NodeConnection) fails the build naming the flag, before it builds.
    */
-  needsLocalRefs: string | undefined;
+  needs: { test: boolean; cacheTo: false | "min" | "max"; sbom: boolean };
+  /**
+   * Every `--cache-to` is of registry type: a node that exports cache itself (a BuildKit daemon) takes
+   * them, when it builds every platform (two writers of one cache ref would undo each other).
+   */
+  nodeCacheTo?: boolean;
   /** Solves platforms in this process (the local node). */
   local: (platforms: readonly SolvePlatform[]) => Promise<ResultRef[]>;
 }
@@ -35,6 +41,8 @@ export interface FarmSolveResult {
   remote: Set<number>;
   summaries: PlatformSummary[];
   transfers: { node: string; transfer: NodeSolveResult["transfer"] }[];
+  /** The `--cache-to` was written by the node that built every platform: nothing is left to export here. */
+  cacheExported: boolean;
 }
 
 interface Choice {
@@ -125,6 +133,20 @@ async function solveRouted(
   const remote = new Set<number>();
   const summaries: PlatformSummary[] = [];
   const transfers: FarmSolveResult["transfers"] = [];
+  let cacheExported = false;
+  const takesCache = (p: ProbedNode) =>
+    req.needs.cacheTo !== false && req.nodeCacheTo === true && p.connection?.exportsCache === true;
+  // The flag a node cannot serve: files of the result here (--sbom), a test it cannot run, cache records
+  // it cannot send (mode=max needs every step's tree here).
+  const refused = (p: ProbedNode): string | undefined => {
+    const c = p.connection;
+    if (req.needs.sbom) return "--sbom";
+    if (req.needs.test && !c?.runsTests) return "--test";
+    const cache = req.needs.cacheTo;
+    if (cache !== false && !takesCache(p) && !(cache === "min" && c?.sendsCacheRecords))
+      return cache === "max" ? "--cache-to mode=max" : "--cache-to";
+    return undefined;
+  };
 
   const route = (indexes: readonly number[]) => {
     const groups = new Map<ProbedNode, { index: number; emulated: boolean }[]>();
@@ -157,18 +179,19 @@ async function solveRouted(
       });
       return;
     }
-    if (req.needsLocalRefs) {
+    const flag = refused(probedNode);
+    if (flag) {
       throw new UserError(
-        `${req.needsLocalRefs} needs the result here, but ${formatPlatform(subset[0]!.platform)} is built on node ${probedNode.node.name}`,
+        `${flag} is not available for ${formatPlatform(subset[0]!.platform)}, built on node ${probedNode.node.name} (${probedNode.node.driver} driver)`,
         {
-          hint: `build without ${req.needsLocalRefs} on a builder with other nodes, or on the default builder`,
+          hint: `build without ${flag} on a builder with other nodes, or on the default builder`,
         },
       );
     }
     try {
       const connection = probedNode.connection;
       if (!connection) throw new UserError(`node ${probedNode.node.name}: its driver cannot build here`);
-      const { test, ...rest } = req;
+      const { test, needs: _needs, ...rest } = req;
       const r = await connection
         .solve({
           ...rest,
@@ -195,6 +218,18 @@ async function solveRouted(
   };
   const runAll = async (indexes: readonly number[]): Promise<void> => {
     const groups = route(indexes);
+    const cacheNode = [...groups.keys()].find(takesCache);
+    if (cacheNode) {
+      if (groups.size > 1 || indexes.length !== req.platforms.length) {
+        throw new UserError(
+          `--cache-to goes to node ${cacheNode.node.name}'s daemon, but other platforms build on other nodes`,
+          {
+            hint: "two writers of one cache ref undo each other: build every platform on that node (create --platform), or drop --cache-to",
+          },
+        );
+      }
+      cacheExported = true;
+    }
     let first: { error: unknown } | undefined;
     const runs = [...groups].map(([n, items]) =>
       runGroup(n, items).catch((e: unknown) => {
@@ -209,5 +244,5 @@ async function solveRouted(
     if (first) throw first.error;
   };
   await runAll(req.platforms.map((_, i) => i));
-  return { refs, remote, summaries, transfers };
+  return { refs, remote, summaries, transfers, cacheExported };
 }

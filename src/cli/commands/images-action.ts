@@ -1,5 +1,6 @@
 import { UserError } from "../../errors/user-error.ts";
 import { layoutArchive } from "../../exporter/outputs/layout-output.ts";
+import { writeOutputFile } from "../../fsutil/output-file.ts";
 import { selectPlatforms } from "../../images/image-archive.ts";
 import { pushStoredImage } from "../../images/image-push.ts";
 import {
@@ -99,7 +100,7 @@ export async function saveAction(names: string[], opts: SaveOptions): Promise<vo
     image.created || new Date().toISOString(),
     store,
   );
-  await writer.writeTar(opts.output!, { extraFiles });
+  await writeOutputFile(opts.output!, writer.tarStream({ extraFiles }));
 }
 
 export async function pushAction(name: string, opts: PushOptions, debug: boolean): Promise<void> {

@@ -17,9 +17,8 @@
  * own tree (never moved: the cache holds it) or a tree elsewhere goes to `dest` through the same applier, as a whiteout-free tar, whose in-root resolver and no-follow writes apply
  * the same rule.
  */
-import { createWriteStream } from "node:fs";
-import { lchown, lstat, lutimes, mkdir, readdir, rename, rm, stat, unlink } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { lchown, lstat, lutimes, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Attestation } from "../../attest/index.ts";
@@ -27,6 +26,7 @@ import type { BlobProvider } from "../../content/index.ts";
 import { UserError } from "../../errors/user-error.ts";
 import { uniqueSuffix } from "../../fsutil/atomic-file.ts";
 import { chmodNoFollow } from "../../fsutil/no-follow.ts";
+import { writeOutputFile } from "../../fsutil/output-file.ts";
 import { type Timestamp, zeroTime } from "../../oci/layer/entry.ts";
 import type { LayerTarItem } from "../../oci/layer/tar-writer.ts";
 import { layerTarStream } from "../../oci/layer/tar-writer.ts";
@@ -213,7 +213,7 @@ export async function exportRootfsTar(
       ctx.epoch === undefined ? {} : { clampMtime: ctx.epoch },
     );
     if (output.dest === "-") await pipeline(tar, ctx.stdout, { end: false });
-    else await writeFileAtomically(output.dest, tar);
+    else await writeOutputFile(output.dest, tar);
     done();
   });
   return { type: "tar", dest: output.dest, platformDirs: dirs.filter((d) => d !== "") };
@@ -258,16 +258,4 @@ async function* withStatements(
     yield item;
   }
   yield* pending;
-}
-
-async function writeFileAtomically(file: string, data: Readable): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    await pipeline(data, createWriteStream(tmp, { flags: "wx", flush: true }));
-    await rename(tmp, file);
-  } catch (e) {
-    await unlink(tmp).catch(() => {});
-    throw e;
-  }
 }

@@ -564,3 +564,15 @@ test("--test on a farm runs in each node's result there; a failing platform fail
   const inspect = await run("skopeo", ["inspect", "--raw", ...reg.skopeoFlags(), `docker://${tag}`]);
   assert.notEqual(inspect.code, 0, "a tag was pushed");
 });
+
+test("--sbom on a farm is refused before any node builds, naming the flag, the platform and the node", async () => {
+  const before = await nodeLog(arm);
+  const r = await build(["--sbom=true", "-o", `type=oci,dest=${join(work, "sbom.tar")}`]);
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    /error: --sbom is not available for linux\/(amd64|arm64), built on node (amd|arm) \(ssh driver\)/,
+  );
+  assert.match(r.stderr, /hint: build without --sbom/);
+  assert.equal((await nodeLog(arm)).length, before.length);
+});
