@@ -299,6 +299,18 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     };
     const local = solver;
     let localRan = 0;
+    const nodePush =
+      options.builder && options.builder.name !== "default"
+        ? (await import("./builders/node-push-plan.ts")).nodePushPlan(
+            options.outputs,
+            // A cache export reads the layers' blobs here (inline records name none).
+            options.cacheTo?.some((c) => c.type !== "inline") ? undefined : deferred,
+          )
+        : undefined;
+    const nodeInsecure = [
+      ...(options.registry?.insecureRegistries ?? []),
+      ...(nodePush?.insecureRegistries ?? []),
+    ];
     const farm =
       options.builder && options.builder.name !== "default"
         ? await (await import("./builders/farm-solve.ts")).solveOnBuilder({
@@ -308,14 +320,15 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
             platforms: plan.platforms,
             proxyEnv: plan.proxyEnv,
             allowFallback: options.allowFallback ?? false,
-            needsLocalRefs:
-              options.test !== undefined
-                ? "--test"
-                : options.cacheTo?.length
-                  ? "--cache-to"
-                  : options.attestations?.sbom
-                    ? "--sbom"
-                    : undefined,
+            needs: {
+              test: options.test !== undefined,
+              cacheTo: options.cacheTo?.length
+                ? options.cacheTo.some((c) => c.mode === "max")
+                  ? "max"
+                  : "min"
+                : false,
+              sbom: Boolean(options.attestations?.sbom),
+            },
             local: async (subset) => {
               const r = await local.solve({ ...request, platforms: subset });
               localRan += r.ran.length;
@@ -335,10 +348,21 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
               ...(options.allow ? { allow: options.allow } : {}),
               ...(options.execTimeoutMs !== undefined ? { execTimeoutMs: options.execTimeoutMs } : {}),
               ...(options.pull ? { pull: true } : {}),
-              ...(options.registry?.insecureRegistries
-                ? { insecureRegistries: options.registry.insecureRegistries }
-                : {}),
+              ...(nodeInsecure.length ? { insecureRegistries: nodeInsecure } : {}),
             },
+            ...(nodePush ? { push: nodePush.push } : {}),
+            ...(options.cacheTo?.length ? { cacheRecords: true } : {}),
+            ...(options.test !== undefined
+              ? {
+                  test: {
+                    command: options.test,
+                    configs: plan.platforms.map((p) => p.image.config),
+                    ...(options.execTimeoutMs !== undefined ? { timeoutMs: options.execTimeoutMs } : {}),
+                  },
+                }
+              : {}),
+            ...(options.cacheFrom?.length ? { cacheFrom: options.cacheFrom } : {}),
+            ...(options.ssh?.length ? { ssh: { ids: options.ssh.map((f) => f.id), agents } } : {}),
           })
         : undefined;
     remoteSummaries = farm?.summaries ?? [];
@@ -375,10 +399,12 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
 
     if (options.test !== undefined) {
       const { testImages } = await import("./build/image-tests.ts");
+      // Remote nodes tested their own results before answering.
+      const here = solved.refs.flatMap((_r, i) => (farm?.remote.has(i) ? [] : [i]));
       await testImages({
         command: options.test,
-        refs: solved.refs,
-        configs: images.map((image) => image.config),
+        refs: here.map((i) => solved.refs[i]!),
+        configs: here.map((i) => images[i]!.config),
         progress: solver.progress,
         signal: options.signal ?? new AbortController().signal,
         ...(options.execTimeoutMs !== undefined ? { timeoutMs: options.execTimeoutMs } : {}),

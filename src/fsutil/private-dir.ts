@@ -24,6 +24,8 @@ export const privateDirPrefixes = {
   sshRelay: "polyarch-ssh-relay-",
   /** An ssh-agent polyarch started for key files given to --ssh. */
   sshAgent: "polyarch-ssh-agent-",
+  /** On an ssh node: the sockets a farm build's --ssh agents are relayed to the client through. */
+  nodeAgent: "polyarch-node-agent-",
 } as const;
 
 export type PrivateDirKind = keyof typeof privateDirPrefixes;

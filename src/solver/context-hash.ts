@@ -146,11 +146,14 @@ export async function hashSelection(
   hasher: ContextHasher = new ContextHasher(),
 ): Promise<string> {
   const limit = pLimit(16);
-  const index = await hasher.ready(selection.root);
+  const known = selection.knownDigests;
+  const index = known ? undefined : await hasher.ready(selection.root);
   const contents = await Promise.all(
-    selection.files.map((f) =>
+    selection.files.map((f, i) =>
       f.type === "file"
-        ? (hasher.known(selection.root, f, index) ?? limit(() => hasher.fileDigest(selection.root, f)))
+        ? (known?.[i] ??
+          hasher.known(selection.root, f, index) ??
+          limit(() => hasher.fileDigest(selection.root, f)))
         : "",
     ),
   );

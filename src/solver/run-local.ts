@@ -28,7 +28,10 @@ export async function runLocal(
   const lock = await acquireForStep(env, name, id, "the same build context");
   try {
     if (lock.waited && (await env.worker.hasSnapshot(name))) return [name];
-    await env.worker.newSnapshot("local", name, (root) => copySelection(selection, root, env.signal));
+    await env.worker.newSnapshot("local", name, async (root) => {
+      await selection.materialize?.();
+      await copySelection(selection, root, env.signal);
+    });
     return [name];
   } finally {
     await lock.release();

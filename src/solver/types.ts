@@ -62,6 +62,13 @@ export interface LocalFile {
 export interface LocalSelection {
   root: string;
   files: readonly LocalFile[];
+  /**
+   * Each entry's content digest (sha256 hex) when the provider already holds it verified (a node's
+   * context files, stored by digest), so hashing the selection reads no file.
+   */
+  knownDigests?: readonly (string | undefined)[];
+  /** Writes the files under `root`, for a provider that does so only when a step copies them. */
+  materialize?: () => Promise<void>;
 }
 
 /** Maps a graph `local` source to its files (the frontend applies .dockerignore and the step's patterns). */

@@ -122,3 +122,55 @@ attack("a node's results are read only as well-formed layers", async () => {
     /platform/,
   );
 });
+
+attack(
+  "a hard link's cache key is its first name's bytes, whatever digest the list claims for it",
+  async () => {
+    const work = await mkdtemp(join(tmpdir(), "polyarch-attack-links-"));
+    try {
+      const store = await openContentStore(join(work, "content"));
+      const { PassThrough } = await import("node:stream");
+      const { Wire } = await import("../../src/api/builders/wire.ts");
+      const { nodeContexts } = await import("../../src/api/builders/node-context.ts");
+      const toNode = new PassThrough();
+      const toClient = new PassThrough();
+      const client = new Wire(toClient, toNode);
+      const node = new Wire(toNode, toClient);
+      const empty = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+      const other = `sha256:${"7".repeat(64)}`;
+      // The first name is the empty file; its link claims another digest (a poisoned cache key), and a
+      // socket ("other") before them shifts the indexes the node keeps.
+      client.handle("context", async () => ({
+        files: [
+          { ...file("sock"), type: "other", digest: undefined },
+          file("a"),
+          file("b", { link: 1, digest: other }),
+        ],
+      }));
+      client.handle("blob", async (_m, id) => {
+        await client.sendBlob(id, (async function* () {})());
+        return {};
+      });
+      const contexts = nodeContexts(node, store, join(work, "scratch"));
+      const sel = await contexts.provider({
+        type: "local",
+        name: "context",
+        excludePatterns: [],
+        followPaths: [],
+      });
+      assert.deepEqual(
+        sel.files.map((f) => f.path),
+        ["a", "b"],
+      );
+      assert.deepEqual(sel.knownDigests, [empty.slice(7), empty.slice(7)]);
+      // Nothing is written until a step copies the files.
+      assert.equal(existsSync(sel.root), false);
+      await sel.materialize!();
+      assert.deepEqual((await readdir(sel.root)).sort(), ["a", "b"]);
+      client.close(new Error("done"));
+      node.close(new Error("done"));
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  },
+);

@@ -18,7 +18,8 @@ export interface TestProgress {
 export interface ImageTestRun {
   command: string;
   refs: readonly ResultRef[];
-  configs: readonly ImageConfig[];
+  /** Each platform's runtime config (Env, User, WorkingDir) is all a test reads of its image. */
+  configs: readonly Pick<ImageConfig, "config">[];
   progress: TestProgress;
   signal: AbortSignal;
   timeoutMs?: number;

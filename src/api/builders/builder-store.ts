@@ -9,6 +9,7 @@ import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { UserError } from "../../errors/user-error.ts";
 import { fsyncDir, writeFileAtomic } from "../../fsutil/atomic-file.ts";
+import { VertexLocks } from "../../solver/vertex-lock.ts";
 import {
   type BuilderRecord,
   checkName,
@@ -103,6 +104,26 @@ export class BuilderStore {
     return out;
   }
 
+  /**
+   * Runs a read-modify-write of builder `name` with no other polyarch process doing one at once (two
+   * `create --append` in parallel both land). A holder that died leaves a lock the next one takes over.
+   */
+  async locked<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const lock = await this.#locks.acquire(checkName(name, "builder"), { label: `builder ${name}` });
+    try {
+      return await fn();
+    } finally {
+      await lock.release();
+    }
+  }
+
+  get #locks(): VertexLocks {
+    this.#lockDir ??= new VertexLocks(join(this.dir, "locks"), { timeoutMs: 60_000 });
+    return this.#lockDir;
+  }
+
+  #lockDir: VertexLocks | undefined;
+
   async save(builder: BuilderRecord): Promise<void> {
     if (builder.name === DEFAULT_BUILDER) {
       throw new UserError("the default builder is this machine and cannot be changed", {
@@ -122,9 +143,11 @@ export class BuilderStore {
         hint: "it is this machine; it needs no setup",
       });
     }
-    await this.get(name);
-    await unlink(this.#file(name));
-    await fsyncDir(this.#builders);
+    await this.locked(name, async () => {
+      await this.get(name);
+      await unlink(this.#file(name));
+      await fsyncDir(this.#builders);
+    });
     if ((await this.currentName()) === name) await this.setCurrent(DEFAULT_BUILDER);
   }
 

@@ -78,6 +78,13 @@ function checkEndpoints(b: BuilderRecord): BuilderRecord {
 
 /** Applies the request to the stored builders; resolves the builder as saved. */
 export async function changeBuilder(store: BuilderStore, req: CreateRequest): Promise<BuilderRecord> {
+  if (req.leave && !req.name) return change(store, { ...req, name: "" });
+  const name = checkName(req.name ?? `builder-${randomBytes(3).toString("hex")}`, "builder");
+  // The read and the write of the builder's file happen under its lock (a parallel --append waits).
+  return store.locked(name, () => change(store, { ...req, name }));
+}
+
+async function change(store: BuilderStore, req: CreateRequest & { name: string }): Promise<BuilderRecord> {
   if (req.name === DEFAULT_BUILDER) {
     throw new UserError("the default builder is this machine and cannot be changed", {
       hint: "give another name: `polyarch create --name NAME …`",
@@ -104,7 +111,7 @@ export async function changeBuilder(store: BuilderStore, req: CreateRequest): Pr
     await store.save(left);
     return left;
   }
-  const name = checkName(req.name ?? `builder-${randomBytes(3).toString("hex")}`, "builder");
+  const name = req.name;
   const existing = await store.find(name);
   if (!existing) {
     const b = checkEndpoints({ name, nodes: [await newNode(req, req.node ?? `${name}0`)] });

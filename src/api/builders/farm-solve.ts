@@ -8,20 +8,24 @@
 import { UserError } from "../../errors/user-error.ts";
 import { formatPlatform, parsePlatform, samePlatform } from "../../oci/platform.ts";
 import type { PlatformSummary, ProgressEvent } from "../../progress/events.ts";
+import type { CacheEntry } from "../../solver/cache-layout.ts";
 import type { ResultRef, SolvedPlatform, SolvePlatform } from "../../solver/types.ts";
 import type { BuilderRecord } from "./builder-record.ts";
 import { type ProbedNode, probeBuilder } from "./node-probe.ts";
 import type { NodeSolveRequest, NodeSolveResult } from "./node-solve.ts";
+import type { NodeTest } from "./wire-values.ts";
 
-export interface FarmSolveRequest extends Omit<NodeSolveRequest, "platforms"> {
+export interface FarmSolveRequest extends Omit<NodeSolveRequest, "platforms" | "test"> {
+  /** `--test`: remote nodes run it in their results (configs by index of `platforms`). */
+  test?: NodeTest;
   builder: BuilderRecord;
   platforms: readonly SolvePlatform[];
   allowFallback: boolean;
   /**
-   * The flag that needs the results' files or containers here (`--test`, `--cache-to`, `--sbom`): only
-   * local results give them yet, so a platform routed elsewhere is an error naming it.
+   * What the build asks of the results beyond their layers: a node whose driver cannot give it (see
+   * NodeConnection) fails the build naming the flag, before it builds.
    */
-  needsLocalRefs: string | undefined;
+  needs: { test: boolean; cacheTo: false | "min" | "max"; sbom: boolean };
   /**
    * Every `--cache-to` is of registry type: a node that exports cache itself (a BuildKit daemon) takes
    * them, when it builds every platform (two writers of one cache ref would undo each other).
@@ -67,7 +71,7 @@ function candidates(nodes: readonly ProbedNode[], platform: string): Choice[] {
   return out.sort((a, b) => a.rank - b.rank);
 }
 
-function remoteRef(node: string, solved: SolvedPlatform): ResultRef {
+function remoteRef(node: string, solved: SolvedPlatform, cache: CacheEntry[] | undefined): ResultRef {
   const notHere = (what: string) =>
     new UserError(`${what} is not available for ${formatPlatform(solved.platform)}, built on node ${node}`, {
       hint: "build that platform on this machine (the default builder), or use an image output",
@@ -76,8 +80,10 @@ function remoteRef(node: string, solved: SolvedPlatform): ResultRef {
     platform: solved.platform,
     layers: async () => solved,
     tree: () => Promise.reject(notHere("the result's files")),
+    // The node's records (mode=min), checked against this result's layers (wire-values.ts).
     cache: () => {
-      throw notHere("--cache-to");
+      if (!cache) throw notHere("--cache-to");
+      return { platform: solved.platform, entries: cache };
     },
     cacheChains: () => Promise.reject(notHere("--cache-to mode=max")),
     run: () => Promise.reject(notHere("running the result (--test)")),
@@ -129,7 +135,18 @@ async function solveRouted(
   const transfers: FarmSolveResult["transfers"] = [];
   let cacheExported = false;
   const takesCache = (p: ProbedNode) =>
-    req.needsLocalRefs === "--cache-to" && req.nodeCacheTo === true && p.connection?.exportsCache === true;
+    req.needs.cacheTo !== false && req.nodeCacheTo === true && p.connection?.exportsCache === true;
+  // The flag a node cannot serve: files of the result here (--sbom), a test it cannot run, cache records
+  // it cannot send (mode=max needs every step's tree here).
+  const refused = (p: ProbedNode): string | undefined => {
+    const c = p.connection;
+    if (req.needs.sbom) return "--sbom";
+    if (req.needs.test && !c?.runsTests) return "--test";
+    const cache = req.needs.cacheTo;
+    if (cache !== false && !takesCache(p) && !(cache === "min" && c?.sendsCacheRecords))
+      return cache === "max" ? "--cache-to mode=max" : "--cache-to";
+    return undefined;
+  };
 
   const route = (indexes: readonly number[]) => {
     const groups = new Map<ProbedNode, { index: number; emulated: boolean }[]>();
@@ -162,20 +179,28 @@ async function solveRouted(
       });
       return;
     }
-    if (req.needsLocalRefs && !takesCache(probedNode)) {
+    const flag = refused(probedNode);
+    if (flag) {
       throw new UserError(
-        `${req.needsLocalRefs} needs the result here, but ${formatPlatform(subset[0]!.platform)} is built on node ${probedNode.node.name}`,
+        `${flag} is not available for ${formatPlatform(subset[0]!.platform)}, built on node ${probedNode.node.name} (${probedNode.node.driver} driver)`,
         {
-          hint: `build without ${req.needsLocalRefs} on a builder with other nodes, or on the default builder`,
+          hint: `build without ${flag} on a builder with other nodes, or on the default builder`,
         },
       );
     }
     try {
       const connection = probedNode.connection;
       if (!connection) throw new UserError(`node ${probedNode.node.name}: its driver cannot build here`);
-      const r = await connection.solve({ ...req, platforms: subset }).finally(() => connection.close());
+      const { test, needs: _needs, ...rest } = req;
+      const r = await connection
+        .solve({
+          ...rest,
+          platforms: subset,
+          ...(test ? { test: { ...test, configs: items.map((x) => test.configs[x.index]) } } : {}),
+        })
+        .finally(() => connection.close());
       items.forEach((x, k) => {
-        refs[x.index] = remoteRef(probedNode.node.name, r.results[k]!);
+        refs[x.index] = remoteRef(probedNode.node.name, r.results[k]!, r.caches?.[k]);
         remote.add(x.index);
       });
       summaries.push(...r.summary);

@@ -8,7 +8,7 @@
  * a path that the list makes a symlink or a file, so nothing lands outside the directory.
  */
 import { createWriteStream } from "node:fs";
-import { chmod, lchown, link, lutimes, mkdir, mkdtemp, symlink, utimes } from "node:fs/promises";
+import { chmod, lchown, link, lutimes, mkdir, symlink, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { ContentStore } from "../../content/types.ts";
@@ -21,10 +21,13 @@ export interface NodeContexts {
   provider: LocalContextProvider;
   /** Bytes and files fetched from the client (the rest came from the node's store). */
   fetched: { files: number; bytes: number };
+  /** Selections written out for a step (a cached build writes none). */
+  laidOut: { count: number };
 }
 
 export function nodeContexts(wire: Wire, store: ContentStore, scratch: string): NodeContexts {
   const fetched = { files: 0, bytes: 0 };
+  const laidOut = { count: 0 };
   const listed = new Map<string, Promise<LocalSelection>>();
   const provider: LocalContextProvider = (source: LocalSource) => {
     const key = JSON.stringify(source);
@@ -32,7 +35,7 @@ export function nodeContexts(wire: Wire, store: ContentStore, scratch: string): 
     if (!p) {
       p = (async () => {
         const answer = await wire.request("context", { source });
-        const files = parseWireFiles(answer.files).filter((f) => f.type !== "other");
+        const files = keptFiles(parseWireFiles(answer.files));
         for (const f of files) {
           if (f.type !== "file" || f.link !== undefined || (await store.has(f.digest!))) continue;
           const { stream, answer: done } = await wire.requestBlob("blob", { digest: f.digest });
@@ -41,19 +44,62 @@ export function nodeContexts(wire: Wire, store: ContentStore, scratch: string): 
           fetched.files++;
           fetched.bytes += f.size;
         }
-        await mkdir(scratch, { recursive: true, mode: 0o700 });
-        const root = await mkdtemp(join(scratch, "ctx-"));
-        await layOut(root, files, store);
-        return { root, files: files.map(({ mtimeMs: _m, digest: _d, link: _l, ...f }) => f) };
+        // The cache key is taken from the client's digests (each verified by the store that holds it),
+        // and the files are written out only when a step copies them: a cached build lays out nothing.
+        checkLayout(files);
+        const root = join(scratch, `ctx-${listed.size}`);
+        let written: Promise<void> | undefined;
+        const materialize = () => {
+          written ??= (async () => {
+            await mkdir(scratch, { recursive: true, mode: 0o700 });
+            await mkdir(root, { mode: 0o700 });
+            await layOut(root, files, store);
+            laidOut.count++;
+          })();
+          return written;
+        };
+        return {
+          root,
+          files: files.map(({ mtimeMs: _m, digest: _d, link: _l, ...f }) => f),
+          // A hard link's bytes are its first name's: that digest, never the one listed for it.
+          knownDigests: files.map((f) =>
+            f.type === "file"
+              ? (f.link !== undefined ? files[f.link]!.digest! : f.digest!).slice("sha256:".length)
+              : undefined,
+          ),
+          materialize,
+        };
       })();
       listed.set(key, p);
     }
     return p;
   };
-  return { provider, fetched };
+  return { provider, fetched, laidOut };
 }
 
-export async function layOut(root: string, files: readonly WireFile[], store: ContentStore): Promise<void> {
+/**
+ * The entries a node lays out (not sockets or devices, "other"), with each hard link renumbered to its
+ * first name's place in what is kept; a link must name a regular file.
+ */
+function keptFiles(all: readonly WireFile[]): WireFile[] {
+  const at = new Map<number, number>();
+  const out: WireFile[] = [];
+  all.forEach((f, i) => {
+    if (f.type === "other") return;
+    if (f.link !== undefined) {
+      const first = at.get(f.link);
+      if (first === undefined || out[first]!.type !== "file" || out[first]!.link !== undefined)
+        throw wireError("a hard link to something that is not a file listed before it");
+      f = { ...f, link: first };
+    }
+    at.set(i, out.length);
+    out.push(f);
+  });
+  return out;
+}
+
+/** Refuses a list that names a path twice, or a path under one the list makes a symlink or a file. */
+function checkLayout(files: readonly WireFile[]): void {
   const kinds = new Map<string, WireFile["type"]>();
   for (const f of files) {
     if (kinds.has(f.path)) throw wireError(`the path ${JSON.stringify(f.path)} twice`);
@@ -66,6 +112,10 @@ export async function layOut(root: string, files: readonly WireFile[], store: Co
       if (t !== undefined && t !== "dir") throw wireError(`a path under a ${t} (${JSON.stringify(f.path)})`);
     }
   }
+}
+
+export async function layOut(root: string, files: readonly WireFile[], store: ContentStore): Promise<void> {
+  checkLayout(files);
   const abs = (p: string) => join(root, p);
   for (const f of files) {
     const at = abs(f.path);

@@ -23,6 +23,10 @@ export interface NodeConnection {
   solve(req: Omit<NodeSolveRequest, "signal">): Promise<NodeSolveResult>;
   /** The node writes `--cache-to type=registry` itself (a BuildKit daemon), from `req.frontend.cacheTo`. */
   exportsCache?: boolean;
+  /** The node runs `--test` in its results itself (`req.test`). */
+  runsTests?: boolean;
+  /** The node sends its results' cache records (mode=min) for `--cache-to` here (`req.cacheRecords`). */
+  sendsCacheRecords?: boolean;
   close(): Promise<void>;
 }
 

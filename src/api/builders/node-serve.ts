@@ -15,14 +15,28 @@ import { prepareStateRoot } from "../../content/state-root.ts";
 import { uniqueSuffix } from "../../fsutil/atomic-file.ts";
 import { graphFromValue } from "../../graph/serialize.ts";
 import { isDigest } from "../../oci/digest.ts";
+import type { ContainerConfig } from "../../oci/image-config.ts";
 import { formatPlatform } from "../../oci/platform.ts";
 import type { PlatformSummary, ProgressEvent, ProgressSink } from "../../progress/events.ts";
 import type { Credentials } from "../../registry/credentials.ts";
+import type { RegistryClients } from "../../registry/registry-clients.ts";
+import type { RegistryOptions } from "../../registry/registry-options.ts";
+import type { ImportedCache } from "../../solver/cache-layout.ts";
 import { ImageResolver } from "../../solver/image-resolver.ts";
+import type { Solver } from "../../solver/solver.ts";
+import type { ResultRef } from "../../solver/types.ts";
+import { nodeAgents } from "./agent-relay.ts";
 import { nodeContexts } from "./node-context.ts";
 import { localNodeInfo } from "./node-info.ts";
+import { type NodePushOutcome, parsePushTargets, pushResultBlobs } from "./node-push.ts";
 import { Wire, type WireMessage } from "./wire.ts";
-import { parseSolvePlatforms, wireError } from "./wire-values.ts";
+import {
+  type NodeCacheImport,
+  parseNodeCacheImports,
+  parseNodeTest,
+  parseSolvePlatforms,
+  wireError,
+} from "./wire-values.ts";
 
 /** The progress events a node forwards (the client frames the build itself). */
 const forwarded = new Set([
@@ -38,8 +52,34 @@ function strings(v: unknown): string[] | undefined {
   return Array.isArray(v) && v.every((s) => typeof s === "string") ? (v as string[]) : undefined;
 }
 
+/**
+ * Reads `--cache-from` caches for the node's solver (api/build's importCaches, handed down by the command:
+ * this layer does not import api/build).
+ */
+export type NodeCacheReader = (
+  imports: readonly NodeCacheImport[],
+  registry: RegistryClients,
+  warn: (message: string) => void,
+) => Promise<ImportedCache[]>;
+
+/** Runs `--test` in each result (api/build's testImages, handed down the same way). */
+export type NodeTester = (run: {
+  command: string;
+  refs: readonly ResultRef[];
+  configs: readonly { config?: ContainerConfig }[];
+  progress: Solver["progress"];
+  signal: AbortSignal;
+  timeoutMs?: number;
+}) => Promise<void>;
+
+export interface NodeServeHooks {
+  readCaches?: NodeCacheReader;
+  testImages?: NodeTester;
+}
+
 export async function serveNode(
   version: string,
+  hooks: NodeServeHooks = {},
   input = process.stdin,
   output = process.stdout,
 ): Promise<void> {
@@ -64,6 +104,9 @@ export async function serveNode(
   wire.handle("solve", async (msg) => {
     const graph = graphFromValue(msg.graph);
     const platforms = parseSolvePlatforms(msg.platforms, (d) => graph.vertices[d] !== undefined);
+    // `--test`: run here in each result, before anything is pushed (the client tests no remote result).
+    const test = parseNodeTest(msg.test, platforms.length);
+    if (test && !hooks.testImages) throw wireError("a --test this node cannot run");
     const opts = (typeof msg.options === "object" && msg.options !== null ? msg.options : {}) as Record<
       string,
       unknown
@@ -71,6 +114,12 @@ export async function serveNode(
     const proxyEnv = (
       typeof msg.proxyEnv === "object" && msg.proxyEnv !== null ? msg.proxyEnv : {}
     ) as Record<string, string>;
+    // A push build: the result's layers go from here to these repositories (checked before any step runs).
+    const pushTo = msg.push === undefined ? undefined : parsePushTargets(msg.push);
+    // `--ssh` ids the client forwards: a step's ssh mount reaches the client's agent through the channel.
+    const sshIds = msg.ssh === undefined ? [] : strings(msg.ssh);
+    if (!sshIds || sshIds.length > 64) throw wireError("ssh agent ids that are not a list of names");
+    const agents = sshIds.length ? nodeAgents(wire, sshIds) : undefined;
     const scratch = join(stateRoot, "node-serve", `${uniqueSuffix()}`);
     const contexts = nodeContexts(wire, store, scratch);
     // Registries whose credentials were asked of the client (names only: the log never holds a secret).
@@ -86,27 +135,37 @@ export async function serveNode(
       },
       close: async () => {},
     } as ProgressSink;
+    const registryOptions: RegistryOptions = {
+      credentials: {
+        async get(registry: string): Promise<Credentials | undefined> {
+          askedFor.add(registry);
+          const a = await wire.request("credentials", { registry });
+          const c = a.credentials as Record<string, unknown> | null | undefined;
+          if (!c) return undefined;
+          const out: Credentials = {};
+          for (const k of ["username", "password", "identityToken", "registryToken"] as const)
+            if (typeof c[k] === "string") out[k] = c[k] as string;
+          return out;
+        },
+      },
+      ...(strings(opts.insecureRegistries) ? { insecureRegistries: strings(opts.insecureRegistries)! } : {}),
+    };
     const resolver = new ImageResolver({
       store,
-      registry: {
-        credentials: {
-          async get(registry: string): Promise<Credentials | undefined> {
-            askedFor.add(registry);
-            const a = await wire.request("credentials", { registry });
-            const c = a.credentials as Record<string, unknown> | null | undefined;
-            if (!c) return undefined;
-            const out: Credentials = {};
-            for (const k of ["username", "password", "identityToken", "registryToken"] as const)
-              if (typeof c[k] === "string") out[k] = c[k] as string;
-            return out;
-          },
-        },
-        ...(strings(opts.insecureRegistries)
-          ? { insecureRegistries: strings(opts.insecureRegistries)! }
-          : {}),
-      },
+      registry: registryOptions,
       ...(opts.pull === true ? { pull: true } : {}),
     });
+    // `--cache-from` of the client's registry caches: read here, blobs pulled when a record hits.
+    const cacheImports = parseNodeCacheImports(msg.cacheFrom);
+    const cacheClients = cacheImports.length
+      ? new (await import("../../registry/registry-clients.ts")).RegistryClients(registryOptions)
+      : undefined;
+    const cacheFrom =
+      cacheClients && hooks.readCaches
+        ? await hooks.readCaches(cacheImports, cacheClients, (message) =>
+            progress.emit({ type: "warning", message, at: Date.now() }),
+          )
+        : [];
     const [{ Solver }, { LocalWorker }] = await Promise.all([
       import("../../solver/solver.ts"),
       import("../../worker/local/local-worker.ts"),
@@ -123,6 +182,8 @@ export async function serveNode(
         const a = await wire.request("secret", { name: id });
         return typeof a.value === "string" ? Buffer.from(a.value, "base64") : undefined;
       },
+      ...(agents ? { sshAgents: agents } : {}),
+      ...(cacheFrom.length ? { cacheFrom } : {}),
       ...(opts.noCache === true ? { noCache: true } : {}),
       ...(strings(opts.noCacheFilter) ? { noCacheFilter: strings(opts.noCacheFilter)! } : {}),
       ...(strings(opts.allow) ? { allow: strings(opts.allow)! } : {}),
@@ -130,9 +191,31 @@ export async function serveNode(
       signal: abort.signal,
     });
     try {
-      const solved = await solver.solve({ graph, platforms, proxyEnv });
+      const solved = await solver.solve({ graph, platforms, proxyEnv, ...(test ? { trees: true } : {}) });
+      if (test) {
+        await hooks.testImages!({
+          command: test.command,
+          refs: solved.refs,
+          configs: test.configs.map((config) => (config ? { config } : {})),
+          progress: solver.progress,
+          signal: abort.signal,
+          ...(test.timeoutMs !== undefined ? { timeoutMs: test.timeoutMs } : {}),
+        });
+      }
       const results = [];
       for (const ref of solved.refs) results.push(await ref.layers("gzip"));
+      // `--cache-to` on the client: each platform's records (mode=min), for the client to export.
+      const caches = msg.cacheRecords === true ? solved.refs.map((ref) => ref.cache().entries) : undefined;
+      let pushed: NodePushOutcome | undefined;
+      if (pushTo) {
+        const { RegistryClients } = await import("../../registry/registry-clients.ts");
+        const clients = new RegistryClients(registryOptions);
+        try {
+          pushed = await pushResultBlobs(clients, store, pushTo, results, progress);
+        } finally {
+          await clients.close();
+        }
+      }
       const summary: PlatformSummary[] = solver.summary();
       await appendFile(
         join(stateRoot, "node-serve.log"),
@@ -144,13 +227,23 @@ export async function serveNode(
           cached: solved.cached,
           contextFilesFetched: contexts.fetched.files,
           contextBytesFetched: contexts.fetched.bytes,
+          contextsLaidOut: contexts.laidOut.count,
           credentialsAskedFor: [...askedFor],
+          ...(pushed ? { pushed } : {}),
         })}\n`,
         { mode: 0o600 },
       );
-      return { results, summary, fetched: contexts.fetched } as WireMessage;
+      return {
+        results,
+        summary,
+        fetched: contexts.fetched,
+        ...(pushed ? { pushed } : {}),
+        ...(caches ? { caches } : {}),
+      } as WireMessage;
     } finally {
       await worker.settle();
+      await agents?.close();
+      await cacheClients?.close();
       await resolver.close();
       await rm(scratch, { recursive: true, force: true });
     }

@@ -14,18 +14,30 @@ import type { ContentStore } from "../../content/types.ts";
 import { UserError } from "../../errors/user-error.ts";
 import { graphToJson } from "../../graph/serialize.ts";
 import type { BuildGraph, LocalSource } from "../../graph/types.ts";
+import type { Descriptor } from "../../oci/descriptor.ts";
 import type { Digest } from "../../oci/digest.ts";
 import type { PlatformSummary, ProgressEvent } from "../../progress/events.ts";
 import type { CredentialSource } from "../../registry/credentials.ts";
+import { parseReference } from "../../registry/reference.ts";
+import type { CacheEntry } from "../../solver/cache-layout.ts";
 import type {
   LocalContextProvider,
   SecretProvider,
   SolvedPlatform,
   SolvePlatform,
+  SshAgentProvider,
 } from "../../solver/types.ts";
+import { relayAgentsForNode } from "./agent-relay.ts";
 import type { NodeRecord } from "./builder-record.ts";
 import type { NodeSession } from "./ssh-session.ts";
-import { parseSolvedPlatform, type WireFile, wireError } from "./wire-values.ts";
+import {
+  type NodeCacheImport,
+  type NodeTest,
+  parseNodeCacheEntries,
+  parseSolvedPlatform,
+  type WireFile,
+  wireError,
+} from "./wire-values.ts";
 
 export interface NodeSolveOptions {
   noCache?: boolean;
@@ -70,10 +82,25 @@ export interface NodeSolveRequest {
   emit: (event: ProgressEvent) => void;
   signal: AbortSignal;
   options: NodeSolveOptions;
+  /**
+   * A push build: the node pushes the result's layer blobs to these repositories (`registry/repository`)
+   * itself, and each is handed to `remoteBlob` instead of being fetched here.
+   */
+  /** `--cache-from`: the node reads the registry ones itself (a `type=local` one is this machine's). */
+  cacheFrom?: readonly NodeCacheImport[];
+  /** `--test`: the node runs it in each result it built (configs by platform, as `platforms`). */
+  test?: NodeTest;
+  /** `--cache-to`: the node sends each platform's cache records (mode=min) with its result. */
+  cacheRecords?: boolean;
+  /** `--ssh`: the ids forwarded, answered from these agents when the node's steps ask. */
+  ssh?: { ids: readonly string[]; agents: SshAgentProvider };
+  push?: { repositories: readonly string[]; remoteBlob(descriptor: Descriptor, node: string): void };
 }
 
 export interface NodeSolveResult {
   results: SolvedPlatform[];
+  /** Each platform's cache records, when asked for (cacheRecords). */
+  caches?: CacheEntry[][];
   summary: PlatformSummary[];
   /** What was sent: context files and bytes the node lacked, result blobs and bytes fetched back. */
   transfer: { contextFiles: number; contextBytes: number; resultBlobs: number; resultBytes: number };
@@ -173,6 +200,27 @@ function summaries(v: unknown): PlatformSummary[] {
   });
 }
 
+/** The `--cache-from` types a node reads itself (from their registry, with credentials asked of the client). */
+const readOnNode = new Set(["registry", "inline"]);
+
+/** The registries a build reaches: its graph's images, its push targets and its registry caches. */
+function buildRegistries(req: Omit<NodeSolveRequest, "signal">): Set<string> {
+  const out = new Set<string>();
+  const add = (ref: string) => {
+    try {
+      out.add(parseReference(ref).registry);
+    } catch {
+      // not a reference: it names no registry
+    }
+  };
+  for (const v of Object.values(req.graph.vertices))
+    if (v.op.kind === "source" && v.op.source.type === "image") add(v.op.source.ref);
+  for (const p of req.platforms) if (p.baseImage) add(p.baseImage.ref);
+  for (const r of req.push?.repositories ?? []) add(r);
+  for (const c of req.cacheFrom ?? []) if (c.attrs.ref) add(c.attrs.ref);
+  return out;
+}
+
 /** Runs the solve over an open session (the caller closes it). */
 export async function solveOnSession(
   node: NodeRecord,
@@ -240,15 +288,30 @@ export async function solveOnSession(
       const value = typeof msg.name === "string" ? await req.secrets?.(msg.name) : undefined;
       return { value: value === undefined ? null : value.toString("base64") };
     });
+    // Credentials only for the registries this build names (its images, push targets, registry caches):
+    // a node cannot ask for the user's login to any other registry.
+    const registries = buildRegistries(req);
     wire.handle("credentials", async (msg) => {
-      const c = typeof msg.registry === "string" ? await req.credentials?.get(msg.registry) : undefined;
+      if (typeof msg.registry !== "string" || !registries.has(msg.registry))
+        throw wireError(`a request for credentials of a registry this build does not use`);
+      const c = await req.credentials?.get(msg.registry);
       return { credentials: c ?? null };
     });
+    if (req.ssh) relayAgentsForNode(wire, req.ssh.ids, req.ssh.agents);
     wire.on("progress", (msg) => {
       const e = fromNode(node.name, msg.event);
       if (e) req.emit(e);
     });
 
+    const nodeCaches = (req.cacheFrom ?? []).filter((c) => readOnNode.has(c.type));
+    for (const c of req.cacheFrom ?? []) {
+      if (!readOnNode.has(c.type))
+        req.emit({
+          type: "warning",
+          message: `node ${node.name} builds without --cache-from type=${c.type} (it is on this machine; only registry caches are read by nodes)`,
+          at: Date.now(),
+        });
+    }
     const answer = await wire.request("solve", {
       graph: JSON.parse(
         graphToJson(
@@ -265,15 +328,36 @@ export async function solveOnSession(
       })),
       proxyEnv: req.proxyEnv,
       options: req.options,
+      ...(req.push ? { push: req.push.repositories } : {}),
+      ...(req.ssh ? { ssh: req.ssh.ids } : {}),
+      ...(req.cacheRecords ? { cacheRecords: true } : {}),
+      ...(req.test ? { test: req.test } : {}),
+      ...(nodeCaches.length ? { cacheFrom: nodeCaches } : {}),
     });
     if (!Array.isArray(answer.results) || answer.results.length !== req.platforms.length)
       throw wireError("results for other platforms than asked");
     const results = answer.results.map(parseSolvedPlatform);
+    let caches: CacheEntry[][] | undefined;
+    if (req.cacheRecords) {
+      if (!Array.isArray(answer.caches) || answer.caches.length !== results.length)
+        throw wireError("no cache records for the platforms asked");
+      caches = answer.caches.map((c, i) => parseNodeCacheEntries(c, results[i]!));
+    }
     // The layers come back into this store, each verified against its digest as it is written.
     const wanted = new Map<Digest, number>();
     for (const r of results)
       for (const l of [...r.baseLayers, ...r.layers.flatMap((x) => (x.layer ? [x.layer] : []))])
         wanted.set(l.descriptor.digest, l.descriptor.size);
+    if (req.push) {
+      // The node pushed them (the client's push HEADs each before the manifests go up, so a node that
+      // says so wrongly fails the push, never a manifest with a missing layer).
+      if (typeof answer.pushed !== "object" || answer.pushed === null)
+        throw wireError("a push build's answer without its pushed layers");
+      for (const r of results)
+        for (const l of [...r.baseLayers, ...r.layers.flatMap((x) => (x.layer ? [x.layer] : []))])
+          req.push.remoteBlob(l.descriptor, node.name);
+      return { results, ...(caches ? { caches } : {}), summary: summaries(answer.summary), transfer };
+    }
     const limit = pLimit(4);
     await Promise.all(
       [...wanted].map(([digest, size]) =>
@@ -287,7 +371,7 @@ export async function solveOnSession(
         }),
       ),
     );
-    return { results, summary: summaries(answer.summary), transfer };
+    return { results, ...(caches ? { caches } : {}), summary: summaries(answer.summary), transfer };
   } catch (e) {
     if (e instanceof UserError && !e.message.startsWith(`node ${node.name}`))
       throw new UserError(`node ${node.name}: ${e.message}`, {

@@ -73,6 +73,8 @@ export const sshDriver: NodeDriver = {
     return {
       info: session.info,
       solve: (req) => solveOnSession(node, session, req),
+      runsTests: true,
+      sendsCacheRecords: true,
       close: () => session.close(),
     };
   },

@@ -6,7 +6,9 @@
 import { UserError } from "../../errors/user-error.ts";
 import type { Descriptor } from "../../oci/descriptor.ts";
 import { type Digest, isDigest } from "../../oci/digest.ts";
+import type { ContainerConfig } from "../../oci/image-config.ts";
 import { normalizePlatform, type Platform } from "../../oci/platform.ts";
+import type { CacheEntry } from "../../solver/cache-layout.ts";
 import type { LocalFile, SolvedPlatform, SolvePlatform, StoredLayer } from "../../solver/types.ts";
 
 /** A context file as shipped: what the solver needs of it, plus its content digest and times. */
@@ -143,4 +145,87 @@ export function parseSolvePlatforms(v: unknown, has: (d: Digest) => boolean): So
       baseImage,
     };
   });
+}
+
+/**
+ * A node's cache records for one platform (what `--cache-to` mode=min exports): each record's layer must
+ * be one of that platform's result layers, with its diff_id, so a node can name no other blob and no
+ * diff_id its layer does not have. The descriptors kept are the result's own.
+ */
+export function parseNodeCacheEntries(v: unknown, result: SolvedPlatform): CacheEntry[] {
+  if (!Array.isArray(v) || v.length > 10_000) throw wireError("cache records that are not a list");
+  const layers = new Map<Digest, StoredLayer>();
+  for (const l of [...result.baseLayers, ...result.layers.flatMap((x) => (x.layer ? [x.layer] : []))])
+    layers.set(l.descriptor.digest, l);
+  const key = /^sha256:[0-9a-f]{64}$/;
+  return v.map((e): CacheEntry => {
+    if (!isObj(e) || typeof e.key !== "string" || !key.test(e.key) || !isObj(e.record))
+      throw wireError("a cache record that is not one");
+    const r = e.record;
+    const created =
+      typeof r.created === "string" && r.created.length < 64 && !Number.isNaN(Date.parse(r.created))
+        ? { created: r.created }
+        : {};
+    if (r.empty === true) return { key: e.key, record: { empty: true, ...created } };
+    const d = isObj(r.descriptor) ? r.descriptor.digest : undefined;
+    const layer = typeof d === "string" ? layers.get(d as Digest) : undefined;
+    if (!layer || r.diffId !== layer.diffId)
+      throw wireError("a cache record for a layer the result does not have");
+    return {
+      key: e.key,
+      record: { empty: false, descriptor: layer.descriptor, diffId: layer.diffId, ...created },
+    };
+  });
+}
+
+/** A `--cache-from` as the channel carries it (api/build's CacheImport, which this layer does not import). */
+export interface NodeCacheImport {
+  type: string;
+  attrs: Readonly<Record<string, string>>;
+  ignoreError?: boolean;
+}
+
+/** A client's registry `--cache-from` for a node to read (never a `type=local` one: no path of the client). */
+export function parseNodeCacheImports(v: unknown): NodeCacheImport[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || v.length > 32) throw wireError("cache imports that are not a list");
+  return v.map((c): NodeCacheImport => {
+    if (!isObj(c) || (c.type !== "registry" && c.type !== "inline") || !isObj(c.attrs))
+      throw wireError("a cache import a node does not read");
+    const attrs: Record<string, string> = {};
+    for (const [k, x] of Object.entries(c.attrs)) {
+      if (typeof x !== "string" || k.length > 64 || x.length > 4096) throw wireError("a bad cache attribute");
+      attrs[k] = x;
+    }
+    return { type: c.type, attrs, ...(c.ignoreError === true ? { ignoreError: true } : {}) };
+  });
+}
+
+/** `--test` as the channel carries it: the command, and each platform's runtime config (Env, User, WorkingDir). */
+export interface NodeTest {
+  command: string;
+  timeoutMs?: number;
+  configs: (ContainerConfig | undefined)[];
+}
+
+export function parseNodeTest(v: unknown, platforms: number): NodeTest | undefined {
+  if (v === undefined) return undefined;
+  if (!isObj(v) || typeof v.command !== "string" || v.command.length > 65536 || !Array.isArray(v.configs))
+    throw wireError("a --test request that is not one");
+  if (v.configs.length !== platforms) throw wireError("--test configs for other platforms than asked");
+  const strs = (x: unknown) => Array.isArray(x) && x.length < 10_000 && x.every((s) => typeof s === "string");
+  const configs = v.configs.map((c): ContainerConfig | undefined => {
+    if (c === null || c === undefined) return undefined;
+    if (!isObj(c)) throw wireError("a --test config that is not one");
+    return {
+      ...(strs(c.Env) ? { Env: c.Env as string[] } : {}),
+      ...(typeof c.User === "string" ? { User: c.User } : {}),
+      ...(typeof c.WorkingDir === "string" ? { WorkingDir: c.WorkingDir } : {}),
+    };
+  });
+  return {
+    command: v.command,
+    configs,
+    ...(isNat(v.timeoutMs) ? { timeoutMs: v.timeoutMs } : {}),
+  };
 }

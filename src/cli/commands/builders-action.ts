@@ -77,14 +77,53 @@ export async function createAction(endpoint: string | undefined, flags: CreateFl
 
 export async function lsAction(opts: { format?: string }): Promise<void> {
   const format = opts.format ?? "table";
-  if (format !== "table" && format !== "json") {
-    throw new UserError(`unknown --format ${JSON.stringify(format)}`, {
-      hint: "use --format table or --format json",
+  // Anything else is a Go template run once per row, builder then its nodes, as `buildx ls --format`.
+  const { parseTemplate, executeTemplate } = await import("../../api/imagetools/go-template.ts");
+  const template = format === "table" || format === "json" ? undefined : parseTemplate(format);
+  if (format.startsWith("table ")) {
+    throw new UserError("ls --format takes table, json or a Go template without the table directive", {
+      hint: "e.g. --format '{{.Name}} {{.DriverEndpoint}} {{.Status}}'",
     });
   }
   const store = new BuilderStore();
   const [builders, current] = await Promise.all([store.list(), store.currentName()]);
   const probed = await Promise.all(builders.map((b) => probeBuilder(b, polyarchVersion)));
+  if (template) {
+    const lines: string[] = [];
+    builders.forEach((b, i) => {
+      // buildx's placeholders; Buildkit is the node's polyarch version (Polyarch says so by name).
+      const row = (v: Partial<Record<string, string>>) =>
+        lines.push(
+          executeTemplate(template, {
+            Name: "",
+            DriverEndpoint: "",
+            LastActivity: "",
+            Status: "",
+            Buildkit: "",
+            Polyarch: "",
+            Platforms: "",
+            Error: "",
+            Builder: b.name,
+            ...v,
+          }),
+        );
+      row({ Name: b.name, DriverEndpoint: [...new Set(b.nodes.map((n) => n.driver))].join(",") });
+      for (const p of probed[i]!) {
+        const version = p.status.ok ? p.status.info.polyarch : "";
+        row({
+          Name: p.node.name,
+          DriverEndpoint: p.node.endpoint,
+          Status: statusText(p),
+          Buildkit: version,
+          Polyarch: version,
+          Platforms: platformsText(p),
+          Error: p.status.ok ? "" : p.status.error,
+        });
+      }
+    });
+    process.stdout.write(`${lines.join("\n")}\n`);
+    return;
+  }
   if (format === "json") {
     const out = builders.map((b, i) => ({
       name: b.name,
@@ -197,5 +236,13 @@ export async function nodeInfoAction(): Promise<void> {
 
 export async function nodeServeAction(): Promise<void> {
   const { serveNode } = await import("../../api/builders/node-serve.ts");
-  await serveNode(polyarchVersion);
+  const [{ importCaches }, { testImages }] = await Promise.all([
+    import("../../api/build/cache-transfer.ts"),
+    import("../../api/build/image-tests.ts"),
+  ]);
+  await serveNode(polyarchVersion, {
+    readCaches: (imports, registry, warn) =>
+      importCaches(imports, { registry: async () => registry, cwd: process.cwd() }, warn),
+    testImages,
+  });
 }

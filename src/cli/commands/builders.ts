@@ -53,7 +53,10 @@ export function registerBuilders(program: Command): void {
   program
     .command("ls")
     .description("list builders and their nodes: status, polyarch version, platforms (native, then emulated)")
-    .option("--format <FORMAT>", "table (default) or json")
+    .option(
+      "--format <FORMAT>",
+      "table (default), json, or a Go template run per builder and node row ({{.Name}} {{.DriverEndpoint}} {{.Status}} {{.Buildkit}} {{.Platforms}} {{.Error}} {{.Builder}})",
+    )
     .action(async (opts: { format?: string }) => (await action()).lsAction(opts));
 
   program

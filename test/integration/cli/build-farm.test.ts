@@ -4,7 +4,7 @@
 // checked with skopeo, its arm64 image run with runc.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -12,6 +12,7 @@ import { run, runOk } from "../../harness/exec.ts";
 import { pushBusyboxImage } from "../../harness/images.ts";
 import { startRegistry, type TestRegistry } from "../../harness/registry.ts";
 import { runImage } from "../../harness/run-image.ts";
+import { sshCommand, startSshFixture } from "../../harness/ssh.ts";
 import { type SshNode, type SshNodes, startSshNodes } from "../../harness/ssh-nodes.ts";
 import { polyarch } from "../../support/cli.ts";
 
@@ -29,7 +30,9 @@ interface NodeLog {
   ran: string[];
   cached: string[];
   contextFilesFetched: number;
+  contextsLaidOut: number;
   credentialsAskedFor: string[];
+  pushed?: { targets: string[]; exists: number; mounted: number; uploaded: number };
 }
 
 async function nodeLog(node: SshNode): Promise<NodeLog[]> {
@@ -126,6 +129,11 @@ test("a 2-platform push on a 2-node builder: each platform built on its node, on
   assert.ok(amdLog[0]!.ran.length >= 3 && armLog[0]!.ran.length >= 3);
   // Only the files the graph selects travelled (src/, not unused.txt or the Dockerfile).
   assert.equal(armLog[0]!.contextFilesFetched, 2);
+  assert.equal(armLog[0]!.contextsLaidOut, 1);
+  // The layers went from each node straight to the registry: the client fetched none of them.
+  assert.deepEqual(amdLog[0]!.pushed?.targets, [`${reg.host}/farm/app`]);
+  assert.ok(armLog[0]!.pushed!.uploaded >= 1);
+  assert.match(r.stderr, /\[node arm\] pushing \d+ layers to /);
 
   const index = JSON.parse(
     (await runOk("skopeo", ["inspect", "--raw", ...reg.skopeoFlags(), `docker://${tag}`])).stdout,
@@ -143,6 +151,25 @@ test("a 2-platform push on a 2-node builder: each platform built on its node, on
     (m) => m.annotations?.["vnd.docker.reference.type"] === "attestation-manifest",
   );
   assert.equal(attestations.length, manifests.length - 2);
+  // The index is complete (every manifest and blob is there to copy), and no layer of it is in the
+  // client's store: only the configs and manifests the client wrote.
+  const copied = join(work, "pushed-copy");
+  await runOk("skopeo", ["copy", "--all", ...reg.skopeoFlags("src"), `docker://${tag}`, `oci:${copied}`]);
+  const clientBlobs = join(env.POLYARCH_ROOT!, "content", "blobs", "sha256");
+  let layers = 0;
+  for (const m of index.manifests as { digest: string }[]) {
+    const manifest = JSON.parse(await readFile(join(copied, "blobs", ...m.digest.split(":")), "utf8"));
+    for (const l of manifest.layers as { digest: string; mediaType: string }[]) {
+      if (!l.mediaType.includes("tar")) continue;
+      layers++;
+      const here = await readFile(join(clientBlobs, l.digest.slice(7))).then(
+        () => true,
+        () => false,
+      );
+      assert.equal(here, false, `the client fetched layer ${l.digest}`);
+    }
+  }
+  assert.ok(layers >= 4);
   const armOut = await runImage({
     source: `docker://${tag}`,
     architecture: "arm64",
@@ -182,6 +209,8 @@ test("the second build is all CACHED on the nodes, and sends no context file aga
     assert.deepEqual(last.ran, [], `${node.name} ran steps again`);
     assert.ok(last.cached.length >= 3);
     assert.equal(last.contextFilesFetched, 0);
+    // Keyed by the client's digests: the cached build neither wrote out nor read the context there.
+    assert.equal(last.contextsLaidOut, 0);
   }
 });
 
@@ -327,7 +356,7 @@ test("secrets reach the node's step only, and -o type=local writes each node's r
   assert.doesNotMatch(r.stderr, /farm-s3cret-value/);
 });
 
-test("a node pulls from a registry that needs credentials by asking the client, and keeps none", async () => {
+test("a node pulls from and pushes to a registry that needs credentials by asking the client, and keeps none", async () => {
   const authReg = await startRegistry({ auth: "token" });
   // Fresh node state, so the nodes must pull the base layers themselves.
   for (const node of [amd, arm]) {
@@ -367,7 +396,183 @@ test("a node pulls from a registry that needs credentials by asking the client, 
       assert.ok(last.ran.length >= 1);
       assert.deepEqual(last.credentialsAskedFor, [authReg.host]);
     }
+    // A push to it: the nodes push their layers with the credentials they ask for, and keep none.
+    const pushed = await polyarch(
+      [
+        "build",
+        "--progress",
+        "plain",
+        "--platform",
+        "linux/amd64,linux/arm64",
+        "-t",
+        `${authReg.host}/farm/private:1`,
+        "--push",
+        ctx,
+      ],
+      { env: { ...env, ...authReg.env(), ...cfg.env } },
+    );
+    assert.equal(pushed.code, 0, pushed.stderr.slice(-3000));
+    assert.ok(authReg.tokenServer!.scopesRequested().some((s) => /farm\/private:.*push/.test(s)));
+    for (const node of [amd, arm]) {
+      const grep = await run("grep", ["-rl", password, node.stateRoot]);
+      assert.equal(grep.stdout, "", `${node.name} keeps the password in ${grep.stdout}`);
+      assert.deepEqual((await nodeLog(node)).at(-1)!.pushed?.targets, [`${authReg.host}/farm/private`]);
+    }
+    await runOk("skopeo", [
+      "copy",
+      "--all",
+      ...authReg.skopeoFlags("src"),
+      `docker://${authReg.host}/farm/private:1`,
+      `oci:${join(work, "private-copy")}`,
+    ]);
   } finally {
     await authReg.stop();
   }
+});
+
+test("--ssh on a farm: the node's RUN --mount=type=ssh signs with the client's agent, relayed over the channel", async () => {
+  // A real agent here holding the key, and an sshd the step logs in to with it (from the node's container).
+  await using target = await startSshFixture();
+  const agent = await target.agent();
+  const ctx = join(work, "ssh-context");
+  await mkdir(ctx, { recursive: true });
+  await cp(target.clientRoot, join(ctx, "client"), { recursive: true });
+  await writeFile(
+    join(ctx, "Dockerfile"),
+    [
+      `FROM ${reg.host}/library/busybox:latest`,
+      "COPY client/ /",
+      `RUN --mount=type=ssh,required=true ssh-add -l > /keys && ${sshCommand(target.port)} > /reached`,
+      "",
+    ].join("\n"),
+  );
+  const dest = join(work, "ssh-out");
+  // The client's binaries are this machine's (amd64): the step runs on node amd, an ssh node.
+  const r = await polyarch(
+    [
+      "build",
+      "--progress",
+      "plain",
+      "--platform",
+      "linux/amd64",
+      "--ssh",
+      "default",
+      "-o",
+      `type=local,dest=${dest}`,
+      ctx,
+    ],
+    { env: { ...env, SSH_AUTH_SOCK: agent } },
+  );
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  assert.match(r.stderr, /\[node amd\] \[3\/3\] RUN --mount=type=ssh/);
+  assert.equal(await readFile(join(dest, "keys"), "utf8"), `${target.fingerprint}\n`);
+  assert.equal(await readFile(join(dest, "reached"), "utf8"), `${target.banner}\n`);
+  assert.ok((await nodeLog(amd)).at(-1)!.ran.length >= 1);
+  // Nothing of the key is on the node (its private key's base64 body), and the relay socket is gone.
+  const keyBody = (await readFile(target.keyFile, "utf8")).split("\n")[1]!;
+  const grep = await run("grep", ["-rlF", keyBody, amd.stateRoot]);
+  assert.equal(grep.stdout, "", `the node keeps the key in ${grep.stdout}`);
+  const relays = (await readdir("/dev/shm")).filter((n) => n.startsWith("polyarch-node-agent-"));
+  assert.deepEqual(relays, []);
+});
+
+test("--cache-to type=registry on a farm exports the nodes' records; --cache-from hits them on a fresh machine and on fresh nodes", async () => {
+  const cacheRef = `${reg.host}/farm/cache:1`;
+  const farmOut = join(work, "cache-farm.tar");
+  let r = await build([
+    "--cache-to",
+    `type=registry,ref=${cacheRef}`,
+    "-o",
+    `type=oci,dest=${farmOut}`,
+    "--iidfile",
+    join(work, "cache-farm.iid"),
+  ]);
+  assert.equal(r.code, 0, r.stderr.slice(-4000));
+  // One cache manifest per platform, from the nodes' records.
+  const index = JSON.parse(
+    (await runOk("skopeo", ["inspect", "--raw", ...reg.skopeoFlags(), `docker://${cacheRef}`])).stdout,
+  );
+  assert.deepEqual(
+    (index.manifests as { platform?: { architecture: string } }[])
+      .map((m) => m.platform?.architecture)
+      .filter(Boolean)
+      .sort(),
+    ["amd64", "arm64"],
+  );
+  // This machine with nothing cached: every step of both platforms comes from the cache (no RUN runs).
+  r = await build(
+    [
+      "--builder",
+      "default",
+      "--cache-from",
+      `type=registry,ref=${cacheRef}`,
+      "-o",
+      `type=oci,dest=${join(work, "cache-one.tar")}`,
+      "--iidfile",
+      join(work, "cache-one.iid"),
+    ],
+    { POLYARCH_ROOT: join(work, "cache-fresh-state") },
+  );
+  assert.equal(r.code, 0, r.stderr.slice(-4000));
+  assert.match(r.stderr, /\[linux\/arm64 3\/3\] RUN uname -m[^\n]*\n#\d+ CACHED/);
+  assert.match(r.stderr, /\[linux\/amd64 3\/3\] RUN uname -m[^\n]*\n#\d+ CACHED/);
+  assert.equal(
+    (await readFile(join(work, "cache-one.iid"), "utf8")).trim(),
+    (await readFile(join(work, "cache-farm.iid"), "utf8")).trim(),
+  );
+
+  // Nodes with nothing cached, given the registry cache: each node reads it itself and runs no step.
+  for (const node of [amd, arm]) {
+    await rm(node.stateRoot, { recursive: true, force: true });
+    await mkdir(node.stateRoot, { recursive: true, mode: 0o700 });
+  }
+  r = await build([
+    "--cache-from",
+    `type=registry,ref=${cacheRef}`,
+    "--cache-from",
+    `type=local,src=${join(work, "no-such-cache")},ignore-error=true`,
+    "-o",
+    `type=oci,dest=${join(work, "cache-nodes.tar")}`,
+  ]);
+  assert.equal(r.code, 0, r.stderr.slice(-4000));
+  assert.match(r.stderr, /\[node arm\] \[linux\/arm64 3\/3\] RUN uname -m[^\n]*\n#\d+ CACHED/);
+  assert.match(r.stderr, /node arm builds without --cache-from type=local/);
+  for (const node of [amd, arm]) {
+    const last = (await nodeLog(node)).at(-1)!;
+    assert.deepEqual(last.ran, [], `${node.name} ran steps`);
+  }
+});
+
+test("--test on a farm runs in each node's result there; a failing platform fails the build naming its node, nothing pushed", async () => {
+  let r = await build([
+    "--test",
+    "cat /built-on && test -s /src/hello.txt",
+    "-o",
+    `type=oci,dest=${join(work, "tested.tar")}`,
+  ]);
+  assert.equal(r.code, 0, r.stderr.slice(-4000));
+  assert.match(r.stderr, /\[node arm\] \[linux\/arm64\] test: \/bin\/sh -c/);
+  assert.match(r.stderr, /\[node amd\] \[linux\/amd64\] test: \/bin\/sh -c/);
+  assert.match(r.stderr, /aarch64/);
+  const tag = `${reg.host}/farm/tested:1`;
+  r = await build(["--test", 'test "$(uname -m)" = x86_64', "-t", tag, "--push"]);
+  assert.equal(r.code, 1, r.stderr.slice(-4000));
+  assert.match(
+    r.stderr,
+    /error: node arm: --test .* failed on linux\/arm64 \(exit code 1\): nothing was pushed or exported/,
+  );
+  const inspect = await run("skopeo", ["inspect", "--raw", ...reg.skopeoFlags(), `docker://${tag}`]);
+  assert.notEqual(inspect.code, 0, "a tag was pushed");
+});
+
+test("--sbom on a farm is refused before any node builds, naming the flag, the platform and the node", async () => {
+  const before = await nodeLog(arm);
+  const r = await build(["--sbom=true", "-o", `type=oci,dest=${join(work, "sbom.tar")}`]);
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    /error: --sbom is not available for linux\/(amd64|arm64), built on node (amd|arm) \(ssh driver\)/,
+  );
+  assert.match(r.stderr, /hint: build without --sbom/);
+  assert.equal((await nodeLog(arm)).length, before.length);
 });

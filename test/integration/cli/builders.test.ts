@@ -113,6 +113,19 @@ test("create, --append, ls, use, inspect, --leave and rm of a builder with two s
     r.stdout,
   );
 
+  // A Go template, once per row as buildx's --format: the builder, then each node.
+  r = await cli(["ls", "--format", "{{.Builder}}|{{.Name}}|{{.DriverEndpoint}}|{{.Status}}|{{.Platforms}}"]);
+  assert.equal(r.code, 0, r.stderr);
+  const rows = r.stdout.split("\n").filter((l) => l.startsWith("farm|"));
+  assert.deepEqual(rows, [
+    "farm|farm|ssh||",
+    `farm|amd|${amd.endpoint}|running|linux/amd64*`,
+    `farm|farm1|${arm.endpoint}|running|linux/arm64*`,
+  ]);
+  r = await cli(["ls", "--format", "{{range .}}{{end}}"]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /range/);
+
   // inspect asks every node (a real ssh login to each) and reports versions and platforms.
   r = await cli(["inspect", "--bootstrap"]);
   assert.equal(r.code, 0, r.stderr);
