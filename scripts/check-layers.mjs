@@ -73,7 +73,7 @@ const within = {
     local: [".", "emulation", "executor", "fileop", "layer", "snapshot"],
   },
   exporter: { ".": ["outputs"], outputs: ["."] },
-  api: { ".": ["build", "imagetools"], build: [], imagetools: [] },
+  api: { ".": ["build", "builders", "imagetools"], build: [], builders: [], imagetools: [] },
   cli: { ".": ["commands"], commands: ["."] },
   buildkit: { ".": ["session"], session: ["."] },
 };

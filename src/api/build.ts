@@ -24,11 +24,13 @@ import type { OutputSpec } from "../exporter/output-spec.ts";
 import type { RunStepOptions } from "../graph/types.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { formatPlatform, hostPlatform, type Platform, samePlatform } from "../oci/platform.ts";
-import type { ProgressSink } from "../progress/events.ts";
+import type { PlatformSummary, ProgressSink } from "../progress/events.ts";
+import { DockerConfigCredentials } from "../registry/credentials.ts";
 import type { RegistryOptions } from "../registry/registry-options.ts";
 import { inlineCacheField, inlineCacheRecords } from "../solver/cache-layout.ts";
 import { ImageResolver } from "../solver/image-resolver.ts";
 import type { Solver } from "../solver/solver.ts";
+import type { ResultRef } from "../solver/types.ts";
 import type { Worker } from "../worker/worker.ts";
 import { builtImage } from "./build/built-image.ts";
 import type { CacheBackendContext } from "./build/cache-backends.ts";
@@ -44,6 +46,8 @@ import {
 } from "./build/remote-contexts.ts";
 import { secretProvider } from "./build/secrets.ts";
 import { type SshAgents, type SshForward, sshAgents } from "./build/ssh-agents.ts";
+import type { BuilderRecord } from "./builders/builder-record.ts";
+import { polyarchVersion } from "./builders/polyarch-version.ts";
 import { collectAfterBuild } from "./store-gc.ts";
 
 export type { NamedContext } from "../dockerfile/context/named-contexts.ts";
@@ -124,6 +128,13 @@ export interface BuildOptions {
    * the state root (then binfmtDir and snapshotter configure it).
    */
   worker?: Worker;
+  /**
+   * The builder whose nodes build the platforms (`--builder`; see builders/farm-solve.ts); default this
+   * machine alone.
+   */
+  builder?: BuilderRecord;
+  /** When a node of the builder is down or fails, build its platforms on another node. */
+  allowFallback?: boolean;
 }
 
 export interface BuildResult {
@@ -147,6 +158,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   let failure: unknown;
   let lines: readonly string[] = [];
   let contexts: PreparedContexts | undefined;
+  let remoteSummaries: PlatformSummary[] = [];
   let cacheClients: import("../registry/registry-clients.ts").RegistryClients | undefined;
   let cacheReads: Promise<unknown> | undefined;
   await prepareStateRoot(stateRoot);
@@ -265,12 +277,62 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ...(options.execConcurrency !== undefined ? { execConcurrency: options.execConcurrency } : {}),
       ...(options.allow ? { allow: options.allow } : {}),
     });
-    const solved = await solver.solve({
+    const request = {
       graph: plan.graph,
       platforms: plan.platforms,
       proxyEnv: plan.proxyEnv,
       ...(trees ? { trees: true } : {}),
-    });
+    };
+    const local = solver;
+    let localRan = 0;
+    const farm =
+      options.builder && options.builder.name !== "default"
+        ? await (await import("./builders/farm-solve.ts")).solveOnBuilder({
+            builder: options.builder,
+            version: polyarchVersion,
+            graph: plan.graph,
+            platforms: plan.platforms,
+            proxyEnv: plan.proxyEnv,
+            allowFallback: options.allowFallback ?? false,
+            needsLocalRefs:
+              options.test !== undefined
+                ? "--test"
+                : options.cacheTo?.length
+                  ? "--cache-to"
+                  : options.attestations?.sbom
+                    ? "--sbom"
+                    : undefined,
+            local: async (subset) => {
+              const r = await local.solve({ ...request, platforms: subset });
+              localRan += r.ran.length;
+              return r.refs;
+            },
+            localContexts: localContextProvider(inputs.contextDir, named),
+            secrets: secretProvider(options.secrets),
+            credentials: options.registry?.credentials ?? new DockerConfigCredentials(),
+            store: resolverStore(resolver),
+            emit,
+            signal: options.signal ?? new AbortController().signal,
+            options: {
+              ...(options.noCache ? { noCache: true } : {}),
+              ...(options.noCacheFilter ? { noCacheFilter: options.noCacheFilter } : {}),
+              ...(options.allow ? { allow: options.allow } : {}),
+              ...(options.execTimeoutMs !== undefined ? { execTimeoutMs: options.execTimeoutMs } : {}),
+              ...(options.pull ? { pull: true } : {}),
+              ...(options.registry?.insecureRegistries
+                ? { insecureRegistries: options.registry.insecureRegistries }
+                : {}),
+            },
+          })
+        : undefined;
+    remoteSummaries = farm?.summaries ?? [];
+    let solved: { refs: readonly ResultRef[] };
+    if (farm) solved = farm;
+    else {
+      const r = await solver.solve(request);
+      localRan = r.ran.length;
+      solved = r;
+    }
 
     const inlineCache = (options.cacheTo ?? []).some((c) => c.type === "inline");
     const images = await Promise.all(
@@ -287,7 +349,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
             ? { historyLength: base.config.history?.length ?? 0, created: base.config.created }
             : { historyLength: 0, created: undefined },
         );
-        if (trees) image.tree = () => ref.tree();
+        if (trees && !farm?.remote.has(i)) image.tree = () => ref.tree();
         // A base image's inline cache is never inherited; this image's is written only when asked for.
         delete image.config[inlineCacheField];
         if (inlineCache) image.config[inlineCacheField] = inlineCacheRecords(ref.cache().entries);
@@ -364,7 +426,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       );
       await worker.settle();
       // Only a build that made something can have grown the state dir: a cached one stays on its fast path.
-      if (solved.ran.length > 0) await collectAfterBuild(stateRoot, resolverStore(resolver), worker, warn);
+      // Layers a node sent grew the store as much as steps run here.
+      if (localRan > 0 || (farm?.transfers.some((t) => t.transfer.resultBlobs > 0) ?? false))
+        await collectAfterBuild(stateRoot, resolverStore(resolver), worker, warn);
       return result;
     } finally {
       await registryClients?.close();
@@ -387,7 +451,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     emit({
       type: "build.done",
       durationMs: Date.now() - started,
-      platforms: solver?.summary() ?? [],
+      platforms: [...(solver?.summary() ?? []), ...remoteSummaries],
       ...(failure === undefined
         ? {}
         : { error: failure instanceof Error ? failure.message : String(failure) }),

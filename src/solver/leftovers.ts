@@ -56,6 +56,9 @@ export async function sweepEveryBuild(
     // What a killed garbage collection was deleting (store-gc.ts): renamed aside, so no record names it.
     sweepOrphanedTemps(join(solverRoot, "gc-trash"), () => true),
     sweepOrphanedTemps(join(solverRoot, "context-index"), (n) => n.includes(".tmp-")),
+    // A killed build's "reading the cache" marker (BuildPresence.probing), which only a collection's
+    // liveBuilds() would otherwise clear, and never when the kill left it empty.
+    sweepOrphanedTemps(join(solverRoot, "probing"), () => true),
   ]).catch(() => [0]);
   return counts.reduce((a, b) => a + b, 0);
 }

@@ -28,6 +28,7 @@ import { UserError } from "../errors/user-error.ts";
 import { uniqueSuffix } from "../fsutil/atomic-file.ts";
 import { orphanedTemp } from "../fsutil/orphans.ts";
 import { pidOwnerGone } from "../fsutil/process-identity.ts";
+import { treeBytes } from "../fsutil/tree-bytes.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
 import type { Digest } from "../oci/digest.ts";
 import { parseAnyManifest } from "../oci/manifest.ts";
@@ -332,7 +333,7 @@ export class StoreCollector {
           kind: "cache-mount",
           type: "exec.cachemount",
           description: `cache mount ${n.slice(0, 12)}`,
-          size: await dirBytes(join(mountsDir, n)),
+          size: await treeBytes(join(mountsDir, n)),
           createdMs: st.ctimeMs,
           lastUsedMs: st.mtimeMs,
           usageCount: 1,
@@ -379,7 +380,7 @@ export class StoreCollector {
     for (const d of imageBlobs) imageBytes += (await this.#store.info(d as Digest))?.size ?? 0;
     const snapshotBytes = snapshots.reduce((n, s) => n + s.size, 0);
     // Everything else as it lies on disk (blobs, records, mounts, metadata): what a user's `du` sees.
-    const otherBytes = await dirBytes(this.#stateRoot, new Set([join(this.#root, "dirs")]));
+    const otherBytes = await treeBytes(this.#stateRoot, { skip: new Set([join(this.#root, "dirs")]) });
     return {
       chains,
       alive,
@@ -455,29 +456,4 @@ function snapshotDescription(name: string): string {
   if (name.startsWith("chain-") || name.startsWith("links-")) return "base layer (links to lower layers)";
   if (name.startsWith("local-")) return "local context";
   return "(no record names it)";
-}
-
-/** Bytes allocated under `dir` (lstat blocks), leaving out the directories in `skip`. */
-async function dirBytes(dir: string, skip: ReadonlySet<string> = new Set()): Promise<number> {
-  const { readdir, lstat } = await import("node:fs/promises");
-  let total = await lstat(dir).then(
-    (st) => st.blocks * 512,
-    () => 0,
-  );
-  const stack = [dir];
-  while (stack.length > 0) {
-    const d = stack.pop()!;
-    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
-      const p = join(d, e.name);
-      if (skip.has(p)) {
-        total += ((await lstat(p).catch(() => undefined))?.blocks ?? 0) * 512;
-        continue;
-      }
-      const st = await lstat(p).catch(() => undefined);
-      if (!st) continue;
-      total += st.blocks * 512;
-      if (st.isDirectory()) stack.push(p);
-    }
-  }
-  return total;
 }

@@ -37,6 +37,9 @@ export interface ImageBuildFlags extends StepOptionFlags {
   allow?: string[];
   /** `--test CMD`: run in every platform's image; push or export only when it passes on all. */
   test?: string;
+  /** `--builder NAME` (else POLYARCH_BUILDER, else the one `polyarch use` chose). */
+  builder?: string;
+  allowFallback?: boolean;
   provenance?: string;
   sbom?: string;
   attest?: string[];
@@ -81,6 +84,8 @@ export async function buildImage(
   const cacheLockTimeoutMs = readCacheLockTimeout(process.env.POLYARCH_CACHE_LOCK_TIMEOUT);
   const labels = parseKeyValues(flags.label ?? [], "--label");
   const sourceDateEpoch = readSourceDateEpoch(buildArgs);
+  const { selectBuilder } = await import("../select-builder.ts");
+  const builder = await selectBuilder(flags.builder);
   const { parseAttestFlags } = await import("../../attest/attest-options.ts");
   const attestations = parseAttestFlags(
     {
@@ -144,6 +149,8 @@ export async function buildImage(
       allow: parseEntitlements(flags.allow ?? []),
       stepOptions,
       ...(flags.test === undefined ? {} : { test: flags.test }),
+      ...(builder ? { builder } : {}),
+      ...(flags.allowFallback ? { allowFallback: true } : {}),
       attestations,
     });
     const imageId = imageIdOf(result.metadata, result.descriptor.digest);

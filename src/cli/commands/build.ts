@@ -44,6 +44,11 @@ export function registerBuild(program: Command): void {
       collect,
       [],
     )
+    .option(
+      "--builder <NAME>",
+      "the builder whose nodes build (default: $POLYARCH_BUILDER, else `polyarch use`'s)",
+    )
+    .option("--allow-fallback", "when a node of the builder is down or fails, build its platforms on another")
     .option("--push", "push the image to its -t names (shorthand for --output=type=registry)")
     .option(
       "--load",

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { registerBinfmt } from "./binfmt.ts";
 import { registerBuild } from "./build.ts";
+import { registerBuilders } from "./builders.ts";
 import { registerImages } from "./images.ts";
 import { registerImagetools } from "./imagetools.ts";
 import { registerRun } from "./run.ts";
@@ -15,5 +16,6 @@ export function registerCommands(program: Command): void {
   registerBuild(program);
   registerImages(program);
   registerRun(program);
+  registerBuilders(program);
   registerStore(program);
 }

@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { uniqueSuffix } from "../../fsutil/atomic-file.ts";
 import { orphanedTemp } from "../../fsutil/orphans.ts";
 import { pidOwnerGone } from "../../fsutil/process-identity.ts";
+import { treeBytes } from "../../fsutil/tree-bytes.ts";
 import type { SnapshotterMode } from "../snapshot/create.ts";
 import type { ExecSnapshot, Snapshotter } from "../snapshot/snapshotter.ts";
 import type { Chain, SnapshotUsage, SnapshotView } from "../worker.ts";
@@ -288,7 +289,7 @@ export class SnapshotStore {
         continue;
       }
       if (!st.isDirectory()) continue;
-      const size = known?.get(name) ?? (await treeBytes(this.path(name), seen));
+      const size = known?.get(name) ?? (await treeBytes(this.path(name), { seen }));
       out.push({ name, size, madeMs: st.ctimeMs });
     }
     return out;
@@ -325,40 +326,6 @@ export class SnapshotStore {
   async settle(): Promise<void> {
     if (this.#snapshotter) await (await this.#snapshotter).settle();
   }
-}
-
-/** Bytes allocated under `dir` (lstat blocks; an inode already in `seen` is not counted again). */
-async function treeBytes(dir: string, seen: Set<string>): Promise<number> {
-  let total = await lstat(dir).then(
-    (st) => st.blocks * 512,
-    () => 0,
-  );
-  const stack = [dir];
-  while (stack.length > 0) {
-    const d = stack.pop()!;
-    let entries: import("node:fs").Dirent[];
-    try {
-      entries = await readdir(d, { withFileTypes: true });
-    } catch {
-      continue;
-    }
-    for (const e of entries) {
-      const p = join(d, e.name);
-      try {
-        const st = await lstat(p);
-        const id = `${st.dev}:${st.ino}`;
-        if (st.nlink > 1 && !st.isDirectory()) {
-          if (seen.has(id)) continue;
-          seen.add(id);
-        }
-        total += st.blocks * 512;
-        if (st.isDirectory()) stack.push(p);
-      } catch {
-        // Gone meanwhile.
-      }
-    }
-  }
-  return total;
 }
 
 /**

@@ -102,7 +102,8 @@ test("du lists what a build made: its steps with their descriptions, contexts, b
   assert.match(verbose, /Type:\s+source\.local/);
   const onlyLocal = await du(state, ["--filter", "type=source.local"]);
   assert.ok(
-    onlyLocal.rows.length >= 1 && onlyLocal.rows.every((r) => r.id.startsWith("local-")),
+    onlyLocal.rows.length >= 1 &&
+      onlyLocal.rows.every((r) => r.id.startsWith("local-") || r.id.startsWith("context-index:")),
     onlyLocal.text,
   );
 });
