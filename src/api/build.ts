@@ -11,6 +11,7 @@
 import { basename, join } from "node:path";
 import type { Readable } from "node:stream";
 import type { AttestationRequest } from "../attest/index.ts";
+import type { MetadataProvenanceMode } from "../attest/metadata-provenance.ts";
 import { openContentStore } from "../content/local-store.ts";
 import { defaultStateDir } from "../content/paths.ts";
 import { prepareStateRoot } from "../content/state-root.ts";
@@ -36,6 +37,7 @@ import { builtImage } from "./build/built-image.ts";
 import type { CacheBackendContext } from "./build/cache-backends.ts";
 import { type CacheExport, type CacheImport, exportCaches, importCaches } from "./build/cache-transfer.ts";
 import { DeferredBlobStore } from "./build/deferred-blobs.ts";
+import { frontendInputs } from "./build/frontend-inputs.ts";
 import { lintForBuild, warnPlatformMismatches } from "./build/lint-warnings.ts";
 import { localContextProvider } from "./build/local-contexts.ts";
 import {
@@ -124,6 +126,11 @@ export interface BuildOptions {
    */
   attestations?: AttestationRequest;
   /**
+   * Put the build's provenance in the result's metadata as buildx's `buildx.build.provenance` (per
+   * platform for several), in this mode (buildx: BUILDX_METADATA_PROVENANCE); default none.
+   */
+  metadataProvenance?: MetadataProvenanceMode;
+  /**
    * Runs the build's ops (the worker seam, worker/worker.ts); default the local runc/overlay worker on
    * the state root (then binfmtDir and snapshotter configure it).
    */
@@ -159,7 +166,6 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   let lines: readonly string[] = [];
   let contexts: PreparedContexts | undefined;
   let remoteSummaries: PlatformSummary[] = [];
-  let cacheClients: import("../registry/registry-clients.ts").RegistryClients | undefined;
   let cacheReads: Promise<unknown> | undefined;
   await prepareStateRoot(stateRoot);
   const resolver = new ImageResolver({
@@ -207,16 +213,24 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     const warn = (message: string) => emit({ type: "warning", message, at: Date.now() });
     const cacheContext: CacheBackendContext = {
       cwd: options.cwd ?? process.cwd(),
-      async registry() {
-        cacheClients ??= new (await import("../registry/registry-clients.ts")).RegistryClients(
-          options.registry ?? {},
-        );
-        return cacheClients;
-      },
+      // The resolver's clients: base images and caches often live on one registry (one probe, one ping).
+      registry: () => resolver.registryClients(),
     };
     // The caches' indexes and configs are fetched while the plan resolves base images (both are round
     // trips); a failure is reported when the solve needs them, after the plan's own errors.
-    const cacheFromRead = importCaches(options.cacheFrom ?? [], cacheContext, warn);
+    // A BuildKit node reads a registry cache in its own format: this machine's read of it may then fail
+    // without failing the build (the node still gets the entry).
+    const nodesReadCache =
+      options.builder !== undefined &&
+      options.builder.name !== "default" &&
+      (await import("./builders/node-probe.ts")).nodesReadRegistryCache(options.builder);
+    const cacheFromRead = nodesReadCache
+      ? importCaches(
+          (options.cacheFrom ?? []).map((c) => (c.type === "registry" ? { ...c, ignoreError: true } : c)),
+          cacheContext,
+          (m) => warn(`${m} (on this machine; the builder's BuildKit nodes read it themselves)`),
+        )
+      : importCaches(options.cacheFrom ?? [], cacheContext, warn);
     cacheReads = cacheFromRead.catch(() => {});
     const plan = await planBuild(ast, {
       platforms,
@@ -309,6 +323,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
             },
             localContexts: localContextProvider(inputs.contextDir, named),
             secrets: secretProvider(options.secrets),
+            frontend: frontendInputs(options, inputs, buildArgs),
+            nodeCacheTo: (options.cacheTo ?? []).every((c) => c.type === "registry"),
             credentials: options.registry?.credentials ?? new DockerConfigCredentials(),
             store: resolverStore(resolver),
             emit,
@@ -379,19 +395,33 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     const tracker = solver.progress;
     const attesting = options.attestations?.sbom !== undefined;
     if (attesting) tracker.start("attestations", "scanning the result for the SBOM", undefined);
+    const provenanceContext = {
+      graph: plan.graph,
+      platforms: plan.platforms,
+      buildArgs,
+      target: options.target,
+      labels: options.labels ?? {},
+      dockerfile: { name: basename(inputs.dockerfile.displayName), text: inputs.dockerfile.text },
+      remoteContext: contexts.mainIsRemote ? options.context : undefined,
+      startedAt: new Date(started),
+      sourceDateEpoch: epoch,
+    };
+    // The context is scanned where it is on disk: a remote context (git, tarball) is not scanned.
+    const scansContext =
+      options.attestations?.sbom !== undefined &&
+      !contexts.mainIsRemote &&
+      (options.attestations.sbom.scanContext === true ||
+        (await import("./build/attestations.ts")).dockerfileScansContext(
+          ast,
+          { index: plan.target, name: plan.stages[plan.target]?.name },
+          buildArgs,
+        ));
     const attestations = options.attestations
       ? await (await import("./build/attestations.ts")).makeAttestations({
+          ...provenanceContext,
           request: options.attestations,
-          graph: plan.graph,
-          platforms: plan.platforms,
           refs: solved.refs,
-          buildArgs,
-          target: options.target,
-          labels: options.labels ?? {},
-          dockerfile: { name: basename(inputs.dockerfile.displayName), text: inputs.dockerfile.text },
-          remoteContext: contexts.mainIsRemote ? options.context : undefined,
-          startedAt: new Date(started),
-          sourceDateEpoch: epoch,
+          ...(scansContext ? { contextScan: inputs.contextDir } : {}),
           imageName: imageNameOf(options.outputs),
           tool: "polyarch",
         })
@@ -421,14 +451,23 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
             }
           : {}),
       });
-      await exportCaches(options.cacheTo ?? [], solved.refs, store, cacheContext, warn, cacheFrom, () =>
-        solver!.archiveCacheMounts(plan.graph, warn),
-      );
+      if (!farm?.cacheExported)
+        await exportCaches(options.cacheTo ?? [], solved.refs, store, cacheContext, warn, cacheFrom, () =>
+          solver!.archiveCacheMounts(plan.graph, warn),
+        );
       await worker.settle();
       // Only a build that made something can have grown the state dir: a cached one stays on its fast path.
       // Layers a node sent grew the store as much as steps run here.
       if (localRan > 0 || (farm?.transfers.some((t) => t.transfer.resultBlobs > 0) ?? false))
         await collectAfterBuild(stateRoot, resolverStore(resolver), worker, warn);
+      if (options.metadataProvenance) {
+        const { makeMetadataProvenance } = await import("./build/attestations.ts");
+        const perPlatform = plan.platforms.length > 1 || options.multiPlatform === true;
+        Object.assign(
+          result.metadata,
+          makeMetadataProvenance(provenanceContext, options.metadataProvenance, perPlatform),
+        );
+      }
       return result;
     } finally {
       await registryClients?.close();
@@ -446,7 +485,6 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     await agents?.close();
     // A plan that failed may leave the caches' reads in flight: they end before their clients close.
     await cacheReads;
-    await cacheClients?.close();
     await resolver.close();
     emit({
       type: "build.done",

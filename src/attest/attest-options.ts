@@ -15,7 +15,11 @@ export type AttestationStyle = "index" | "referrers";
 
 export interface AttestationRequest {
   provenance?: { mode: ProvenanceMode };
-  sbom?: Record<string, never>;
+  /**
+   * `scanContext`: scan the build context too (`scan-context=true`, or the Dockerfile's
+   * `BUILDKIT_SBOM_SCAN_CONTEXT` ARG, which the build reads), as a second SPDX document `sbom-context`.
+   */
+  sbom?: { scanContext?: boolean };
   style: AttestationStyle;
   /** Added by default (min provenance), not asked for: then only image outputs carry it, as buildx's inline-only. */
   implicit: boolean;
@@ -125,16 +129,12 @@ export function parseAttestFlags(
           hint: "polyarch scans the result itself (dpkg, apk, npm, Python, Go binaries); drop generator=",
         });
       }
-      if (parseBool(f.get("scan-context") ?? "false") !== false) {
-        throw new UserError(
-          `${flag}: scan-context=true (an SBOM of the build context) is not supported yet`,
-          {
-            hint: "drop scan-context=; the SBOM covers the built image's files",
-          },
-        );
+      const scan = parseBool(f.get("scan-context") ?? "false");
+      if (scan === undefined) {
+        throw new UserError(`${flag}: scan-context= takes true or false`, { hint: "e.g. scan-context=true" });
       }
       if (disabled) delete request.sbom;
-      else request.sbom = {};
+      else request.sbom = scan ? { scanContext: true } : {};
     }
   }
   if (style) request.style = style;

@@ -9,9 +9,11 @@ export { type ProvenanceInput, provenancePredicate } from "./provenance.ts";
 export { type SbomInput, scanPackages, spdxDocument as spdxSbom } from "./sbom/spdx.ts";
 export {
   type Attestation,
+  type InTotoStatement,
   inTotoMediaType,
   predicateTypeAnnotation,
   slsaProvenanceV1,
   spdxDocument,
   statementBytes,
+  statementFileBytes,
 } from "./statement.ts";

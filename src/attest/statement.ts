@@ -13,6 +13,8 @@ export const spdxDocument = "https://spdx.dev/Document";
 /** One attestation of one platform, before it is written: what kind, and its predicate. */
 export interface Attestation {
   kind: "provenance" | "sbom";
+  /** A scan's name when it is not the image's own (BuildKit: `sbom-context` for the build context). */
+  scan?: string;
   predicateType: string;
   predicate: unknown;
 }
@@ -33,4 +35,18 @@ export function statementBytes(attestation: Attestation): Buffer {
     predicate: attestation.predicate,
   };
   return Buffer.from(JSON.stringify(statement), "utf8");
+}
+
+/**
+ * A statement as a file beside exported files (type=local, type=tar): its subjects are those files, and it is
+ * indented, as BuildKit writes it there.
+ */
+export function statementFileBytes(attestation: Attestation, subject: InTotoStatement["subject"]): Buffer {
+  const statement: InTotoStatement = {
+    _type: inTotoStatementType,
+    predicateType: attestation.predicateType,
+    subject,
+    predicate: attestation.predicate,
+  };
+  return Buffer.from(`${JSON.stringify(statement, null, 2)}\n`, "utf8");
 }

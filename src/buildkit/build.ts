@@ -36,6 +36,14 @@ export interface BuildKitBuildRequest {
   platforms: readonly Platform[];
   buildArgs?: Readonly<Record<string, string>>;
   target?: string;
+  /**
+   * Builds with the daemon's own dockerfile.v0 even when the Dockerfile has `# syntax=` (the daemon would
+   * otherwise pull and run that frontend image): for callers that accept only the official names, which
+   * the built-in frontend serves.
+   */
+  builtinFrontend?: boolean;
+  /** `--label KEY=VALUE` for the image config. */
+  labels?: Readonly<Record<string, string>>;
   secrets?: ReadonlyMap<string, SecretValue>;
   /**
    * `--build-context NAME=VALUE`: `docker-image://…`, a git or https URL (passed to the daemon as they are),
@@ -88,6 +96,12 @@ export async function buildWithBuildKit(req: BuildKitBuildRequest): Promise<Buil
   };
   for (const [k, v] of Object.entries(req.buildArgs ?? {})) attrs[`build-arg:${k}`] = v;
   if (req.target) attrs.target = req.target;
+  // The frontend forwards to a `# syntax=` image only when no command line was given it.
+  if (req.builtinFrontend) attrs.cmdline = "";
+  for (const [k, v] of Object.entries(req.labels ?? {})) attrs[`label:${k}`] = v;
+  // A frontend's own solve imports only the caches named in its attributes (as buildctl sets them too).
+  if (req.cacheFrom?.length)
+    attrs["cache-imports"] = JSON.stringify(req.cacheFrom.map((c) => ({ Type: c.type, Attrs: c.attrs })));
   if (req.noCache) attrs["no-cache"] = "";
   for (const [name, value] of Object.entries(req.namedContexts ?? {})) {
     if (isUrlContext(value)) attrs[`context:${name}`] = value;

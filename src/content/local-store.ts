@@ -14,16 +14,17 @@ import { collectGarbage } from "./gc.ts";
 import { defaultContentRoot, defaultStateDir } from "./paths.ts";
 import { chunksOf, discardSource } from "./source.ts";
 import { prepareStateRoot } from "./state-root.ts";
-import type {
-  BlobInfo,
-  BlobSource,
-  BlobWriter,
-  ContentStore,
-  ExpectedBlob,
-  GcOptions,
-  GcResult,
-  StoreRef,
-  WriteOptions,
+import {
+  type BlobInfo,
+  type BlobSource,
+  type BlobWriter,
+  type ContentStore,
+  type ExpectedBlob,
+  type GcOptions,
+  type GcResult,
+  gcRefLabelPrefix,
+  type StoreRef,
+  type WriteOptions,
 } from "./types.ts";
 import { CorruptBlobError, VerifiedBlobStream } from "./verified-read.ts";
 
@@ -251,11 +252,14 @@ export class LocalContentStore implements ContentStore {
   }
 
   async setLabels(digest: Digest, labels: Record<string, string>): Promise<Record<string, string>> {
-    const merged = { ...(await this.labels(digest)) };
+    const current = await this.labels(digest);
+    const merged = { ...current };
     for (const [k, v] of Object.entries(labels)) {
       if (v === "") delete merged[k];
       else merged[k] = v;
     }
+    // Labels already as asked (a blob pulled again from the same repository): nothing to write.
+    if (JSON.stringify(sortedObject(merged)) === JSON.stringify(sortedObject(current))) return merged;
     const path = this.#labelsPath(digest);
     if (Object.keys(merged).length === 0) {
       await unlink(path).catch((e) => {
@@ -264,7 +268,10 @@ export class LocalContentStore implements ContentStore {
       return merged;
     }
     await mkdir(join(this.root, "labels", digestAlgorithm(digest)), { recursive: true });
-    await writeFileAtomic(path, JSON.stringify(sortedObject(merged)));
+    // Labels are hints (where a blob came from, a conversion already made): a crash may forget them, and
+    // the next build just works without. One that keeps other blobs from gc is a record and stays durable.
+    const keepsBlobs = Object.keys(merged).some((k) => k.startsWith(gcRefLabelPrefix));
+    await writeFileAtomic(path, JSON.stringify(sortedObject(merged)), { durableName: keepsBlobs });
     return merged;
   }
 

@@ -90,12 +90,15 @@ const loadExporter = assembledImageExporter<LoadOutput>(
 const rootfsExporter: Exporter<RootfsOutput> = {
   types: ["local", "tar"],
   reads: "tree",
-  resolve(output) {
+  resolve(output, options) {
+    // Only asked-for attestations: the default min provenance is for images (buildx's inline-only).
+    const attest = options.attestations !== undefined && !options.attestations.implicit;
     return {
       async export(session) {
         const { exportLocal, exportRootfsTar } = await import("./outputs/rootfs-output.ts");
         const run = output.type === "local" ? exportLocal : exportRootfsTar;
-        return { result: await run(output, session.images, session.rootfs()) };
+        const statements = attest ? session.attestations?.platforms : undefined;
+        return { result: await run(output, session.images, session.rootfs(), statements) };
       },
     };
   },

@@ -77,6 +77,7 @@ export async function exportImages(req: ExportRequest): Promise<ExportResult> {
     now,
     assembled,
     progress,
+    attestations: req.attestations,
     rootfs: () => {
       const ctx: RootfsContext = {
         store: req.store,
@@ -124,7 +125,10 @@ function metadataOf(
     "containerimage.digest": d.digest,
     "containerimage.descriptor": descriptor,
   };
-  if (first.assembly.images.length === 1 && (!first.assembly.index || first.assembly.indexForAttestations)) {
+  // Only for an image that is one manifest: an index, even one made only to hold the attestations of one
+  // platform, has no config digest of its own (BuildKit v0.24 writes none then; buildx's image id is the
+  // index digest).
+  if (first.assembly.images.length === 1 && !first.assembly.index) {
     metadata["containerimage.config.digest"] = first.assembly.images[0]!.config.digest;
   }
   if (first.names.length) metadata["image.name"] = first.names.join(",");

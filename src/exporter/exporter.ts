@@ -16,7 +16,7 @@ import type { RegistryClients } from "../registry/registry-clients.ts";
 import type { Assembly, AssemblyOptions } from "./assemble.ts";
 import type { OutputSpec } from "./output-spec.ts";
 import type { RootfsContext } from "./outputs/rootfs-output.ts";
-import type { BuiltImage } from "./types.ts";
+import type { BuiltImage, ExportAttestations } from "./types.ts";
 
 /** What every exporter of one build is given. */
 export interface ExportSession {
@@ -28,6 +28,8 @@ export interface ExportSession {
   now: Date;
   /** The image for these options, assembled once per distinct set of options. */
   assembled(options: AssemblyOptions): Promise<Assembly>;
+  /** The build's attestations (each exporter decides whether it writes them). */
+  attestations: ExportAttestations | undefined;
   /** What the rootfs exporters need (scratch space, the no-follow applier). */
   rootfs(): RootfsContext;
   /** Starts a progress step; the returned function ends it. */

@@ -9,7 +9,7 @@ import type { Descriptor } from "../oci/descriptor.ts";
 import { type ImageIndex, parseIndex, parseManifest, serializeIndex } from "../oci/manifest.ts";
 import { isIndexMediaType } from "../oci/media-types.ts";
 import { formatPlatform, type Platform, selectForPlatform } from "../oci/platform.ts";
-import { imagePlatforms, type StoredImage } from "./image-store.ts";
+import { imagePlatforms, type StoredImage, storedReferrers } from "./image-store.ts";
 
 export interface ArchiveImage {
   platform: Platform;
@@ -18,9 +18,12 @@ export interface ArchiveImage {
   layers: Descriptor[];
 }
 
-/** An attestation manifest kept in a stored index (as the exporter's assembly describes one). */
+/**
+ * An attestation manifest kept in a stored index, or a referrer kept with the name (as the exporter's assembly
+ * describes one).
+ */
 export interface ArchiveAttestation {
-  style: "index";
+  style: "index" | "referrers";
   manifest: Descriptor;
   config: Descriptor;
   layers: Descriptor[];
@@ -58,22 +61,48 @@ export async function selectPlatforms(
     const m = parseManifest(await store.readBytes(c.manifest.digest), c.manifest.digest);
     images.push({ platform: c.platform, manifest: c.manifest, config: m.config, layers: m.layers });
   }
+  // The referrers of the chosen platforms go with them (an OCI layout lists them in index.json).
+  const referrers = await referrersOf(
+    store,
+    image.name,
+    chosen.map((c) => c.manifest),
+  );
   if (!isIndexMediaType(image.descriptor.mediaType))
-    return { root: image.descriptor, images, attestations: [] };
+    return { root: image.descriptor, images, attestations: referrers };
   if (chosen.length === all.length) {
     const attestations = await storedAttestations(store, image.descriptor);
-    return { root: image.descriptor, images, index: image.descriptor, attestations };
+    return {
+      root: image.descriptor,
+      images,
+      index: image.descriptor,
+      attestations: [...attestations, ...referrers],
+    };
   }
   if (chosen.length === 1) {
     const { mediaType, digest, size } = chosen[0]!.manifest;
-    return { root: { mediaType, digest, size }, images, attestations: [] };
+    return { root: { mediaType, digest, size }, images, attestations: referrers };
   }
   const original = parseIndex(await store.readBytes(image.descriptor.digest), image.descriptor.digest);
   const index: ImageIndex = { ...original, manifests: chosen.map((c) => c.manifest) };
   const bytes = serializeIndex(index);
   const info = await store.write(undefined, bytes);
   const root: Descriptor = { mediaType: image.descriptor.mediaType, digest: info.digest, size: info.size };
-  return { root, images, index: root, attestations: [] };
+  return { root, images, index: root, attestations: referrers };
+}
+
+/** The referrers kept with NAME whose subject is one of `subjects`. */
+async function referrersOf(
+  store: ContentStore,
+  name: string,
+  subjects: readonly Descriptor[],
+): Promise<ArchiveAttestation[]> {
+  const out: ArchiveAttestation[] = [];
+  for (const d of await storedReferrers(store, name)) {
+    const m = parseManifest(await store.readBytes(d.digest), d.digest);
+    const subject = subjects.find((s) => s.digest === m.subject?.digest);
+    if (subject) out.push({ style: "referrers", manifest: d, config: m.config, layers: m.layers, subject });
+  }
+  return out;
 }
 
 /** The attestation manifests (`vnd.docker.reference.type=attestation-manifest`) an index lists. */

@@ -9,13 +9,15 @@ import type { ContentStore } from "../content/types.ts";
 import { UserError } from "../errors/user-error.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
 import { parseImageConfig } from "../oci/image-config.ts";
-import { parseIndex, parseManifest } from "../oci/manifest.ts";
-import { isIndexMediaType } from "../oci/media-types.ts";
+import { type ImageIndex, parseIndex, parseManifest, serializeIndex } from "../oci/manifest.ts";
+import { isIndexMediaType, MediaType } from "../oci/media-types.ts";
 import { formatPlatform, type Platform } from "../oci/platform.ts";
 import { formatReference, parseReference } from "../registry/reference.ts";
 import { imageEntries } from "../registry/resolve.ts";
 
 const refPrefix = "polyarch.io/images/";
+/** The referrers (OCI 1.1 artifacts with a `subject`) kept with a name, as one index of their descriptors. */
+const referrersPrefix = "polyarch.io/image-referrers/";
 const createdAnnotation = "io.polyarch.image.created";
 
 export interface StoredImage {
@@ -94,7 +96,36 @@ export async function listImages(store: ContentStore): Promise<StoredImage[]> {
 export async function removeImage(store: ContentStore, name: string): Promise<StoredImage> {
   const image = await getImage(store, name);
   await store.deleteRef(refPrefix + image.name);
+  await store.deleteRef(referrersPrefix + image.name);
   return image;
+}
+
+/**
+ * Keeps the referrers of the image stored under NAME (attestations with style=referrers, which its index does
+ * not list), so a later `polyarch push NAME` pushes them and `save` writes them; none drops what an earlier
+ * image of that name had. The list is an OCI index blob (the referrers API's shape) whose ref keeps the
+ * artifacts from garbage collection.
+ */
+export async function storeReferrers(
+  store: ContentStore,
+  name: string,
+  referrers: readonly Descriptor[],
+): Promise<void> {
+  const key = referrersPrefix + imageName(name);
+  if (referrers.length === 0) {
+    await store.deleteRef(key);
+    return;
+  }
+  const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [...referrers] };
+  const info = await store.write(undefined, serializeIndex(index));
+  await store.setRef(key, { mediaType: MediaType.ociIndex, digest: info.digest, size: info.size });
+}
+
+/** The referrer manifests kept with NAME (empty when there are none). */
+export async function storedReferrers(store: ContentStore, name: string): Promise<Descriptor[]> {
+  const d = await store.getRef(referrersPrefix + imageName(name));
+  if (!d) return [];
+  return parseIndex(await store.readBytes(d.digest), d.digest).manifests;
 }
 
 function toImage(name: string, d: Descriptor): StoredImage {

@@ -3,10 +3,11 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { rootCertificates } from "node:tls";
-import { Agent, type Dispatcher, request } from "undici";
+import type { Dispatcher } from "undici";
 import { UserError } from "../errors/user-error.ts";
 import { type AuthChallenge, parseAuthChallenges } from "./auth-challenge.ts";
 import { type CredentialSource, type Credentials, DockerConfigCredentials } from "./credentials.ts";
+import { Agent, httpRequest } from "./http-request.ts";
 import { apiHost, isLoopbackRegistry } from "./reference.ts";
 import { defaultCertsDir, type RegistryOptions } from "./registry-options.ts";
 
@@ -227,9 +228,8 @@ export class RegistryTransport {
     for (const origin of candidates) {
       for (let attempt = 1; ; attempt++) {
         try {
-          const res = await request(`${origin}/v2/`, {
+          const res = await httpRequest(this.#dispatcher, `${origin}/v2/`, {
             method: "GET",
-            dispatcher: this.#dispatcher,
             headers: this.#baseHeaders(),
           });
           await res.body.dump();
@@ -384,7 +384,7 @@ export class RegistryTransport {
     let text: string;
     for (let attempt = 1; ; attempt++) {
       try {
-        const res = await request(url, { ...init, dispatcher: this.#dispatcher });
+        const res = await httpRequest(this.#dispatcher, url, init);
         status = res.statusCode;
         this.#log(`${method} ${url.origin}${url.pathname} (token) -> ${status}`);
         if (retryableStatuses.has(status) && attempt < this.#maxAttempts()) {
@@ -480,12 +480,7 @@ export class RegistryTransport {
       }
       let res: Dispatcher.ResponseData;
       try {
-        res = await request(url, {
-          method,
-          headers,
-          body: body?.() ?? null,
-          dispatcher: this.#dispatcher,
-        });
+        res = await httpRequest(this.#dispatcher, url, { method, headers, body: body?.() ?? null });
       } catch (e) {
         this.#log(`${method} ${redactUrl(url)} -> ${errorCode(e) ?? (e as Error).message}`);
         const mayResend = req.retryNetworkErrors !== false || isRefused(e);

@@ -9,6 +9,7 @@
  * from the store's garbage collection. A name kept in polyarch's image store (`-t NAME`) comes first
  * (stored-image-source.ts).
  */
+import pLimit from "p-limit";
 import type { ContentStore } from "../content/types.ts";
 import { UserError } from "../errors/user-error.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
@@ -60,7 +61,14 @@ export class ImageResolver {
   #clients: RegistryClients | undefined;
   readonly #byName = new Map<string, Promise<LocalImage>>();
   readonly #pinned = new Map<string, Promise<LocalImage>>();
-  readonly #layers = new Map<string, Promise<LocalImage>>();
+  readonly #layers = new Map<
+    string,
+    {
+      promise: Promise<LocalImage>;
+      seen: [Descriptor, "present" | "fetched"][];
+      listeners: Set<(layer: Descriptor, outcome: "present" | "fetched") => void>;
+    }
+  >();
   /** References served from blobs already in the store (oci-layout:// contexts), never from a registry. */
   readonly #served = new Map<string, Descriptor>();
 
@@ -86,6 +94,15 @@ export class ImageResolver {
     ]);
     this.#clients ??= new RegistryClients(this.#registry);
     return { clients: this.#clients, pullImage };
+  }
+
+  /**
+   * The build's registry clients, shared with everything else the build asks a registry (cache import and
+   * export): one transport per host, so the scheme probe, the ping and the tokens happen once per host and
+   * connections are reused across repositories.
+   */
+  async registryClients(): Promise<RegistryClients> {
+    return (await this.#registryClients()).clients;
   }
 
   /**
@@ -163,7 +180,8 @@ export class ImageResolver {
 
   /**
    * The image with every layer in the store: pulls (verified) what is missing. `onBlob` sees each layer
-   * as it is found or fetched.
+   * as it is found or fetched, also when another caller (an early prefetch) started the same pull: what
+   * happened before it asked is replayed to it.
    */
   withLayers(
     ref: string,
@@ -172,31 +190,60 @@ export class ImageResolver {
     onBlob?: (layer: Descriptor, outcome: "present" | "fetched") => void,
   ): Promise<LocalImage> {
     const key = `${digest}|${formatPlatform(platform)}`;
-    let p = this.#layers.get(key);
-    if (!p) {
-      p = (async () => {
+    let entry = this.#layers.get(key);
+    if (!entry) {
+      const seen: [Descriptor, "present" | "fetched"][] = [];
+      const listeners = new Set<(layer: Descriptor, outcome: "present" | "fetched") => void>();
+      const report = (layer: Descriptor, outcome: "present" | "fetched") => {
+        seen.push([layer, outcome]);
+        for (const l of listeners) l(layer, outcome);
+      };
+      const promise = (async () => {
         const image = await this.image(ref, digest, platform);
         const missing: Descriptor[] = [];
         for (const layer of image.manifest.layers) {
           if (isForeignLayer(layer)) continue;
-          if (await this.#store.has(layer.digest)) onBlob?.(layer, "present");
+          if (await this.#store.has(layer.digest)) report(layer, "present");
           else missing.push(layer);
         }
         if (missing.length > 0) {
-          const want = new Set(missing.map((l) => l.digest as string));
-          const { clients, pullImage } = await this.#registryClients();
-          await pullImage(clients, this.#store, withDigest(parseReference(ref), digest), [platform], {
-            onBlob: (d, outcome) => {
-              if (want.has(d.digest)) onBlob?.(d, outcome);
-            },
-          });
+          // The manifest is stored (and was verified when it was): only the missing layers are fetched,
+          // without asking the registry for the index and manifest again.
+          const [{ clients }, { pullBlob }] = await Promise.all([
+            this.#registryClients(),
+            import("../registry/blob-transfer.ts"),
+          ]);
+          const repo = clients.repository(parseReference(ref));
+          const limit = pLimit(clients.options.concurrency ?? 4);
+          await Promise.all(
+            missing.map((layer) =>
+              limit(async () => {
+                const outcome = await pullBlob(repo, this.#store, layer);
+                report(layer, outcome);
+              }),
+            ),
+          );
         }
         return image;
       })();
-      this.#layers.set(key, p);
-      p.catch(() => this.#layers.delete(key));
+      entry = { promise, seen, listeners };
+      this.#layers.set(key, entry);
+      promise.catch(() => this.#layers.delete(key));
     }
-    return p;
+    if (onBlob) {
+      for (const [layer, outcome] of entry.seen) onBlob(layer, outcome);
+      entry.listeners.add(onBlob);
+    }
+    return entry.promise;
+  }
+
+  /**
+   * Starts fetching the layers of base images a build's result will hold, while the cache is probed and
+   * steps run: the pull is the same as the later withLayers call's (which then waits for it), so it only
+   * moves earlier. A failure here is reported by that later call.
+   */
+  prefetchLayers(ref: string, digest: Digest, platform: Platform): Promise<unknown> {
+    return this.withLayers(ref, digest, platform).catch(() => {});
   }
 
   async #fetchMetadata(ref: string, platform: Platform): Promise<LocalImage> {
@@ -221,7 +268,8 @@ export class ImageResolver {
   async #remember(names: readonly string[], image: LocalImage): Promise<void> {
     const { mediaType, digest, size } = image.manifestDescriptor;
     const descriptor: Descriptor = { mediaType, digest, size, annotations: { [rootAnnotation]: image.root } };
-    for (const name of names) await this.#store.setRef(name, descriptor);
+    // In parallel, not one after the other: both are small files in one directory.
+    await Promise.all(names.map((name) => this.#store.setRef(name, descriptor)));
   }
 
   async #fromStore(name: string): Promise<LocalImage | undefined> {

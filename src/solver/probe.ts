@@ -122,7 +122,8 @@ export class Probe {
       const entry = cache.chains.get(key);
       if (!entry) continue;
       try {
-        for (const l of entry.layers) await this.#copyIn(cache, l.descriptor);
+        // In parallel: each is verified on its own, and their commits share directory syncs.
+        await Promise.all(entry.layers.map((l) => this.#copyIn(cache, l.descriptor)));
       } catch (e) {
         this.#in.warn?.(
           `--cache-from ${cache.where}: a layer of ${stepName(this.#in.graph.vertices[d]!) ?? d} could not be used (${e instanceof Error ? e.message : String(e)}); the step is built again`,

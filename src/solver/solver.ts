@@ -75,6 +75,13 @@ export class Solver {
     else options.signal?.addEventListener("abort", onAbort, { once: true });
     let sources: SourceContent | undefined;
     let ranSteps = false;
+    // Every output holds its platforms' base layers: their pull starts now, beside the leftover sweep, the
+    // keys and the probe, instead of after them (the execution's own ask then waits for the same pull).
+    const prefetches = request.platforms.flatMap((p) =>
+      p.baseImage?.digest
+        ? [options.images.prefetchLayers(p.baseImage.ref, p.baseImage.digest, p.platform)]
+        : [],
+    );
     try {
       await options.worker.removeDeadLeftovers();
       await removeDeadBuildLeftovers(options.stateRoot);
@@ -90,6 +97,8 @@ export class Solver {
       throw e;
     } finally {
       options.signal?.removeEventListener("abort", onAbort);
+      // Nothing of this build may still be writing to the store when it returns.
+      await Promise.allSettled(prefetches);
       if (sources) await discardDownloads(sources);
       await this.#ws.finish(ranSteps && !options.signal?.aborted);
     }

@@ -9,6 +9,7 @@ import type { ContentStore } from "../content/types.ts";
 import type { BuildGraph, LocalSource } from "../graph/types.ts";
 import type { Descriptor } from "../oci/descriptor.ts";
 import type { Digest } from "../oci/digest.ts";
+import type { ImageConfig } from "../oci/image-config.ts";
 import type { Platform } from "../oci/platform.ts";
 import type { ProgressSink } from "../progress/events.ts";
 import type { ContainerRun, SnapshotView, Worker } from "../worker/worker.ts";
@@ -141,6 +142,11 @@ export interface SolvedPlatform {
   platform: Platform;
   baseLayers: StoredLayer[];
   layers: SolvedLayer[];
+  /**
+   * Set when a node ran its own frontend (a BuildKit daemon): the image config it made, whose layers are
+   * all of `baseLayers` (and `layers` is empty); the image is taken as it is instead of from our plan.
+   */
+  image?: ImageConfig;
 }
 
 /**

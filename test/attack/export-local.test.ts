@@ -84,6 +84,45 @@ for (const [where, parent] of destParents) {
   );
 }
 
+for (const [where, parent] of destParents) {
+  attack(
+    `the statements written beside the files replace an image's provenance.json link, never follow it (${where})`,
+    async (c) => {
+      // The image's own provenance.json and sbom.spdx.json are links to host files; so is one the user's dest holds.
+      const context = join(parent(), "attest-links");
+      await mkdir(join(context, "root"), { recursive: true });
+      await symlink(join(c.tmpDir, "keep"), join(context, "root", "provenance.json"));
+      await symlink(join(c.tmpDir, "zero"), join(context, "root", "sbom.spdx.json"));
+      await writeFile(join(context, "root", "file"), "data\n");
+      await writeFile(join(context, "Dockerfile"), "FROM scratch\nCOPY root/ /\n");
+      const dest = join(parent(), "attest-dest");
+      await mkdir(join(dest, "linux_arm64"), { recursive: true });
+      await symlink(join(c.tmpDir, "keep"), join(dest, "linux_arm64", "provenance.json"));
+      await build(context, [
+        "--platform",
+        "linux/amd64,linux/arm64",
+        "--provenance=mode=min",
+        "--sbom=true",
+        "-o",
+        `type=local,dest=${dest}`,
+      ]);
+      for (const sub of ["linux_amd64", "linux_arm64"]) {
+        for (const name of ["provenance.json", "sbom.spdx.json"]) {
+          const s = await lstat(join(dest, sub, name));
+          assert.ok(s.isFile(), `${sub}/${name} is a file of its own`);
+          assert.equal(s.mode & 0o777, 0o600);
+          const statement = JSON.parse(await readFile(join(dest, sub, name), "utf8"));
+          // Only the regular file is a subject: the links are neither followed nor hashed.
+          assert.deepEqual(
+            statement.subject.map((x: { name: string }) => x.name),
+            ["file"],
+          );
+        }
+      }
+    },
+  );
+}
+
 /** An image whose second layer whites out a file and makes a directory opaque. */
 async function pushWhiteoutImage(): Promise<string> {
   const dir = join(work, "whiteout-layout");

@@ -126,3 +126,33 @@ for (const mode of ["min", "max"] as const) {
     }
   });
 }
+
+test("type=local: the statements beside each platform's files, named, moded and with the subjects BuildKit gives", async () => {
+  const files = { Dockerfile: `FROM ${d.base}\nCOPY a /a\nCOPY d /d\n`, a: "a", "d/b": "b", "d.txt": "t" };
+  const [bkDir, paDir] = [join(d.dir, "bk-local-attest"), join(d.dir, "pa-local-attest")];
+  const seen = await d.both(files, {
+    output: "local",
+    platform: "linux/amd64,linux/arm64",
+    buildkitArgs: ["--opt", "attest:provenance=mode=min,version=v1", "--output", `type=local,dest=${bkDir}`],
+    polyarchArgs: ["--provenance=mode=min", "-o", `type=local,dest=${paDir}`],
+  });
+  assert.ok(seen.buildkit.ok, seen.buildkit.output);
+  assert.ok(seen.polyarch.ok, seen.polyarch.output);
+  const statementFiles = (tree: Doc[]) =>
+    tree.filter((e) => e.path.endsWith(".json") && !e.path.includes("/etc/")).map((e) => [e.path, e.mode]);
+  assert.deepEqual(statementFiles(seen.polyarch.tree!), statementFiles(seen.buildkit.tree!));
+  assert.deepEqual(statementFiles(seen.polyarch.tree!), [
+    ["linux_amd64/provenance.json", "600"],
+    ["linux_arm64/provenance.json", "600"],
+  ]);
+  for (const sub of ["linux_amd64", "linux_arm64"]) {
+    const [ps, bs] = [
+      JSON.parse(await readFile(join(paDir, sub, "provenance.json"), "utf8")),
+      JSON.parse(await readFile(join(bkDir, sub, "provenance.json"), "utf8")),
+    ];
+    assert.deepEqual(keys(ps), keys(bs));
+    assert.equal(ps._type, bs._type);
+    assert.equal(ps.predicateType, bs.predicateType);
+    assert.deepEqual(ps.subject, bs.subject);
+  }
+});

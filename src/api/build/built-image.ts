@@ -20,6 +20,18 @@ export function builtImage(
   solved: SolvedPlatform,
   base: { historyLength: number; created: string | undefined },
 ): BuiltImage {
+  // A node that ran its own frontend made the whole image: its config and layers are taken as they are.
+  if (solved.image) {
+    const config = structuredClone(solved.image);
+    config.rootfs = { type: "layers", diff_ids: solved.baseLayers.map((l) => l.diffId) };
+    return {
+      platform: plan.platform,
+      config,
+      baseLayers: solved.baseLayers,
+      layers: [],
+      baseHistoryLength: config.history?.length ?? 0,
+    };
+  }
   const config = structuredClone(plan.image);
   const history = config.history ?? [];
   // The layer vertices are the last non-empty history entries, in order (the base image's come first).

@@ -8,15 +8,23 @@ import { formatPlatform, parsePlatform } from "../../oci/platform.ts";
 
 export interface NodeRecord {
   name: string;
-  /** The driver that runs it: "local" (this machine) or "ssh" (polyarch on another machine over ssh). */
+  /**
+   * The driver that runs it: "local" (this machine), "ssh" (polyarch on another machine over ssh) or
+   * "remote" (a BuildKit daemon).
+   */
   driver: string;
-  /** Where the driver reaches it: "local" for this machine, `ssh://user@host[:port]` for ssh. */
+  /** Where the driver reaches it: "local", `ssh://user@host[:port]`, `unix:///path` or `tcp://host:port`. */
   endpoint: string;
   /**
    * Platforms the user fixed with --platform (normalised, `os/arch[/variant]`): builds route these to this
    * node first. Empty: the node's own detected platforms.
    */
   platforms: string[];
+  /**
+   * `--driver-opt k=v,…` as the driver checked them at create time (the remote driver's cacert=, cert=,
+   * key= as absolute paths, servername=). Absent when none were given.
+   */
+  driverOpts?: Record<string, string>;
 }
 
 export interface BuilderRecord {
@@ -82,7 +90,25 @@ export function parseBuilderRecord(value: unknown, file: string): BuilderRecord 
     } catch (e) {
       throw bad(`node ${r.name}: ${e instanceof Error ? e.message : String(e)}`);
     }
-    return { name: r.name, driver: r.driver, endpoint: r.endpoint, platforms };
+    let driverOpts: Record<string, string> | undefined;
+    if (r.driverOpts !== undefined) {
+      const o = r.driverOpts;
+      if (
+        typeof o !== "object" ||
+        o === null ||
+        Array.isArray(o) ||
+        !Object.values(o).every((x) => typeof x === "string")
+      )
+        throw bad(`node ${r.name} has driver options that are not text`);
+      driverOpts = { ...(o as Record<string, string>) };
+    }
+    return {
+      name: r.name,
+      driver: r.driver,
+      endpoint: r.endpoint,
+      platforms,
+      ...(driverOpts ? { driverOpts } : {}),
+    };
   });
   return { name: v.name, nodes };
 }

@@ -110,7 +110,10 @@ export class BuilderStore {
       });
     }
     await mkdir(this.#builders, { recursive: true, mode: 0o700 });
-    await writeFileAtomic(this.#file(builder.name), `${JSON.stringify(builder, null, 2)}\n`);
+    // 0600: a node's record names where its TLS key lives (never the key itself).
+    await writeFileAtomic(this.#file(builder.name), `${JSON.stringify(builder, null, 2)}\n`, {
+      mode: 0o600,
+    });
   }
 
   async remove(name: string): Promise<void> {

@@ -22,16 +22,37 @@ export interface CreateRequest {
   append?: boolean;
   leave?: boolean;
   endpoint?: string;
+  /** `--driver-opt` values (buildx's k=v list, already split). */
+  driverOpts?: Readonly<Record<string, string>>;
+  /** Where relative paths of driver options are taken from. */
+  cwd?: string;
 }
 
-function newNode(req: CreateRequest, name: string): NodeRecord {
-  const driverName = req.driver ?? (req.endpoint?.startsWith("ssh://") ? "ssh" : "local");
-  const driver = nodeDriver(driverName);
+/** The driver an endpoint implies when --driver is not given (as buildx picks remote for tcp:// and unix://). */
+function impliedDriver(endpoint: string | undefined): string {
+  if (endpoint?.startsWith("ssh://")) return "ssh";
+  if (endpoint?.startsWith("tcp://") || endpoint?.startsWith("unix://")) return "remote";
+  return "local";
+}
+
+async function newNode(req: CreateRequest, name: string): Promise<NodeRecord> {
+  const driver = nodeDriver(req.driver ?? impliedDriver(req.endpoint));
+  const given = req.driverOpts ?? {};
+  let driverOpts: Record<string, string> | undefined;
+  if (Object.keys(given).length > 0) {
+    if (!driver.driverOpts) {
+      throw new UserError(`the ${driver.name} driver takes no --driver-opt`, {
+        hint: "drop --driver-opt, or use --driver remote for a BuildKit daemon",
+      });
+    }
+    driverOpts = await driver.driverOpts(given, req.cwd ?? process.cwd());
+  }
   return {
     name: checkName(name, "node"),
     driver: driver.name,
     endpoint: driver.endpoint(req.endpoint),
     platforms: fixedPlatforms(req.platforms),
+    ...(driverOpts ? { driverOpts } : {}),
   };
 }
 
@@ -86,16 +107,17 @@ export async function changeBuilder(store: BuilderStore, req: CreateRequest): Pr
   const name = checkName(req.name ?? `builder-${randomBytes(3).toString("hex")}`, "builder");
   const existing = await store.find(name);
   if (!existing) {
-    const b = checkEndpoints({ name, nodes: [newNode(req, req.node ?? `${name}0`)] });
+    const b = checkEndpoints({ name, nodes: [await newNode(req, req.node ?? `${name}0`)] });
     await store.save(b);
     return b;
   }
   const at = req.node === undefined ? -1 : existing.nodes.findIndex((n) => n.name === req.node);
   let nodes: NodeRecord[];
   if (at >= 0) {
-    nodes = existing.nodes.map((n, i) => (i === at ? newNode(req, n.name) : n));
+    const changed = await newNode(req, existing.nodes[at]!.name);
+    nodes = existing.nodes.map((n, i) => (i === at ? changed : n));
   } else if (req.append) {
-    nodes = [...existing.nodes, newNode(req, req.node ?? nextNodeName(name, existing.nodes))];
+    nodes = [...existing.nodes, await newNode(req, req.node ?? nextNodeName(name, existing.nodes))];
   } else {
     throw new UserError(`builder ${name} already exists`, {
       hint: `add a node with --append, change one with --node NODE (its nodes: ${existing.nodes.map((n) => n.name).join(", ")}), or remove it with polyarch rm ${name}`,

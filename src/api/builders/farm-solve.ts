@@ -22,6 +22,11 @@ export interface FarmSolveRequest extends Omit<NodeSolveRequest, "platforms"> {
    * local results give them yet, so a platform routed elsewhere is an error naming it.
    */
   needsLocalRefs: string | undefined;
+  /**
+   * Every `--cache-to` is of registry type: a node that exports cache itself (a BuildKit daemon) takes
+   * them, when it builds every platform (two writers of one cache ref would undo each other).
+   */
+  nodeCacheTo?: boolean;
   /** Solves platforms in this process (the local node). */
   local: (platforms: readonly SolvePlatform[]) => Promise<ResultRef[]>;
 }
@@ -32,6 +37,8 @@ export interface FarmSolveResult {
   remote: Set<number>;
   summaries: PlatformSummary[];
   transfers: { node: string; transfer: NodeSolveResult["transfer"] }[];
+  /** The `--cache-to` was written by the node that built every platform: nothing is left to export here. */
+  cacheExported: boolean;
 }
 
 interface Choice {
@@ -120,6 +127,9 @@ async function solveRouted(
   const remote = new Set<number>();
   const summaries: PlatformSummary[] = [];
   const transfers: FarmSolveResult["transfers"] = [];
+  let cacheExported = false;
+  const takesCache = (p: ProbedNode) =>
+    req.needsLocalRefs === "--cache-to" && req.nodeCacheTo === true && p.connection?.exportsCache === true;
 
   const route = (indexes: readonly number[]) => {
     const groups = new Map<ProbedNode, { index: number; emulated: boolean }[]>();
@@ -152,11 +162,11 @@ async function solveRouted(
       });
       return;
     }
-    if (req.needsLocalRefs) {
+    if (req.needsLocalRefs && !takesCache(probedNode)) {
       throw new UserError(
-        `--test runs the result here, but ${formatPlatform(subset[0]!.platform)} is built on node ${probedNode.node.name}`,
+        `${req.needsLocalRefs} needs the result here, but ${formatPlatform(subset[0]!.platform)} is built on node ${probedNode.node.name}`,
         {
-          hint: "build without --test on a builder with other nodes, or test on the default builder",
+          hint: `build without ${req.needsLocalRefs} on a builder with other nodes, or on the default builder`,
         },
       );
     }
@@ -183,6 +193,18 @@ async function solveRouted(
   };
   const runAll = async (indexes: readonly number[]): Promise<void> => {
     const groups = route(indexes);
+    const cacheNode = [...groups.keys()].find(takesCache);
+    if (cacheNode) {
+      if (groups.size > 1 || indexes.length !== req.platforms.length) {
+        throw new UserError(
+          `--cache-to goes to node ${cacheNode.node.name}'s daemon, but other platforms build on other nodes`,
+          {
+            hint: "two writers of one cache ref undo each other: build every platform on that node (create --platform), or drop --cache-to",
+          },
+        );
+      }
+      cacheExported = true;
+    }
     let first: { error: unknown } | undefined;
     const runs = [...groups].map(([n, items]) =>
       runGroup(n, items).catch((e: unknown) => {
@@ -197,5 +219,5 @@ async function solveRouted(
     if (first) throw first.error;
   };
   await runAll(req.platforms.map((_, i) => i));
-  return { refs, remote, summaries, transfers };
+  return { refs, remote, summaries, transfers, cacheExported };
 }

@@ -1,6 +1,6 @@
 /**
- * Node drivers: how polyarch reaches a builder's node. A driver is registered by name ("local", "ssh"; a
- * BuildKit `remote` driver plugs in the same way), so the builder commands and the build never switch on
+ * Node drivers: how polyarch reaches a builder's node. A driver is registered by name ("local", "ssh", "remote"
+ * for a BuildKit daemon), so the builder commands and the build never switch on
  * a node's kind.
  */
 import { UserError } from "../../errors/user-error.ts";
@@ -21,6 +21,8 @@ export interface ProbeOptions {
 export interface NodeConnection {
   info: NodeInfo;
   solve(req: Omit<NodeSolveRequest, "signal">): Promise<NodeSolveResult>;
+  /** The node writes `--cache-to type=registry` itself (a BuildKit daemon), from `req.frontend.cacheTo`. */
+  exportsCache?: boolean;
   close(): Promise<void>;
 }
 
@@ -28,6 +30,11 @@ export interface NodeDriver {
   readonly name: string;
   /** The endpoint as stored, checked and normalised; throws a UserError naming what is wrong. */
   endpoint(given: string | undefined): string;
+  /**
+   * `--driver-opt` checked and normalised as they are stored (paths made absolute against `cwd`); a
+   * driver without it takes none.
+   */
+  driverOpts?(given: Readonly<Record<string, string>>, cwd: string): Promise<Record<string, string>>;
   /** Asks the node what it is. Never throws for a node that is down: that is a status. */
   probe(node: NodeRecord, options: ProbeOptions): Promise<NodeStatus>;
   /**
@@ -35,6 +42,8 @@ export interface NodeDriver {
    * (the local node).
    */
   connect?(node: NodeRecord, options: ProbeOptions): Promise<NodeConnection>;
+  /** Its nodes read `--cache-from type=registry` themselves, in their own format (a BuildKit daemon). */
+  readonly readsRegistryCache?: boolean;
 }
 
 const drivers = new Map<string, NodeDriver>();

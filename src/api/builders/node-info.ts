@@ -17,6 +17,11 @@ export interface NodeProblem {
 
 export interface NodeInfo {
   polyarch: string;
+  /**
+   * A node that is another engine, not polyarch (a BuildKit daemon: `BuildKit v0.24.0`): polyarch, Node and
+   * runc do not apply there, and no version needs to match ours.
+   */
+  engine?: string;
   node: string;
   /** `runc --version`'s first line, or undefined when runc is not installed. */
   runc: string | undefined;

@@ -7,6 +7,7 @@ import { formatPlatform, parsePlatform, samePlatform } from "../../oci/platform.
 import type { BuilderRecord, NodeRecord } from "./builder-record.ts";
 import "./local-driver.ts";
 import "./ssh-driver.ts";
+import "./remote-driver.ts";
 import { type NodeConnection, type NodeStatus, nodeDriver } from "./node-driver.ts";
 import type { NodeProblem } from "./node-info.ts";
 
@@ -69,7 +70,7 @@ function describe(node: NodeRecord, status: NodeStatus, version: string): Probed
   }
   const problems: NodeProblem[] = info ? [...info.problems] : [];
   if (info) {
-    if (info.polyarch !== version) {
+    if (info.engine === undefined && info.polyarch !== version) {
       problems.push({
         what: `polyarch there is ${info.polyarch}, here ${version}`,
         fix: `install polyarch ${version} there`,
@@ -85,4 +86,9 @@ function describe(node: NodeRecord, status: NodeStatus, version: string): Probed
     }
   }
   return { node, status, platforms, problems };
+}
+
+/** Whether a node of the builder reads registry caches itself (so one this machine cannot read is no error). */
+export function nodesReadRegistryCache(builder: BuilderRecord): boolean {
+  return builder.nodes.some((n) => nodeDriver(n.driver).readsRegistryCache === true);
 }

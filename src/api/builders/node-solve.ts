@@ -36,8 +36,30 @@ export interface NodeSolveOptions {
   insecureRegistries?: readonly string[];
 }
 
+/**
+ * The build as the user gave it, before planning: what a node that runs its own Dockerfile frontend (a
+ * BuildKit daemon's dockerfile.v0) builds from, where an ssh node takes the planned graph instead.
+ */
+export interface FrontendInputs {
+  /** The context directory (a remote context already fetched here); undefined for `-` (no files). */
+  contextDir: string | undefined;
+  dockerfile: { path: string | undefined; displayName: string; text: string };
+  buildArgs: Readonly<Record<string, string>>;
+  target: string | undefined;
+  labels: Readonly<Record<string, string>>;
+  /** `--build-context` as the daemon takes them: a local directory, or an image/URL reference. */
+  namedContexts: Readonly<Record<string, { dir: string } | { ref: string }>>;
+  /** `--secret`: each id's file or environment variable, read when the daemon asks. */
+  secrets: Readonly<Record<string, { file?: string; env?: string }>>;
+  /** `--cache-from` / `--cache-to` of the types a daemon handles itself (registry). */
+  cacheFrom: readonly { type: string; attrs: Readonly<Record<string, string>> }[];
+  cacheTo: readonly { type: string; attrs: Readonly<Record<string, string>> }[];
+}
+
 export interface NodeSolveRequest {
   version: string;
+  /** For nodes that run their own frontend; others ignore it. */
+  frontend?: FrontendInputs;
   graph: BuildGraph;
   platforms: readonly SolvePlatform[];
   proxyEnv: Readonly<Record<string, string>>;

@@ -1,7 +1,7 @@
 /** One package an SBOM lists: what it is, where its record was found, and its package URL. */
 export interface FoundPackage {
-  /** The ecosystem: deb, apk, npm, pypi, golang. */
-  type: "deb" | "apk" | "npm" | "pypi" | "golang";
+  /** The ecosystem: deb, apk, rpm, npm, pypi, golang. */
+  type: "deb" | "apk" | "rpm" | "npm" | "pypi" | "golang";
   name: string;
   version: string;
   purl: string;

@@ -13,6 +13,7 @@ import { scanApk } from "./apk.ts";
 import { scanDpkg } from "./dpkg.ts";
 import { scanLanguagePackages } from "./language-packages.ts";
 import type { FoundPackage } from "./package.ts";
+import { scanRpm } from "./rpm.ts";
 import { defaultLimits, type ScanLimits } from "./tree-files.ts";
 
 export interface SbomInput {
@@ -27,7 +28,12 @@ export interface SbomInput {
 }
 
 export function scanPackages(root: string, limits: ScanLimits = defaultLimits): FoundPackage[] {
-  const all = [...scanDpkg(root, limits), ...scanApk(root, limits), ...scanLanguagePackages(root, limits)];
+  const all = [
+    ...scanDpkg(root, limits),
+    ...scanApk(root, limits),
+    ...scanRpm(root, limits),
+    ...scanLanguagePackages(root, limits),
+  ];
   const seen = new Set<string>();
   return all.filter((p) => {
     const key = `${p.purl} ${p.foundIn}`;
@@ -40,6 +46,7 @@ export function scanPackages(root: string, limits: ScanLimits = defaultLimits): 
 const sourceInfo: Record<FoundPackage["type"], string> = {
   deb: "acquired package info from DPKG DB",
   apk: "acquired package info from APK DB",
+  rpm: "acquired package info from RPM DB",
   npm: "acquired package info from installed node module manifest file",
   pypi: "acquired package info from installed python package manifest file",
   golang: "acquired package info from go module information",

@@ -64,6 +64,18 @@ export function readTreeText(root: string, path: string, limits: ScanLimits): st
   return readHostText(resolveInRoot(root, path).host, limits);
 }
 
+/** A file's bytes at `path` inside the tree, or undefined (missing, not regular, larger than the cap). */
+export function readTreeBytes(root: string, path: string, limits: ScanLimits): Buffer | undefined {
+  const f = openRegular(resolveInRoot(root, path).host);
+  if (!f) return undefined;
+  try {
+    if (f.size > limits.maxFileBytes) return undefined;
+    return readAt(f.fd, 0, f.size);
+  } finally {
+    closeSync(f.fd);
+  }
+}
+
 /** A file the walk found (already a real path of the tree, no link on the way). */
 export function readHostText(host: string, limits: ScanLimits): string | undefined {
   const f = openRegular(host);

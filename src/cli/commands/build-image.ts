@@ -96,6 +96,13 @@ export async function buildImage(
     process.env,
   );
 
+  // buildx writes the build's provenance to the metadata file whatever --provenance says.
+  const metadataProvenance = flags.metadataFile
+    ? (await import("../../attest/metadata-provenance.ts")).metadataProvenanceMode(
+        process.env.BUILDX_METADATA_PROVENANCE,
+      )
+    : undefined;
+
   // Build progress goes to stderr, as buildx does: stdout stays free for `-o type=tar,dest=-`.
   const quiet = Boolean(flags.quiet) || flags.progress === "quiet";
   const display = createProgress(quiet ? "quiet" : (flags.progress as "auto"), process.stderr, {
@@ -152,6 +159,7 @@ export async function buildImage(
       ...(builder ? { builder } : {}),
       ...(flags.allowFallback ? { allowFallback: true } : {}),
       attestations,
+      ...(metadataProvenance ? { metadataProvenance } : {}),
     });
     const imageId = imageIdOf(result.metadata, result.descriptor.digest);
     if (flags.iidfile) await writeFile(flags.iidfile, imageId);

@@ -35,12 +35,36 @@ function requireReady(builder: BuilderRecord, probed: readonly ProbedNode[]): vo
   }
 }
 
+/** `--driver-opt a=1,b=2` (repeatable), as buildx splits it. */
+function driverOpts(values: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of values.flatMap((v) => v.split(","))) {
+    const t = item.trim();
+    if (!t) continue;
+    const eq = t.indexOf("=");
+    if (eq <= 0) {
+      throw new UserError(`--driver-opt ${JSON.stringify(t)} is not KEY=VALUE`, {
+        hint: "e.g. --driver-opt cacert=ca.pem,cert=cert.pem,key=key.pem",
+      });
+    }
+    out[t.slice(0, eq)] = t.slice(eq + 1);
+  }
+  return out;
+}
+
+/** What the node runs: polyarch's version, or the other engine's (a BuildKit daemon). */
+function versionText(p: ProbedNode): string {
+  if (!p.status.ok) return "";
+  return p.status.info.engine ?? p.status.info.polyarch;
+}
+
 export async function createAction(endpoint: string | undefined, flags: CreateFlags): Promise<void> {
   const store = new BuilderStore();
   const builder = await changeBuilder(store, {
     ...(flags.name !== undefined ? { name: flags.name } : {}),
     ...(flags.driver !== undefined ? { driver: flags.driver } : {}),
     platforms: flags.platform,
+    driverOpts: driverOpts(flags.driverOpt ?? []),
     ...(flags.node !== undefined ? { node: flags.node } : {}),
     ...(flags.append ? { append: true } : {}),
     ...(flags.leave ? { leave: true } : {}),
@@ -70,14 +94,14 @@ export async function lsAction(opts: { format?: string }): Promise<void> {
         driver: p.node.driver,
         endpoint: p.node.endpoint,
         status: statusText(p),
-        ...(p.status.ok ? { version: p.status.info.polyarch } : { error: p.status.error }),
+        ...(p.status.ok ? { version: versionText(p) } : { error: p.status.error }),
         platforms: p.platforms,
       })),
     }));
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     return;
   }
-  const rows: string[][] = [["NAME/NODE", "DRIVER/ENDPOINT", "STATUS", "POLYARCH", "PLATFORMS"]];
+  const rows: string[][] = [["NAME/NODE", "DRIVER/ENDPOINT", "STATUS", "VERSION", "PLATFORMS"]];
   const errors: string[] = [];
   builders.forEach((b, i) => {
     rows.push([
@@ -92,7 +116,7 @@ export async function lsAction(opts: { format?: string }): Promise<void> {
         ` \\_ ${p.node.name}`,
         ` \\_ ${p.node.endpoint}`,
         statusText(p),
-        p.status.ok ? p.status.info.polyarch : "",
+        versionText(p),
         platformsText(p),
       ]);
       if (!p.status.ok)
@@ -134,12 +158,14 @@ export async function inspectAction(name: string | undefined, opts: { bootstrap?
     );
     if (p.status.ok) {
       const info = p.status.info;
-      lines.push(
-        `polyarch:  ${info.polyarch}`,
-        `Node.js:   ${info.node}`,
-        `runc:      ${info.runc ?? "not installed"}`,
-        `Platforms: ${platformsText(p)}`,
-      );
+      if (info.engine !== undefined) lines.push(`Engine:    ${info.engine}`);
+      else
+        lines.push(
+          `polyarch:  ${info.polyarch}`,
+          `Node.js:   ${info.node}`,
+          `runc:      ${info.runc ?? "not installed"}`,
+        );
+      lines.push(`Platforms: ${platformsText(p)}`);
       const emulated = p.platforms.filter((x) => x.emulated).map((x) => x.platform);
       if (emulated.length) lines.push(`Emulated:  ${emulated.join(", ")}`);
     } else {

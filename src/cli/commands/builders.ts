@@ -4,6 +4,7 @@ import { collect } from "../collect.ts";
 export interface CreateFlags {
   name?: string;
   driver?: string;
+  driverOpt: string[];
   platform: string[];
   node?: string;
   append?: boolean;
@@ -19,11 +20,20 @@ export function registerBuilders(program: Command): void {
   program
     .command("create")
     .description("create a builder (a set of nodes, each building the platforms it runs), or change one")
-    .argument("[ENDPOINT]", "where the node is: ssh://user@host[:port] for the ssh driver; none for local")
+    .argument(
+      "[ENDPOINT]",
+      "where the node is: ssh://user@host[:port] (ssh), unix:///path or tcp://host:port (remote: BuildKit); none for local",
+    )
     .option("--name <NAME>", "the builder's name (default: a new random one)")
     .option(
       "--driver <DRIVER>",
-      "local (this machine) or ssh (default: ssh for an ssh:// endpoint, else local)",
+      "local (this machine), ssh (polyarch over ssh) or remote (a BuildKit daemon) (default: from the endpoint)",
+    )
+    .option(
+      "--driver-opt <KEY=VALUE,…>",
+      "driver options: remote takes cacert=, cert=, key= (PEM files) and servername= for TLS",
+      collect,
+      [],
     )
     .option(
       "--platform <OS/ARCH[/VARIANT],…>",

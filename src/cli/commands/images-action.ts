@@ -1,6 +1,8 @@
 import { UserError } from "../../errors/user-error.ts";
 import { layoutArchive } from "../../exporter/outputs/layout-output.ts";
+import { writeOutputFile } from "../../fsutil/output-file.ts";
 import { selectPlatforms } from "../../images/image-archive.ts";
+import { pushStoredImage } from "../../images/image-push.ts";
 import {
   describePlatforms,
   getImage,
@@ -9,11 +11,11 @@ import {
   imageSize,
   listImages,
   removeImage,
+  storedReferrers,
   storeImage,
+  storeReferrers,
 } from "../../images/image-store.ts";
 import { parsePlatformList } from "../../oci/platform.ts";
-import { pushImage } from "../../registry/push.ts";
-import { parseReference } from "../../registry/reference.ts";
 import { openContentStore, registryClientsFor } from "../registry-setup.ts";
 import type { PushOptions, SaveOptions } from "./images.ts";
 
@@ -57,6 +59,7 @@ export async function tagAction(source: string, target: string): Promise<void> {
   const store = await openContentStore();
   const image = await getImage(store, source);
   const stored = await storeImage(store, imageName(target, `target ${target}`), image.descriptor);
+  await storeReferrers(store, stored.name, await storedReferrers(store, image.name));
   process.stdout.write(`${stored.name}\n`);
 }
 
@@ -87,14 +90,17 @@ export async function saveAction(names: string[], opts: SaveOptions): Promise<vo
       { hint: "add --platform OS/ARCH, or use --format oci for every platform" },
     );
   }
+  // A docker archive is for `docker load`, which reads one image: the referrers stay out of it.
   const { writer, extraFiles } = layoutArchive(
     kind,
-    selection,
+    kind === "docker"
+      ? { ...selection, attestations: selection.attestations.filter((a) => a.style === "index") }
+      : selection,
     [image.name],
     image.created || new Date().toISOString(),
     store,
   );
-  await writer.writeTar(opts.output!, { extraFiles });
+  await writeOutputFile(opts.output!, writer.tarStream({ extraFiles }));
 }
 
 export async function pushAction(name: string, opts: PushOptions, debug: boolean): Promise<void> {
@@ -102,7 +108,7 @@ export async function pushAction(name: string, opts: PushOptions, debug: boolean
   const image = await getImage(store, name);
   const clients = registryClientsFor(opts, debug);
   try {
-    await pushImage(clients, store, image.descriptor, parseReference(image.name));
+    await pushStoredImage(clients, store, image);
   } finally {
     await clients.close();
   }

@@ -5,7 +5,7 @@
  * is what `type=image` without push gives the user: `polyarch images`, `FROM NAME`, `polyarch run`.
  */
 import type { ContentStore } from "../../content/index.ts";
-import { storeImage } from "../../images/image-store.ts";
+import { storeImage, storeReferrers } from "../../images/image-store.ts";
 import { pushImage } from "../../registry/push.ts";
 import { formatReference, type ImageReference, parseReference } from "../../registry/reference.ts";
 import { pushReferrer } from "../../registry/referrers.ts";
@@ -42,10 +42,13 @@ export async function exportImage(
 
   const result: ImageOutputResult = { type: "image", names, pushed: [], stored: [] };
   if (output.store) {
+    // Referrers are not in the index: they are kept beside the name, for a later push or save.
+    const referrers = assembly.attestations.filter((a) => a.style === "referrers").map((a) => a.manifest);
     // Named by tag in the image store (`polyarch images`); a digest-only name has nothing to keep it by.
     for (const name of names.filter((n) => !n.includes("@"))) {
       const done = ctx.progress(`naming to ${name}`);
       await storeImage(ctx.store, name, root);
+      await storeReferrers(ctx.store, name, referrers);
       result.stored.push(name);
       done();
     }

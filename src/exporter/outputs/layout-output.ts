@@ -8,6 +8,7 @@ import type { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { BlobProvider } from "../../content/index.ts";
 import { UserError } from "../../errors/user-error.ts";
+import { writeOutputFile } from "../../fsutil/output-file.ts";
 import type { Descriptor } from "../../oci/descriptor.ts";
 import { blobRelativePath, OciLayoutWriter } from "../../oci/layout/index.ts";
 import { formatPlatform } from "../../oci/platform.ts";
@@ -53,7 +54,7 @@ export async function exportLayout(
   const done = ctx.progress(output.tar ? "sending tarball" : `writing OCI layout ${output.dest}`);
   if (!output.tar) await writer.writeDirectory(output.dest);
   else if (output.dest === "-") await pipeline(writer.tarStream({ extraFiles }), ctx.stdout, { end: false });
-  else await writer.writeTar(output.dest, { extraFiles });
+  else await writeOutputFile(output.dest, writer.tarStream({ extraFiles }));
   done();
   return { type: output.type, dest: output.dest, tar: output.tar, names };
 }

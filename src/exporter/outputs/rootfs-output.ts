@@ -17,21 +17,23 @@
  * own tree (never moved: the cache holds it) or a tree elsewhere goes to `dest` through the same applier, as a whiteout-free tar, whose in-root resolver and no-follow writes apply
  * the same rule.
  */
-import { createWriteStream } from "node:fs";
-import { lchown, lstat, lutimes, mkdir, readdir, rename, rm, stat, unlink } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { lchown, lstat, lutimes, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import type { Attestation } from "../../attest/index.ts";
 import type { BlobProvider } from "../../content/index.ts";
 import { UserError } from "../../errors/user-error.ts";
 import { uniqueSuffix } from "../../fsutil/atomic-file.ts";
 import { chmodNoFollow } from "../../fsutil/no-follow.ts";
+import { writeOutputFile } from "../../fsutil/output-file.ts";
 import { type Timestamp, zeroTime } from "../../oci/layer/entry.ts";
 import type { LayerTarItem } from "../../oci/layer/tar-writer.ts";
 import { layerTarStream } from "../../oci/layer/tar-writer.ts";
 import { platformDirName } from "../../oci/platform.ts";
 import type { RootfsOutput } from "../output-spec.ts";
 import type { BuiltImage, ResultTree } from "../types.ts";
+import { attestationItems, type PlatformAttestations } from "./rootfs-attestations.ts";
 import { rootfsTarItems } from "./rootfs-walk.ts";
 
 export interface RootfsContext {
@@ -118,23 +120,44 @@ async function withMergedTrees<T>(
   }
 }
 
+/** Each platform's statements with the tree (and subdirectory) they are about. */
+function attested(
+  images: readonly BuiltImage[],
+  dirs: readonly string[],
+  trees: MergedTrees,
+  attestations: readonly (readonly Attestation[])[] | undefined,
+): PlatformAttestations[] {
+  if (!attestations) return [];
+  const shared = new Set(dirs).size !== dirs.length;
+  return images.map((image, i) => ({
+    sub: dirs[i]!,
+    root: trees.get(dirs[i]!)!,
+    suffix: shared ? platformDirName(image.platform) : undefined,
+    statements: attestations[i] ?? [],
+  }));
+}
+
 export async function exportLocal(
   output: RootfsOutput,
   images: readonly BuiltImage[],
   ctx: RootfsContext,
+  attestations?: readonly (readonly Attestation[])[],
 ): Promise<RootfsResult> {
   const dirs = subdirs(output, images);
   await withMergedTrees(images, dirs, ctx, async (trees, owned) => {
     await prepareDestination(output.dest);
     const done = ctx.progress(`copying files to ${output.dest}`);
+    const now = Date.now();
+    const time = { sec: Math.floor(now / 1000), nsec: (now % 1000) * 1e6 };
+    // The subjects are read before the trees are moved away.
+    const statements = await attestationItems(attested(images, dirs, trees, attestations), time);
     const [scratch] = [...trees.values()];
     if (owned && scratch !== undefined && (await stat(scratch)).dev === (await stat(output.dest)).dev) {
       for (const [sub, tree] of trees) await moveInto(tree, output.dest, sub);
     } else {
-      const now = Date.now();
-      const dirTime = { sec: Math.floor(now / 1000), nsec: (now % 1000) * 1e6 };
-      await ctx.unpackLayer(layerTarStream(treeItems(trees, dirTime, !owned)), output.dest);
+      await ctx.unpackLayer(layerTarStream(treeItems(trees, time, !owned)), output.dest);
     }
+    if (statements.length) await ctx.unpackLayer(layerTarStream(statements), output.dest);
     done();
   });
   return { type: "local", dest: output.dest, platformDirs: dirs.filter((d) => d !== "") };
@@ -177,16 +200,20 @@ export async function exportRootfsTar(
   output: RootfsOutput,
   images: readonly BuiltImage[],
   ctx: RootfsContext,
+  attestations?: readonly (readonly Attestation[])[],
 ): Promise<RootfsResult> {
   const dirs = subdirs(output, images);
   await withMergedTrees(images, dirs, ctx, async (trees, owned) => {
     const done = ctx.progress("sending tarball");
+    const now = Date.now();
+    const time = { sec: Math.floor(now / 1000), nsec: (now % 1000) * 1e6 };
+    const statements = await attestationItems(attested(images, dirs, trees, attestations), time);
     const tar = layerTarStream(
-      treeItems(trees, zeroTime, !owned),
+      treeItems(trees, zeroTime, !owned, statements),
       ctx.epoch === undefined ? {} : { clampMtime: ctx.epoch },
     );
     if (output.dest === "-") await pipeline(tar, ctx.stdout, { end: false });
-    else await writeFileAtomically(output.dest, tar);
+    else await writeOutputFile(output.dest, tar);
     done();
   });
   return { type: "tar", dest: output.dest, platformDirs: dirs.filter((d) => d !== "") };
@@ -200,24 +227,35 @@ async function* treeItems(
   trees: MergedTrees,
   dirTime: Timestamp,
   views: boolean,
+  statements: readonly LayerTarItem[] = [],
 ): AsyncGenerator<LayerTarItem> {
   const subs = [...trees.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
   for (const sub of subs) {
     if (sub !== "") {
       yield { entry: { path: sub, type: "dir", mode: 0o755, uid: 0, gid: 0, mtime: dirTime, size: 0 } };
     }
-    yield* rootfsTarItems(trees.get(sub)!, sub, { skipWhiteouts: views });
+    const prefix = sub === "" ? "" : `${sub}/`;
+    const own = statements.filter((s) => s.entry.path.startsWith(prefix) && s.entry.path !== sub);
+    yield* withStatements(rootfsTarItems(trees.get(sub)!, sub, { skipWhiteouts: views }), own, prefix);
   }
 }
 
-async function writeFileAtomically(file: string, data: Readable): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    await pipeline(data, createWriteStream(tmp, { flags: "wx", flush: true }));
-    await rename(tmp, file);
-  } catch (e) {
-    await unlink(tmp).catch(() => {});
-    throw e;
+/**
+ * The tree's items with the statement files put in their place in tar order (names by bytes); an entry of
+ * the tree by a statement's name (and all below it) gives way to the statement, as in BuildKit's output.
+ */
+async function* withStatements(
+  items: AsyncIterable<LayerTarItem>,
+  statements: readonly LayerTarItem[],
+  prefix: string,
+): AsyncGenerator<LayerTarItem> {
+  const top = (item: LayerTarItem) => item.entry.path.slice(prefix.length).split("/")[0]!;
+  const pending = [...statements].sort((a, b) => Buffer.compare(Buffer.from(top(a)), Buffer.from(top(b))));
+  for await (const item of items) {
+    const name = Buffer.from(top(item));
+    while (pending.length && Buffer.compare(Buffer.from(top(pending[0]!)), name) < 0) yield pending.shift()!;
+    if (pending.some((s) => top(s) === top(item))) continue;
+    yield item;
   }
+  yield* pending;
 }

@@ -183,6 +183,40 @@ test("registry mode=max: an empty state dir gets every step CACHED, the same ima
   assert.deepEqual(fromCache.filter((d) => own.includes(d)).sort(), [...own].sort());
 });
 
+test("a fresh machine with its base image and cache on one registry asks it for each thing once", async () => {
+  // The base image through the proxy too, so every request of the build is seen.
+  const viaProxy = base.replace(reg.host, proxy.host);
+  assert.notEqual(viaProxy, base);
+  const ctx = await mkdtemp(join(dir, "ctx-"));
+  await writeFile(join(ctx, "a.txt"), "alpha\n");
+  await writeFile(
+    join(ctx, "Dockerfile"),
+    `FROM ${viaProxy} AS build\nCOPY a.txt /a.txt\nRUN cat /a.txt > /res.txt\nFROM ${viaProxy}\nCOPY --from=build /res.txt /res.txt\n`,
+  );
+  const ref = `${proxy.host}/cache/app:once`;
+  const a = await build(ctx, "linux/amd64", ["--cache-to", `type=registry,ref=${ref},mode=max`]);
+  const before = proxy.requests.length;
+  const b = await build(ctx, "linux/amd64", ["--cache-from", `type=registry,ref=${ref}`]);
+  assertAllCached(b.output);
+  assert.equal(b.digest, a.digest);
+  const gets = proxy.requests
+    .slice(before)
+    .filter((q) => q.method === "GET")
+    .map((q) => q.path);
+  // One transport for the host: one ping, whatever the number of repositories asked.
+  assert.equal(gets.filter((p) => p === "/v2/").length, 1, gets.join("\n"));
+  // Nothing asked twice: the base image's layers come from its stored manifest, not a second resolution.
+  const twice = gets.filter((p, i) => gets.indexOf(p) !== i);
+  assert.deepEqual(twice, [], gets.join("\n"));
+  // The base image's layer is in the output, fetched from its own repository.
+  const baseRepo = viaProxy.slice(proxy.host.length + 1).split(/[:@]/)[0]!;
+  const baseLayer = b.layers.get("amd64")![0]!;
+  assert.ok(
+    b.gets.some((g) => g.repo === baseRepo && g.digest === baseLayer),
+    gets.join("\n"),
+  );
+});
+
 test("a push to the same registry mounts the cache's layers instead of downloading them", async () => {
   const ctx = await context();
   const ref = `${proxy.host}/cache/app:push`;

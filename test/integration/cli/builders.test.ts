@@ -103,7 +103,7 @@ test("create, --append, ls, use, inspect, --leave and rm of a builder with two s
   r = await cli(["ls"]);
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.split("\n");
-  assert.match(lines[0]!, /^NAME\/NODE\s+DRIVER\/ENDPOINT\s+STATUS\s+POLYARCH\s+PLATFORMS$/);
+  assert.match(lines[0]!, /^NAME\/NODE\s+DRIVER\/ENDPOINT\s+STATUS\s+VERSION\s+PLATFORMS$/);
   assert.ok(
     lines.some((l) => /^farm\*\s+ssh$/.test(l)),
     r.stdout,

@@ -23,6 +23,7 @@ test("buildx's spellings: --provenance, --sbom, --attest", () => {
   assert.deepEqual(sbom.provenance, { mode: "min" });
   assert.equal(sbom.implicit, false);
   assert.equal(parseAttestFlags({ sbom: "false" }).sbom, undefined);
+  assert.deepEqual(parseAttestFlags({ attest: ["type=sbom,scan-context=true"] }).sbom, { scanContext: true });
   const both = parseAttestFlags({
     attest: ["type=sbom,style=referrers", "type=provenance,mode=max,style=referrers"],
   });
@@ -41,7 +42,7 @@ test("mistakes are UserErrors that say what to write", () => {
     { attest: ["type=vex"] },
     { attest: ["type=sbom,style=index", "type=provenance,style=referrers"] },
     { sbom: "generator=docker/buildkit-syft-scanner" },
-    { attest: ["type=sbom,scan-context=true"] },
+    { attest: ["type=sbom,scan-context=maybe"] },
     { provenance: "maybe" },
     { provenance: "mode=max,colour=red" },
   ]) {

@@ -200,6 +200,21 @@ describe("content store: metadata", () => {
     assert.deepEqual(await store.labels(digest), { x: "1", z: "3" });
   });
 
+  test("labels already as asked are not written again", async () => {
+    const { digest } = await store.write(undefined, Buffer.from("labels twice"));
+    await store.setLabels(digest, { "polyarch.io/source": "repo" });
+    const path = join(dir, "content", "labels", "sha256", `${digest.slice(7)}.json`);
+    const before = await stat(path);
+    assert.deepEqual(await store.setLabels(digest, { "polyarch.io/source": "repo" }), {
+      "polyarch.io/source": "repo",
+    });
+    const again = await stat(path);
+    assert.equal(again.ino, before.ino, "the labels file was replaced although nothing changed");
+    await store.setLabels(digest, { "polyarch.io/source": "other" });
+    assert.notEqual((await stat(path)).ino, before.ino);
+    assert.deepEqual(await store.labels(digest), { "polyarch.io/source": "other" });
+  });
+
   test("refs name descriptors", async () => {
     const { digest, size } = await store.write(undefined, Buffer.from("{}"));
     const descriptor = { mediaType: "application/vnd.oci.image.manifest.v1+json", digest, size };
