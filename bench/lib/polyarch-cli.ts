@@ -1,13 +1,13 @@
-// The polyarch side of a benchmark: the shipped CLI (bin/polyarch.mjs over the bundle) run as a user runs
-// it, process start included. Its CPU is read from a wrapping shell's /proc stat once the CLI has been
+// The polyarch side of a benchmark: the shipped CLI (the bin/polyarch launcher, with the Node options it
+// sets, over the bundle) run as a user runs it, process start included. Its CPU is read from a wrapping shell's /proc stat once the CLI has been
 // waited for (cutime+cstime: the CLI and everything it waited for, runc and QEMU included); its peak RSS is
 // sampled from the CLI's own /proc status.
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 const repo = new URL("../../", import.meta.url).pathname;
-export const polyarchBin = join(repo, "bin/polyarch.mjs");
+export const polyarchBin = join(repo, "bin/polyarch");
 const ticksPerSecond = 100;
 
 export interface CliSample {
@@ -31,8 +31,9 @@ async function childPids(pid: number): Promise<number[]> {
 export function runPolyarch(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliSample> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
-    const child = spawn("sh", ["-c", wrapper, "sh", process.execPath, polyarchBin, ...args], {
-      env,
+    const child = spawn("sh", ["-c", wrapper, "sh", polyarchBin, ...args], {
+      // The launcher runs the `node` on PATH: this one.
+      env: { ...env, PATH: `${dirname(process.execPath)}:${env.PATH ?? ""}` },
       stdio: ["ignore", "ignore", "pipe", "pipe"],
     });
     let stderr = "";

@@ -91,7 +91,9 @@ export class LocalContentStore implements ContentStore {
     }
     const { ino } = await handle.stat();
     const verified = new VerifiedBlobStream(digest, (actual) => this.#damaged(digest, actual, ino));
-    const file = handle.createReadStream({ autoClose: true, highWaterMark: 1 << 20 });
+    // 64 KiB reads, not 1 MiB: every read is a new buffer that only a garbage collection frees, and with
+    // 1 MiB ones a 200 MB blob sent into an OCI archive left ~40 MB more of them waiting (peak RSS).
+    const file = handle.createReadStream({ autoClose: true, highWaterMark: 64 * 1024 });
     pipeline(file, verified, () => {});
     return verified;
   }

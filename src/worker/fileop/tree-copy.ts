@@ -21,7 +21,6 @@
 import {
   type BigIntStats,
   constants,
-  copyFileSync,
   linkSync,
   lstatSync,
   mkdirSync,
@@ -36,6 +35,7 @@ import { copyFile } from "node:fs/promises";
 import { splitDevice } from "../layer/file-entry.ts";
 import { makeSpecialFile } from "../layer/special-files.ts";
 import type { ActionEnv } from "./context.ts";
+import { CopyQueue, settle } from "./copy-queue.ts";
 import { fileOpError } from "./errors.ts";
 import { applyMetadata, type MetadataPolicy, setTimes } from "./metadata.ts";
 import type { PathMatcher } from "./patterns.ts";
@@ -59,9 +59,22 @@ interface PendingParent {
   ready: boolean;
   /** Made late for an included child: its metadata is set once its children are written. */
   madeLate: boolean;
+  /** Its files' copies in flight; all finish before the directory's own times are set. */
+  tasks: Promise<void>[];
 }
 
-const smallFile = 256n * 1024n;
+/** A copied file another link of the same inode will be linked to, once its copy is done. */
+interface FirstLink {
+  path: string;
+  done: Promise<void>;
+}
+
+/**
+ * Copies in flight per copier: enough to keep libuv's thread pool busy while the walk goes on, few enough
+ * that two platforms' copies and the layer compression share it.
+ */
+const copiesInFlight = 8;
+const copyFlags = constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE;
 
 function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
@@ -70,8 +83,9 @@ function byteOrder(a: string, b: string): number {
 export class Copier {
   readonly options: CopierOptions;
   /** Source inode (dev:ino) of a multiply linked file to the first destination path it was copied to. */
-  readonly #inodes = new Map<string, string>();
+  readonly #inodes = new Map<string, FirstLink>();
   readonly #parents: PendingParent[] = [];
+  readonly #queue = new CopyQueue(copiesInFlight);
 
   constructor(options: CopierOptions) {
     this.options = options;
@@ -128,19 +142,8 @@ export class Copier {
         restoreTimes = !made;
       }
     } else if (stats.isFile()) {
-      const key = `${stats.dev}:${stats.ino}`;
-      const first = stats.nlink > 1n ? this.#inodes.get(key) : undefined;
-      if (first !== undefined) {
-        // link(2) never follows a symlink it is given, and `first` is a file this copy wrote.
-        linkSync(first, dst);
-        return;
-      }
-      if (stats.nlink > 1n) this.#inodes.set(key, dst);
-      // O_EXCL: never written through whatever might stand at dst. Reflinked where the file system can.
-      // Small files are copied in this thread: a round trip to the thread pool costs more than the copy.
-      const flags = constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE;
-      if (stats.size < smallFile) copyFileSync(src, dst, flags);
-      else await copyFile(src, dst, flags);
+      await this.#copyFile(src, dst, stats);
+      return;
     } else if (stats.isSymbolicLink()) {
       symlinkSync(readlinkSync(src), dst);
     } else if (stats.isFIFO()) {
@@ -161,6 +164,33 @@ export class Copier {
     else if (restoreTimes && existing) setTimes(dst, stats);
   }
 
+  /**
+   * A regular file: copied on the thread pool (reflinked where the file system can), then given its
+   * metadata. Inside a directory the walk goes on meanwhile; the directory settles its files before its
+   * own times are set. The top of a copy is finished before this returns.
+   */
+  async #copyFile(src: string, dst: string, stats: BigIntStats): Promise<void> {
+    const key = `${stats.dev}:${stats.ino}`;
+    const first = stats.nlink > 1n ? this.#inodes.get(key) : undefined;
+    if (first !== undefined) {
+      await first.done;
+      // link(2) never follows a symlink it is given, and `first.path` is a file this copy wrote.
+      linkSync(first.path, dst);
+      return;
+    }
+    // O_EXCL: never written through whatever might stand at dst; `dst` was made free (or found free) by
+    // the walk, and no other entry of this copy has the same path.
+    const write = async () => {
+      await copyFile(src, dst, copyFlags);
+      applyMetadata(src, dst, stats, this.options, this.#logical(dst));
+    };
+    const frame = this.#parents.at(-1);
+    const done = frame === undefined ? write() : (await this.#queue.start(write)).done;
+    if (stats.nlink > 1n) this.#inodes.set(key, { path: dst, done });
+    if (frame === undefined) await done;
+    else frame.tasks.push(done);
+  }
+
   /** Returns whether the destination directory was made by this copy. */
   async #copyDirectory(
     src: string,
@@ -172,15 +202,20 @@ export class Copier {
   ): Promise<boolean> {
     let made = false;
     if (include) made = this.#makeDirectory(dst, existing);
-    const parent: PendingParent = { src, dst, stats, ready: include, madeLate: false };
+    const parent: PendingParent = { src, dst, stats, ready: include, madeLate: false, tasks: [] };
     this.#parents.push(parent);
     try {
       for (const name of readdirSync(src).sort(byteOrder)) {
         await this.copy(`${src}/${name}`, rel === "" ? name : `${rel}/${name}`, `${dst}/${name}`, true);
       }
+    } catch (err) {
+      // Nothing of this copy may still be writing when the error reaches whoever cleans up.
+      await Promise.allSettled(parent.tasks);
+      throw err;
     } finally {
       this.#parents.pop();
     }
+    await settle(parent.tasks);
     // A directory made for an included child gets its metadata now, after its children changed its mtime.
     if (parent.madeLate) applyMetadata(src, dst, stats, this.options, this.#logical(dst));
     return made;

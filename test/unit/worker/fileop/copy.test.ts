@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import {
+  chmodSync,
   linkSync,
   lstatSync,
   readdirSync,
   readFileSync,
   readlinkSync,
   statSync,
+  utimesSync,
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
@@ -117,6 +119,32 @@ describe("COPY of directories", () => {
     assert.equal(one.nlink, 2);
     // Not linked back to the source.
     assert.notEqual(one.ino, statSync(join(f.src, "d/one")).ino);
+  });
+
+  it("copies a tree of more files than are copied at once: contents, modes, times and links all kept", async () => {
+    // Copies run concurrently (a few per copier); each directory's time is set after its files are written,
+    // and a second link waits for its first link's copy, wherever in the tree it is.
+    const spec: Record<string, string> = {};
+    for (let d = 0; d < 3; d++)
+      for (let i = 0; i < 40; i++) spec[`big/d${d}/f${i}`] = `${d}/${i} `.repeat(i * 500 + 1);
+    const f = fixture(spec);
+    chmodSync(join(f.src, "big/d1/f7"), 0o751);
+    utimesSync(join(f.src, "big/d1/f7"), fixedTime, fixedTime);
+    linkSync(join(f.src, "big/d0/f39"), join(f.src, "big/d2/z-link"));
+    linkSync(join(f.src, "big/d1/f0"), join(f.src, "big/d1/f00"));
+    for (const d of ["big/d0", "big/d1", "big/d2", "big"]) utimesSync(join(f.src, d), fixedTime, fixedTime);
+    await f.run(copyOf("/big", "/out"));
+    for (const [path, content] of Object.entries(spec)) {
+      const out = join(f.dest, path.replace(/^big/, "out"));
+      assert.equal(read(out), content, path);
+      assert.equal(Math.floor(statSync(out).mtimeMs / 1000), fixedTime, path);
+    }
+    assert.equal(statSync(join(f.dest, "out/d1/f7")).mode & 0o7777, 0o751);
+    assert.equal(statSync(join(f.dest, "out/d2/z-link")).ino, statSync(join(f.dest, "out/d0/f39")).ino);
+    assert.equal(statSync(join(f.dest, "out/d1/f00")).ino, statSync(join(f.dest, "out/d1/f0")).ino);
+    for (const d of ["out", "out/d0", "out/d1", "out/d2"]) {
+      assert.equal(Math.floor(statSync(join(f.dest, d)).mtimeMs / 1000), fixedTime, d);
+    }
   });
 
   it("keeps directory mtimes from the source, also for directories written into", async () => {
