@@ -4,17 +4,11 @@
  * only regular files are opened (O_NOFOLLOW, checked again after opening: a fifo would hang the scan, a
  * device node would read the host), and every read and walk is bounded.
  */
-import {
-  closeSync,
-  constants,
-  type Dirent,
-  fstatSync,
-  lstatSync,
-  openSync,
-  readdirSync,
-  readSync,
-} from "node:fs";
+import { closeSync, type Dirent, lstatSync, readdirSync, readSync } from "node:fs";
+import { openRegular } from "../../fsutil/open-regular.ts";
 import { resolveInRoot } from "../../worker/worker.ts";
+
+export { openRegular };
 
 export interface ScanLimits {
   /** Largest text file read whole (package databases, manifests). */
@@ -26,26 +20,6 @@ export interface ScanLimits {
 }
 
 export const defaultLimits: ScanLimits = { maxFileBytes: 64 << 20, maxEntries: 1_000_000, maxDepth: 48 };
-
-/** An open regular file of the tree; undefined when missing, not a regular file, or a link at the end. */
-export function openRegular(host: string): { fd: number; size: number } | undefined {
-  let fd: number;
-  try {
-    if (!lstatSync(host).isFile()) return undefined;
-    fd = openSync(host, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR" || code === "ELOOP" || code === "ENXIO" || code === "EACCES")
-      return undefined;
-    throw e;
-  }
-  const st = fstatSync(fd);
-  if (!st.isFile()) {
-    closeSync(fd);
-    return undefined;
-  }
-  return { fd, size: st.size };
-}
 
 /** Up to `max` bytes from `offset`. */
 export function readAt(fd: number, offset: number, length: number): Buffer {

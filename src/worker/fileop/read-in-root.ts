@@ -1,4 +1,5 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync } from "node:fs";
+import { closeSync, readFileSync } from "node:fs";
+import { openRegular } from "../../fsutil/open-regular.ts";
 import { resolveInRoot } from "./root-path.ts";
 
 /**
@@ -7,21 +8,11 @@ import { resolveInRoot } from "./root-path.ts";
  * node (the host's disk).
  */
 export function readFileInRoot(root: string, path: string): string | undefined {
-  const { host } = resolveInRoot(root, path);
-  let fd: number;
+  const f = openRegular(resolveInRoot(root, path).host);
+  if (!f) return undefined;
   try {
-    // Checked before opening too: opening some device nodes has effects of its own.
-    if (!lstatSync(host).isFile()) return undefined;
-    fd = openSync(host, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR" || code === "ELOOP" || code === "ENXIO") return undefined;
-    throw e;
-  }
-  try {
-    if (!fstatSync(fd).isFile()) return undefined;
-    return readFileSync(fd, "utf8");
+    return readFileSync(f.fd, "utf8");
   } finally {
-    closeSync(fd);
+    closeSync(f.fd);
   }
 }
