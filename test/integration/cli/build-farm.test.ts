@@ -234,6 +234,39 @@ test("-o type=oci on the farm gives the index digest of the same build on one ma
   assert.equal(farmDigest, (await readFile(oneIid, "utf8")).trim());
 });
 
+test("-o type=docker of a platform built on a node: the image id of the same build on one machine", async () => {
+  const one = (builderArgs: string[], out: string, iid: string, extraEnv: Record<string, string> = {}) =>
+    polyarch(
+      [
+        "build",
+        "--progress",
+        "plain",
+        "--platform",
+        "linux/arm64",
+        ...builderArgs,
+        "-o",
+        `type=docker,dest=${out},rewrite-timestamp=true`,
+        "--iidfile",
+        iid,
+        context,
+      ],
+      { env: { ...env, ...extraEnv } },
+    );
+  let r = await one([], join(work, "farm-docker.tar"), join(work, "farm-docker.iid"));
+  assert.equal(r.code, 0, r.stderr.slice(-4000));
+  assert.match(r.stderr, /\[node arm\]/);
+  r = await one(["--builder", "default"], join(work, "one-docker.tar"), join(work, "one-docker.iid"), {
+    POLYARCH_ROOT: join(work, "one-machine-docker-state"),
+  });
+  assert.equal(r.code, 0, r.stderr.slice(-4000));
+  const id = (await readFile(join(work, "farm-docker.iid"), "utf8")).trim();
+  assert.match(id, /^sha256:[0-9a-f]{64}$/);
+  assert.equal(id, (await readFile(join(work, "one-docker.iid"), "utf8")).trim());
+  const listed = await runOk("tar", ["-tf", join(work, "farm-docker.tar")]);
+  assert.match(listed.stdout, /^manifest\.json$/m);
+  assert.match(listed.stdout, new RegExp(`^blobs/sha256/${id.slice(7)}$`, "m"));
+});
+
 test("killing a node's sshd mid-build fails the build naming the node, and pushes no tag", async () => {
   const tag = `${reg.host}/farm/app:killed`;
   const child = spawn(
